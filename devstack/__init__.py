@@ -1,0 +1,1 @@
+"""Local development stack: supervisor (`python -m devstack`) and API doc generator."""

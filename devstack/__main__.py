@@ -1,0 +1,26 @@
+"""Entry point: `python -m devstack` runs the whole system locally (see README.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+from devstack.config import ConfigError, environ, find_repo_root, load_config
+from devstack.console import Console, colour_wanted
+from devstack.supervisor import run
+
+
+def main() -> int:
+    env = environ()
+    try:
+        config = load_config(env, find_repo_root(Path(__file__).resolve().parent))
+    except ConfigError as error:
+        print(f"devstack: {error}", file=sys.stderr)
+        return 2
+    console = Console(colour=colour_wanted(sys.stdout, config.colour))
+    return asyncio.run(run(config, console, env))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

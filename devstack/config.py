@@ -1,0 +1,110 @@
+"""What the supervisor runs, read once from the environment (see .env.example)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_LOGIN_PORT = 8000
+DEFAULT_PROMOTION_PORT = 8001
+DEFAULT_CONSUMER_METRICS_PORT = 9101
+LOCAL_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+class ConfigError(ValueError):
+    """A DEV_* or fixed setting has a value the supervisor cannot use."""
+
+
+def find_repo_root(start: Path) -> Path:
+    """The nearest folder above `start` that holds both services."""
+    for folder in (start, *start.parents):
+        if (folder / "login_service").is_dir() and (folder / "promotion_service").is_dir():
+            return folder
+    raise ConfigError(f"no folder above {start} contains login_service/ and promotion_service/")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Settings of one local run. `None` for MongoDB/RabbitMQ means: provide one locally."""
+
+    repo_root: Path
+    mongodb_uri: str | None
+    rabbitmq_url: str | None
+    login_port: int
+    promotion_port: int
+    consumers: int
+    data_dir: Path
+    ready_timeout: float
+    colour: str
+
+    @property
+    def login_url(self) -> str:
+        return f"http://127.0.0.1:{self.login_port}"
+
+    @property
+    def promotion_url(self) -> str:
+        return f"http://127.0.0.1:{self.promotion_port}"
+
+
+def load_config(env: Mapping[str, str], repo_root: Path) -> StackConfig:
+    """Read the four fixed names and the DEV_* settings; unset means the local default."""
+    data_dir = Path(env.get("DEV_DATA_DIR") or repo_root / ".data")
+    if not data_dir.is_absolute():
+        data_dir = repo_root / data_dir
+    colour = env.get("DEV_COLOR", "auto")
+    if colour not in {"auto", "always", "never"}:
+        raise ConfigError(f"DEV_COLOR must be auto, always or never, not {colour!r}")
+    return StackConfig(
+        repo_root=repo_root,
+        mongodb_uri=env.get("MONGODB_URI") or None,
+        rabbitmq_url=env.get("RABBITMQ_URL") or None,
+        login_port=_int(env, "LOGIN_PORT", DEFAULT_LOGIN_PORT, low=1, high=65535),
+        promotion_port=_int(env, "PROMOTION_PORT", DEFAULT_PROMOTION_PORT, low=1, high=65535),
+        consumers=_int(env, "DEV_CONSUMERS", 2, low=0, high=32),
+        data_dir=data_dir,
+        ready_timeout=float(_int(env, "DEV_READY_TIMEOUT", 180, low=1, high=3600)),
+        colour=colour,
+    )
+
+
+def service_env(config: StackConfig, base: Mapping[str, str], mongodb_uri: str) -> dict[str, str]:
+    """Environment of every service process: the caller's, plus the four fixed names."""
+    env = {key: value for key, value in base.items() if key != "VIRTUAL_ENV"}
+    env.update(
+        MONGODB_URI=mongodb_uri,
+        RABBITMQ_URL=config.rabbitmq_url or LOCAL_RABBITMQ_URL,
+        LOGIN_PORT=str(config.login_port),
+        PROMOTION_PORT=str(config.promotion_port),
+        PYTHONUNBUFFERED="1",
+        UV_PYTHON_DOWNLOADS=env.get("UV_PYTHON_DOWNLOADS", "never"),
+    )
+    # The promotion API verifies tokens with the keys of the login API started next to it.
+    env.setdefault("PROMOTION_JWKS_URL", f"{config.login_url}/.well-known/jwks.json")
+    return env
+
+
+def consumer_metrics_ports(base: Mapping[str, str], count: int) -> list[int]:
+    """One metrics port per consumer on this host: the configured one, then the next ones."""
+    first = _int(base, "PROMOTION_CONSUMER_METRICS_PORT", DEFAULT_CONSUMER_METRICS_PORT,
+                 low=0, high=65535)
+    return [0 if first == 0 else first + index for index in range(count)]
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def environ() -> dict[str, str]:
+    """A copy of the process environment (kept in one place so tests can pass their own)."""
+    return dict(os.environ)

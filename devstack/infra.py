@@ -1,0 +1,111 @@
+"""The two servers the services need: a MongoDB-wire stand-in and a local RabbitMQ."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+
+from devstack.console import Console
+from devstack.processes import ManagedProcess
+
+STANDIN_READY_TIMEOUT = 60.0
+RABBITMQ_HOST = "127.0.0.1"
+RABBITMQ_PORT = 5672
+_SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
+
+
+class StackError(RuntimeError):
+    """A server the stack needs is missing or did not start; the message says what to do."""
+
+
+def standin_process(
+    repo_root: Path, data_dir: Path, env: Mapping[str, str], console: Console
+) -> tuple[ManagedProcess, asyncio.Future[str]]:
+    """The stand-in launcher, and a future that resolves to the MONGODB_URI it prints."""
+    launcher = repo_root / "tools" / "mongo-standin"
+    if not launcher.is_dir():
+        raise StackError(f"MONGODB_URI is unset and the stand-in launcher {launcher} is missing")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    uri: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def watch(line: str) -> None:
+        if line.startswith("MONGODB_URI=") and not uri.done():
+            uri.set_result(line.removeprefix("MONGODB_URI=").strip())
+
+    argv = [
+        "uv", "run", "--frozen", "--project", str(launcher),
+        "python", "-m", "mongo_standin", "--port", "0", "--path", str(data_dir / "mongodb.sqlite3"),
+    ]  # fmt: skip
+    process = ManagedProcess("mongodb", argv, env=env, cwd=repo_root, console=console,
+                             on_line=watch)
+    return process, uri
+
+
+async def await_standin_uri(process: ManagedProcess, uri: asyncio.Future[str]) -> str:
+    """The stand-in's MONGODB_URI, or a StackError if it exits or stays silent for 60 s."""
+    exited = asyncio.create_task(process.wait())
+    try:
+        done, _ = await asyncio.wait({uri, exited}, timeout=STANDIN_READY_TIMEOUT,
+                                     return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        exited.cancel()
+    if uri in done:
+        return uri.result()
+    if exited in done:
+        raise StackError("the MongoDB stand-in exited before it was ready (see its lines above)")
+    raise StackError(f"the MongoDB stand-in printed no MONGODB_URI within "
+                     f"{STANDIN_READY_TIMEOUT:.0f} s")
+
+
+async def port_answers(host: str, port: int, timeout: float = 2.0) -> bool:
+    """True when something accepts TCP connections on host:port."""
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
+async def ensure_local_rabbitmq(console: Console, env: Mapping[str, str]) -> bool:
+    """Make sure RabbitMQ answers on 127.0.0.1:5672; return True when this call started it."""
+    if await port_answers(RABBITMQ_HOST, RABBITMQ_PORT):
+        return False
+    path = f"{env.get('PATH', '')}:{_SBIN}"
+    server = shutil.which("rabbitmq-server", path=path)
+    ctl = shutil.which("rabbitmqctl", path=path)
+    if server is None or ctl is None:
+        raise StackError(
+            "RabbitMQ does not answer on 127.0.0.1:5672 and is not installed. Install it "
+            "(Debian/Ubuntu: sudo apt-get install rabbitmq-server; macOS: brew install rabbitmq) "
+            "or set RABBITMQ_URL to a running broker."
+        )
+    console.info("RabbitMQ is not running on 127.0.0.1:5672: starting it (rabbitmq-server -detached)")
+    await _run_checked([server, "-detached"], env, timeout=60)
+    await _run_checked([ctl, "await_startup"], env, timeout=120)
+    for _ in range(60):
+        if await port_answers(RABBITMQ_HOST, RABBITMQ_PORT):
+            console.info("RabbitMQ is up")
+            return True
+        await asyncio.sleep(1)
+    raise StackError("RabbitMQ started but does not accept connections on 127.0.0.1:5672")
+
+
+async def _run_checked(argv: list[str], env: Mapping[str, str], *, timeout: float) -> None:
+    process = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=dict(env)
+    )
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), timeout)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise StackError(f"`{' '.join(argv)}` did not finish within {timeout:.0f} s") from None
+    if process.returncode != 0:
+        text = output.decode("utf-8", "replace").strip()
+        raise StackError(f"`{' '.join(argv)}` failed (exit {process.returncode}): {text}")

@@ -1,0 +1,167 @@
+"""`python -m devstack`: run the whole system locally, stop all of it on Ctrl-C or SIGTERM.
+
+Policy when a process dies: the stack stops, loudly, with a non-zero exit code. A silent
+restart would hide the crash; rerun `make dev` once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+import time
+from collections.abc import Mapping
+
+import httpx
+
+from devstack.config import StackConfig, consumer_metrics_ports, service_env
+from devstack.console import Console
+from devstack.infra import (
+    StackError,
+    await_standin_uri,
+    ensure_local_rabbitmq,
+    standin_process,
+)
+from devstack.processes import ManagedProcess
+
+
+class Stack:
+    """Every process one run started, stopped in reverse order of start."""
+
+    def __init__(self, config: StackConfig, console: Console, env: Mapping[str, str]) -> None:
+        self.config = config
+        self.console = console
+        self.env = env
+        self.processes: list[ManagedProcess] = []
+
+    async def start(self, process: ManagedProcess) -> ManagedProcess:
+        self.console.info(f"starting {process.name}: {' '.join(process.argv)}")
+        await process.start()
+        self.processes.append(process)
+        return process
+
+    def service(self, name: str, project: str, module: str, env: Mapping[str, str]) -> ManagedProcess:
+        argv = ["uv", "run", "--frozen", "--project", str(self.config.repo_root / project),
+                "python", "-m", module]
+        return ManagedProcess(name, argv, env=env, cwd=self.config.repo_root, console=self.console)
+
+    async def stop_all(self) -> None:
+        for process in reversed(self.processes):
+            if process.running:
+                self.console.info(f"stopping {process.name}")
+            await process.stop()
+
+
+async def run(config: StackConfig, console: Console, env: Mapping[str, str]) -> int:
+    """Start everything, print the URLs when both APIs are ready, run until stopped."""
+    stop_requested = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop_requested.set)
+    stack = Stack(config, console, env)
+    try:
+        return await _run(stack, stop_requested)
+    except StackError as error:
+        console.alarm(str(error))
+        return 1
+    finally:
+        await stack.stop_all()
+        console.info("stopped everything this run started")
+
+
+async def _run(stack: Stack, stop_requested: asyncio.Event) -> int:
+    config, console = stack.config, stack.console
+    mongodb_uri = config.mongodb_uri
+    if mongodb_uri is None:
+        standin, uri = standin_process(config.repo_root, config.data_dir, stack.env, console)
+        await stack.start(standin)
+        mongodb_uri = await await_standin_uri(standin, uri)
+        console.info(f"MongoDB stand-in ready (data in {config.data_dir})")
+    else:
+        console.info("using MONGODB_URI from the environment; no stand-in started")
+    if config.rabbitmq_url is None:
+        if await ensure_local_rabbitmq(console, stack.env):
+            console.info("RabbitMQ keeps running after this run; stop it with `rabbitmqctl stop`")
+    else:
+        console.info("using RABBITMQ_URL from the environment")
+
+    env = service_env(config, stack.env, mongodb_uri)
+    await stack.start(stack.service("login", "login_service", "login_service", env))
+    await stack.start(stack.service("promo-api", "promotion_service", "promotion_service", env))
+    for index, port in enumerate(consumer_metrics_ports(env, config.consumers), start=1):
+        consumer_env = {**env, "PROMOTION_CONSUMER_METRICS_PORT": str(port)}
+        await stack.start(stack.service(f"consumer-{index}", "promotion_service",
+                                        "promotion_service.consumer", consumer_env))
+
+    deaths = asyncio.create_task(_first_death(stack.processes))
+    stop = asyncio.create_task(stop_requested.wait())
+    ready = asyncio.create_task(_wait_ready(config))
+    try:
+        done, _ = await asyncio.wait({deaths, stop, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if ready in done:
+            _announce(config, mongodb_uri, console)
+            done, _ = await asyncio.wait({deaths, stop}, return_when=asyncio.FIRST_COMPLETED)
+        elif stop not in done and deaths not in done:
+            raise StackError(ready.exception() or "the APIs did not become ready")
+    finally:
+        for task in (deaths, stop, ready):
+            task.cancel()
+    if deaths in done:
+        name, code = deaths.result()
+        console.alarm(f"{name} exited with code {code}: stopping the whole stack "
+                      "(see its last lines above)")
+        return 1
+    console.info("stop requested")
+    return 0
+
+
+async def _first_death(processes: list[ManagedProcess]) -> tuple[str, int]:
+    waits = {asyncio.create_task(process.wait()): process for process in processes}
+    try:
+        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waits:
+            task.cancel()
+    task = done.pop()
+    return waits[task].name, task.result()
+
+
+async def _wait_ready(config: StackConfig) -> None:
+    deadline = time.monotonic() + config.ready_timeout
+    pending = {f"{config.login_url}/readyz", f"{config.promotion_url}/readyz"}
+    async with httpx.AsyncClient(timeout=3.0) as client:
+        while pending:
+            if time.monotonic() > deadline:
+                raise StackError(f"not ready after {config.ready_timeout:.0f} s: "
+                                 f"{', '.join(sorted(pending))} (DEV_READY_TIMEOUT raises it)")
+            for url in list(pending):
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(url)).status_code == 200:
+                        pending.discard(url)
+            if pending:
+                await asyncio.sleep(0.5)
+
+
+def _announce(config: StackConfig, mongodb_uri: str, console: Console) -> None:
+    lines = [
+        "ready:",
+        f"  login API      {config.login_url}   (Swagger UI {config.login_url}/docs)",
+        f"  promotion API  {config.promotion_url}   (Swagger UI {config.promotion_url}/docs)",
+        f"  consumers      {config.consumers}",
+        f"  MongoDB        {mongodb_uri}",
+        f"  RabbitMQ       {_redact(config.rabbitmq_url or 'amqp://guest:***@127.0.0.1:5672/')}",
+        "Ctrl-C stops everything.",
+    ]
+    for line in lines:
+        console.info(line)
+    sys.stdout.flush()
+
+
+def _redact(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"

@@ -1,0 +1,149 @@
+"""Settings of the login service, read from the environment (prefix ``LOGIN_``)."""
+
+import ipaddress
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Environment = Literal["development", "production"]
+JwtAlgorithm = Literal["RS256", "PS256", "ES256", "EdDSA"]
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# OWASP Password Storage Cheat Sheet, Argon2id minimum configuration.
+ARGON2_MIN_MEMORY_KIB = 19456
+ARGON2_MIN_TIME_COST = 2
+ARGON2_MIN_PARALLELISM = 1
+
+DEV_CORS_ORIGINS = ("http://localhost:3000", "http://localhost:5173")
+
+
+def _split_list(value: Any) -> Any:
+    """Accept a JSON list or a comma-separated string for list settings."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the login service. Built once per app and passed in."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LOGIN_", extra="ignore", populate_by_name=True
+    )
+
+    environment: Environment = "development"
+    host: str | None = None
+    port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default=2, ge=1, le=64)
+
+    mongodb_uri: SecretStr = Field(
+        default=SecretStr("mongodb://127.0.0.1:27017/?directConnection=true"),
+        validation_alias=AliasChoices("MONGODB_URI", "mongodb_uri"),
+    )
+    mongodb_database: str = "login"
+    mongodb_timeout_ms: int = Field(default=5000, ge=100)
+
+    rabbitmq_url: SecretStr = Field(
+        default=SecretStr("amqp://guest:guest@127.0.0.1:5672/"),
+        validation_alias=AliasChoices("RABBITMQ_URL", "rabbitmq_url"),
+    )
+    events_exchange: str = "accounts.events"
+    first_login_routing_key: str = "account.first_login.v1"
+
+    jwt_issuer: str = "urn:bank:login"
+    jwt_audience: str = "urn:bank:api"
+    jwt_algorithm: JwtAlgorithm = "RS256"
+    jwt_private_key: SecretStr | None = None
+    jwt_private_key_file: Path | None = None
+    jwt_previous_public_keys_files: Annotated[list[str], NoDecode] = []
+    jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
+    access_token_ttl_seconds: int = Field(default=1800, ge=60, le=86400)
+    dev_key_dir: Path = Path(".dev-keys")
+
+    argon2_memory_cost_kib: int = Field(default=ARGON2_MIN_MEMORY_KIB, ge=ARGON2_MIN_MEMORY_KIB)
+    argon2_time_cost: int = Field(default=ARGON2_MIN_TIME_COST, ge=ARGON2_MIN_TIME_COST)
+    argon2_parallelism: int = Field(default=ARGON2_MIN_PARALLELISM, ge=ARGON2_MIN_PARALLELISM)
+
+    throttle_account_max_failures: int = Field(default=5, ge=1)
+    throttle_account_window_seconds: int = Field(default=900, ge=1)
+    throttle_client_max_failures: int = Field(default=20, ge=1)
+    throttle_client_window_seconds: int = Field(default=900, ge=1)
+    trusted_proxies: Annotated[list[IpNetwork], NoDecode] = []
+
+    default_phone_region: str | None = None
+    max_body_bytes: int = Field(default=16 * 1024, ge=1024)
+    cors_origins: Annotated[list[str] | None, NoDecode] = None
+
+    log_format: Literal["console", "json"] | None = None
+    log_level: str = "INFO"
+
+    outbox_relay_enabled: bool = True
+    outbox_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    outbox_lease_seconds: float = Field(default=30.0, gt=0)
+    outbox_backoff_initial_seconds: float = Field(default=1.0, gt=0)
+    outbox_backoff_max_seconds: float = Field(default=60.0, gt=0)
+    outbox_publish_timeout_seconds: float = Field(default=10.0, gt=0)
+    outbox_sent_retention_days: int = Field(default=7, ge=1)
+    readiness_requires_broker: bool = False
+
+    @field_validator("jwt_previous_public_keys_files", "cors_origins", mode="before")
+    @classmethod
+    def _parse_list(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_networks(cls, value: Any) -> Any:
+        items = _split_list(value)
+        return [ipaddress.ip_network(item, strict=False) for item in items]
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> "Settings":
+        if self.environment != "production":
+            return self
+        if self.jwt_private_key is None and self.jwt_private_key_file is None:
+            raise ValueError(
+                "production mode needs LOGIN_JWT_PRIVATE_KEY or LOGIN_JWT_PRIVATE_KEY_FILE; "
+                "development keys are refused"
+            )
+        broker = urlsplit(self.rabbitmq_url.get_secret_value())
+        if broker.username in (None, "", "guest") or broker.password in (None, "", "guest"):
+            raise ValueError("production mode refuses the default guest broker credentials")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def bind_host(self) -> str:
+        """Interface to listen on; loopback unless configured."""
+        return self.host or "127.0.0.1"
+
+    @property
+    def effective_cors_origins(self) -> list[str]:
+        if self.cors_origins is not None:
+            return self.cors_origins
+        return [] if self.is_production else list(DEV_CORS_ORIGINS)
+
+    @property
+    def effective_log_format(self) -> Literal["console", "json"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.is_production else "console"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings from the environment, read on first use (never at import time)."""
+    return Settings()

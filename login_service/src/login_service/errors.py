@@ -1,0 +1,68 @@
+"""Domain exceptions. Services raise these; only ``problems.py`` maps them to HTTP."""
+
+from typing import Literal
+
+AccountField = Literal["username", "email", "phone"]
+
+
+class DomainError(Exception):
+    """Base class of every error the service layer reports to a caller."""
+
+    code: str = "error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class AccountConflict(DomainError):
+    """Registration refused: a unique field is already taken by another account."""
+
+    code = "account-conflict"
+
+    def __init__(self, field: AccountField) -> None:
+        super().__init__(f"An account with this {field} already exists.")
+        self.field = field
+
+
+class InvalidCredentials(DomainError):
+    """Login refused. Deliberately the same for unknown accounts and wrong passwords."""
+
+    code = "invalid-credentials"
+
+    def __init__(self) -> None:
+        super().__init__("The identifier or the password is incorrect.")
+
+
+class LoginThrottled(DomainError):
+    """Too many failed logins for this account or from this client address."""
+
+    code = "too-many-login-failures"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__("Too many failed login attempts. Try again later.")
+        self.retry_after_seconds = max(1, retry_after_seconds)
+
+
+class NotAuthenticated(DomainError):
+    """The request carries no usable access token."""
+
+    code = "not-authenticated"
+
+    def __init__(self, detail: str = "A valid bearer token is required.") -> None:
+        super().__init__(detail)
+
+
+class InvalidToken(NotAuthenticated):
+    """The access token is malformed, forged, expired or not meant for this service."""
+
+    code = "invalid-token"
+
+    def __init__(self, reason: str) -> None:
+        # The reason goes to logs and tests, never to the client.
+        super().__init__("The bearer token is invalid or expired.")
+        self.reason = reason
+
+
+class KeyConfigurationError(Exception):
+    """The signing key setup is unusable; the service must not start."""

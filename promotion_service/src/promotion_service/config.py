@@ -1,0 +1,100 @@
+"""Settings, read from the environment when asked for (never at import time)."""
+
+from functools import lru_cache
+from typing import Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_CORS_ORIGINS = ["http://localhost:3000", "http://localhost:5173", "http://127.0.0.1:3000"]
+
+
+class Settings(BaseSettings):
+    """Every setting of the API and the consumer; env names are PROMOTION_<FIELD> unless aliased."""
+
+    model_config = SettingsConfigDict(env_prefix="PROMOTION_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    log_level: str = "INFO"
+
+    # Shared infrastructure (names fixed by the spec, no prefix).
+    mongodb_uri: str = Field(
+        default="mongodb://127.0.0.1:27017/?directConnection=true",
+        validation_alias=AliasChoices("MONGODB_URI"),
+    )
+    mongodb_database: str = "promotion"
+    mongodb_timeout_ms: int = Field(default=5000, ge=100)
+    rabbitmq_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672/",
+        validation_alias=AliasChoices("RABBITMQ_URL"),
+    )
+
+    # HTTP API.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8001, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    max_body_bytes: int = Field(default=16_384, ge=256)
+    cors_origins: list[str] | None = None
+
+    # Token verification against the login service's JWKS.
+    jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
+    jwks_cache_ttl_seconds: float = Field(default=300.0, gt=0)
+    jwks_min_refetch_interval_seconds: float = Field(default=10.0, ge=0)
+    jwks_timeout_seconds: float = Field(default=3.0, gt=0)
+    jwt_issuer: str = "urn:bank:login"
+    jwt_audience: str = "urn:bank:api"
+    jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
+
+    # The first-login campaign, created from configuration at start-up.
+    campaign_id: str = "first-login"
+    campaign_slots: int = Field(default=100, ge=1)
+    campaign_discount_percent: int = Field(default=30, ge=1, le=100)
+    voucher_valid_days: int = Field(default=30, ge=1)
+
+    # Event contract (docs/events/topology.json), copied so the runtime needs no docs folder.
+    events_exchange: str = "accounts.events"
+    first_login_routing_key: str = "account.first_login.v1"
+    queue_name: str = "promotion.first_login"
+    queue_type: Literal["classic", "quorum"] = "classic"
+    dead_letter_exchange: str = "promotion.dead_letter"
+    dead_letter_queue: str = "promotion.first_login.dead"
+    dead_letter_routing_key: str = "promotion.first_login"
+
+    # Consumer behaviour.
+    consumer_prefetch: int = Field(default=16, ge=1, le=1000)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    retry_base_delay_seconds: float = Field(default=1.0, ge=0)
+    retry_max_delay_seconds: float = Field(default=30.0, ge=0)
+    claim_max_transaction_attempts: int = Field(default=10, ge=1)
+    shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
+    consumer_metrics_port: int = Field(default=9101, ge=0, le=65535)
+    consumer_name: str | None = None
+
+    @model_validator(mode="after")
+    def _default_cors_origins(self) -> Self:
+        if self.cors_origins is None:
+            self.cors_origins = [] if self.is_production else list(DEV_CORS_ORIGINS)
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def json_logs(self) -> bool:
+        return self.is_production
+
+    def check_consumer_safe_for_production(self) -> None:
+        """Refuse the broker's default credentials in production (raises ValueError)."""
+        if not self.is_production:
+            return
+        parts = urlsplit(self.rabbitmq_url)
+        if parts.username in (None, "", "guest") or parts.password in (None, "", "guest"):
+            raise ValueError("RABBITMQ_URL must not use the default guest credentials in production")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first call."""
+    return Settings()

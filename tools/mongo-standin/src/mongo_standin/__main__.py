@@ -1,0 +1,71 @@
+"""Run the wire server: ``python -m mongo_standin --port 0 --path data/standin.sqlite3``.
+
+When it accepts connections it prints one line, ``MONGODB_URI=mongodb://...``,
+and it serves until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from mongoeco.engines.sqlite import SQLiteEngine
+
+from mongo_standin.server import WaitingProxyServer
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="mongo-standin", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=27017, help="port (0 picks a free one)")
+    parser.add_argument(
+        "--path",
+        default=":memory:",
+        help="SQLite file that keeps the data (created with its folder if missing)",
+    )
+    parser.add_argument(
+        "--wait-limit",
+        type=float,
+        default=30.0,
+        help="seconds a request waits for another session's open transaction",
+    )
+    return parser.parse_args(argv)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    if args.path != ":memory:":
+        Path(args.path).parent.mkdir(parents=True, exist_ok=True)
+    server = WaitingProxyServer(
+        engine=SQLiteEngine(args.path),
+        host=args.host,
+        port=args.port,
+        wait_limit=args.wait_limit,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    address = await server.start()
+    print(
+        f"MONGODB_URI=mongodb://{address.host}:{address.port}/?directConnection=true",
+        flush=True,
+    )
+    try:
+        await stop.wait()
+    finally:
+        await server.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parse_args(argv)
+    try:
+        asyncio.run(serve(args))
+    except KeyboardInterrupt:  # pragma: no cover - second Ctrl-C
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
