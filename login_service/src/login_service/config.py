@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
+import phonenumbers
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -37,9 +38,7 @@ def _split_list(value: Any) -> Any:
 class Settings(BaseSettings):
     """Every setting of the login service. Built once per app and passed in."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="LOGIN_", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="LOGIN_", extra="ignore", populate_by_name=True)
 
     environment: Environment = "development"
     host: str | None = None
@@ -66,7 +65,8 @@ class Settings(BaseSettings):
     jwt_private_key: SecretStr | None = None
     jwt_private_key_file: Path | None = None
     jwt_previous_public_keys_files: Annotated[list[str], NoDecode] = []
-    jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
+    # Clock skew tolerated when verifying; a minute at most, so expiry stays meaningful.
+    jwt_leeway_seconds: int = Field(default=10, ge=0, le=60)
     access_token_ttl_seconds: int = Field(default=1800, ge=60, le=86400)
     dev_key_dir: Path = Path(".dev-keys")
 
@@ -80,7 +80,12 @@ class Settings(BaseSettings):
     throttle_client_window_seconds: int = Field(default=900, ge=1)
     trusted_proxies: Annotated[list[IpNetwork], NoDecode] = []
 
-    default_phone_region: str | None = None
+    phone_default_region: str | None = Field(
+        default=None,
+        description="ISO 3166 region for phone numbers written without '+' (e.g. GB); "
+        "unset: international format only",
+    )
+
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)
     cors_origins: Annotated[list[str] | None, NoDecode] = None
 
@@ -106,6 +111,16 @@ class Settings(BaseSettings):
     def _parse_networks(cls, value: Any) -> Any:
         items = _split_list(value)
         return [ipaddress.ip_network(item, strict=False) for item in items]
+
+    @field_validator("phone_default_region", mode="before")
+    @classmethod
+    def _known_region(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        region = str(value).strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"phone_default_region {region!r} is not a known region code")
+        return region
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> "Settings":

@@ -25,6 +25,17 @@ class AccountConflict(DomainError):
         self.field = field
 
 
+class InvalidField(DomainError):
+    """A field passed the request schema but the service refuses its value (a 422)."""
+
+    code = "validation-error"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__("The request is not valid.")
+        self.field = field
+        self.message = message
+
+
 class InvalidCredentials(DomainError):
     """Login refused. Deliberately the same for unknown accounts and wrong passwords."""
 

@@ -61,16 +61,24 @@ def normalize_email(raw: str) -> tuple[str, str]:
     return result.normalized, result.normalized.casefold()
 
 
-def normalize_phone(raw: str, default_region: str | None = None) -> str:
-    """Return the E.164 form of a phone number (the unique key and the display form)."""
+def check_phone_text(raw: str) -> str:
+    """Refuse input that cannot be a phone number in any region (length, control characters)."""
     if len(raw) > PHONE_INPUT_MAX or has_control_characters(raw):
         raise ValueError("phone is not a valid phone number")
-    text = unicodedata.normalize("NFKC", raw).strip()
+    return raw
+
+
+def normalize_phone(raw: str, default_region: str | None = None) -> str:
+    """Return the E.164 form of a phone number (the unique key and the display form).
+
+    Without ``default_region`` only international numbers (``+44 …``) parse.
+    """
+    text = unicodedata.normalize("NFKC", check_phone_text(raw)).strip()
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as exc:
         raise ValueError(
-            "phone is not a valid phone number (use the international format, e.g. +44 20 7946 0958)"
+            "phone is not a valid phone number (international format, e.g. +44 20 7946 0958)"
         ) from exc
     if not phonenumbers.is_valid_number(number):
         raise ValueError("phone is not a valid phone number")

@@ -1,0 +1,67 @@
+"""Registration and profile reads."""
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from login_service.accounts.normalize import normalize_email, normalize_phone, normalize_username
+from login_service.accounts.repository import Account, AccountRepository
+from login_service.accounts.schemas import RegistrationRequest
+from login_service.auth.passwords import PasswordHasher
+from login_service.clock import utc_now_ms
+from login_service.errors import InvalidField, InvalidToken
+
+
+class AccountService:
+    """Creates accounts and reads them back for their owners."""
+
+    def __init__(
+        self,
+        accounts: AccountRepository,
+        hasher: PasswordHasher,
+        *,
+        phone_region: str | None = None,
+        clock: Callable[[], datetime] = utc_now_ms,
+    ) -> None:
+        self._accounts = accounts
+        self._hasher = hasher
+        self._phone_region = phone_region
+        self._clock = clock
+
+    async def register(self, request: RegistrationRequest) -> Account:
+        """Create an account from a validated request.
+
+        Uniqueness is decided by the unique indexes on the normalised keys, so two
+        racing registrations of one username, email or phone cannot both succeed;
+        the loser gets ``AccountConflict`` naming the field. A phone number that does
+        not parse (in the configured default region) raises ``InvalidField``.
+        """
+        _, username_key = normalize_username(request.username)
+        _, email_key = normalize_email(request.email)
+        try:
+            phone = normalize_phone(request.phone, self._phone_region)
+        except ValueError as exc:
+            raise InvalidField("phone", str(exc)) from None
+        password_hash = await self._hasher.hash(request.password)
+        now = self._clock()
+        document = {
+            "_id": str(uuid.uuid4()),
+            "username": request.username,
+            "username_key": username_key,
+            "email": request.email,
+            "email_key": email_key,
+            "phone": phone,
+            "full_name": request.full_name,
+            "birthday": request.birthday.isoformat() if request.birthday else None,
+            "password_hash": password_hash,
+            "created_at": now,
+        }
+        await self._accounts.insert(document)
+        return Account.from_document(document)
+
+    async def get(self, account_id: str) -> Account:
+        """The account a verified token names; a token for a deleted account is refused."""
+        account = await self._accounts.get(account_id)
+        if account is None:
+            raise InvalidToken("account not found")
+        return account

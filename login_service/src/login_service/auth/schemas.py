@@ -1,0 +1,84 @@
+"""HTTP shapes of authentication."""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+IDENTIFIER_MAX = 320
+# Longer than any password registration accepts (128 characters, 4 bytes each at most).
+LOGIN_PASSWORD_MAX = 1024
+
+
+class LoginRequest(BaseModel):
+    """Credentials: the identifier is the username, the email or the phone number."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"identifier": "ada@example.com", "password": "correct horse battery staple"}
+            ]
+        },
+    )
+
+    identifier: Annotated[str, Field(min_length=1, max_length=IDENTIFIER_MAX)]
+    password: Annotated[str, Field(min_length=1, max_length=LOGIN_PASSWORD_MAX, repr=False)]
+
+
+class TokenForm(BaseModel):
+    """OAuth2 password grant form (RFC 6749 section 4.3), with the same limits as the JSON login.
+
+    ``username`` is any identifier (username, email or phone).
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    grant_type: Annotated[str | None, Field(pattern="^password$")] = None
+    username: Annotated[str, Field(min_length=1, max_length=IDENTIFIER_MAX)]
+    password: Annotated[str, Field(min_length=1, max_length=LOGIN_PASSWORD_MAX, repr=False)]
+    scope: Annotated[str, Field(max_length=1024)] = ""
+
+
+class TokenResponse(BaseModel):
+    """An access token (RFC 6749 section 5.1)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJSUzI1NiIs...",
+                    "token_type": "bearer",
+                    "expires_in": 1800,
+                }
+            ]
+        }
+    )
+
+    access_token: Annotated[str, Field(repr=False)]
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a token type, not a secret
+    expires_in: int = Field(description="Seconds until the token expires.")
+
+
+class JsonWebKeySet(BaseModel):
+    """Public keys that verify this service's tokens (RFC 7517)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "keys": [
+                        {
+                            "kty": "RSA",
+                            "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+                            "alg": "RS256",
+                            "use": "sig",
+                            "n": "0vx7agoebGcQSuuPiLJXZpt...",
+                            "e": "AQAB",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+    keys: list[dict[str, Any]]

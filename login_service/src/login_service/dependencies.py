@@ -1,0 +1,54 @@
+"""FastAPI dependencies, as ``Annotated`` aliases so routes read like prose."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from login_service.accounts.repository import Account
+from login_service.auth.client_address import client_address
+from login_service.auth.tokens import verify_access_token
+from login_service.container import Services
+from login_service.errors import NotAuthenticated
+
+# auto_error=False: a missing token is our own 401 problem, not FastAPI's default.
+bearer_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_request_id(request: Request) -> str | None:
+    request_id: str | None = getattr(request.state, "request_id", None)
+    return request_id
+
+
+RequestId = Annotated[str | None, Depends(get_request_id)]
+
+
+def get_client_address(request: Request, services: ServicesDep) -> str:
+    peer = request.client.host if request.client else None
+    return client_address(
+        peer, request.headers.get("x-forwarded-for"), services.settings.trusted_proxies
+    )
+
+
+ClientAddress = Annotated[str, Depends(get_client_address)]
+
+
+async def get_current_account(
+    services: ServicesDep, token: Annotated[str | None, Depends(bearer_scheme)]
+) -> Account:
+    """The account named by a valid bearer token; any problem is a 401."""
+    if not token:
+        raise NotAuthenticated
+    claims = verify_access_token(services.keys, services.token_policy, token)
+    return await services.accounts.get(claims["sub"])
+
+
+CurrentAccount = Annotated[Account, Depends(get_current_account)]

@@ -1,0 +1,100 @@
+"""Records an account's first login: order number, time and outbox event in one transaction."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.read_concern import ReadConcern
+from pymongo.read_preferences import ReadPreference
+from pymongo.write_concern import WriteConcern
+
+from login_service.clock import utc_now_ms
+from login_service.db import FIRST_LOGIN_COUNTER_ID, Collections, Document
+from login_service.first_login.event import EVENT_TYPE, EVENT_VERSION, FirstLoginEvent
+
+
+class _AlreadyRecorded(Exception):
+    """Raised inside the transaction to abort it: another login recorded this account first."""
+
+
+class FirstLoginRecorder:
+    """The one atomic step of a first login (the only transaction of the service)."""
+
+    def __init__(
+        self,
+        client: AsyncMongoClient[Document],
+        collections: Collections,
+        *,
+        routing_key: str,
+        clock: Callable[[], datetime] = utc_now_ms,
+    ) -> None:
+        self._client = client
+        self._collections = collections
+        self._routing_key = routing_key
+        self._clock = clock
+
+    async def record(self, account_id: str, correlation_id: str | None) -> FirstLoginEvent | None:
+        """Record the first login of ``account_id``; ``None`` if it was already recorded.
+
+        Invariants and their guards:
+        - one order per account: the update matches only while ``first_login_at`` is
+          unset, and the unique index on ``first_login_order`` backs it up;
+        - orders 1, 2, 3, ... without gaps: the counter ``$inc`` is rolled back with
+          the transaction when the account update matches nothing;
+        - a smaller order never carries a later time: the time is read after the
+          counter increment, and the counter document serialises every recording;
+        - no lost event: the outbox document commits with the account update.
+        """
+
+        async def step(session: AsyncClientSession) -> FirstLoginEvent:
+            counter = await self._collections.counters.find_one_and_update(
+                {"_id": FIRST_LOGIN_COUNTER_ID},
+                {"$inc": {"value": 1}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                session=session,
+            )
+            assert counter is not None  # upsert with AFTER always returns the document
+            order = int(counter["value"])
+            now = self._clock()
+            marked = await self._collections.accounts.update_one(
+                {"_id": account_id, "first_login_at": None},
+                {"$set": {"first_login_at": now, "first_login_order": order, "last_login_at": now}},
+                session=session,
+            )
+            if marked.modified_count != 1:
+                raise _AlreadyRecorded
+            event = FirstLoginEvent.new(
+                account_id=account_id,
+                first_login_at=now,
+                first_login_order=order,
+                correlation_id=correlation_id,
+            )
+            await self._collections.outbox.insert_one(
+                {
+                    "_id": event.event_id,
+                    "type": EVENT_TYPE,
+                    "version": EVENT_VERSION,
+                    "routing_key": self._routing_key,
+                    "body": event.body(),
+                    "correlation_id": correlation_id,
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                },
+                session=session,
+            )
+            return event
+
+        async with self._client.start_session() as session:
+            try:
+                return await session.with_transaction(
+                    step,
+                    read_concern=ReadConcern("snapshot"),
+                    write_concern=WriteConcern("majority"),
+                    read_preference=ReadPreference.PRIMARY,
+                )
+            except _AlreadyRecorded:
+                return None

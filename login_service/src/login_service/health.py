@@ -1,0 +1,91 @@
+"""Liveness, readiness and metrics endpoints."""
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+
+from login_service.dependencies import ServicesDep
+
+router = APIRouter(tags=["health"])
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "degraded", "unavailable"]
+    checks: dict[str, str]
+
+
+async def _check(probe: Awaitable[Any]) -> str:
+    try:
+        await asyncio.wait_for(probe, CHECK_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return "error: timed out"
+    except Exception as exc:  # noqa: BLE001 - any failure means the dependency is down
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+@router.get(
+    "/healthz",
+    response_model=Liveness,
+    summary="The process is alive",
+    responses={200: {"description": "Alive."}},
+)
+async def healthz() -> Liveness:
+    return Liveness()
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="Dependencies reachable",
+    responses={
+        200: {"description": "Ready (RabbitMQ may be `degraded`: logins work, events wait)."},
+        503: {
+            "model": Readiness,
+            "description": "Not ready; `checks` names the failing dependency.",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "unavailable",
+                        "checks": {"mongodb": "error: timed out", "rabbitmq": "ok"},
+                    }
+                }
+            },
+        },
+    },
+)
+async def readyz(services: ServicesDep) -> JSONResponse:
+    mongodb, rabbitmq = await asyncio.gather(
+        _check(services.mongo.admin.command("ping")), _check(services.publisher.check())
+    )
+    checks = {"mongodb": mongodb, "rabbitmq": rabbitmq}
+    broker_required = services.settings.readiness_requires_broker
+    if mongodb != "ok" or (broker_required and rabbitmq != "ok"):
+        status, code = "unavailable", 503
+    elif rabbitmq != "ok":
+        # The outbox keeps first-login events until the broker returns: logins still work.
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    return JSONResponse({"status": status, "checks": checks}, status_code=code)
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics of this process",
+    include_in_schema=True,
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Metrics."}},
+)
+async def metrics(services: ServicesDep) -> Response:
+    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,129 @@
+"""Health, readiness, metrics, request ids, CORS and what the logs may never contain."""
+
+import json
+import logging
+from typing import Any
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from tests.support import TEST_PASSWORD, account_payload, running_app
+
+pytestmark = pytest.mark.integration
+
+
+async def test_secrets_never_reach_the_logs(
+    make_settings: Any,
+    mongo: AsyncMongoClient[dict[str, Any]],
+    database_name: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    wrong_password = "Wrong-But-Secret-Guess-99"
+    caplog.set_level(logging.DEBUG)
+    settings = make_settings(log_format="json", log_level="DEBUG")
+    async with running_app(settings) as (_, client):
+        await client.post("/v1/accounts", json=account_payload(1))
+        login = await client.post(
+            "/v1/auth/login", json={"identifier": "user1", "password": TEST_PASSWORD}
+        )
+        token = login.json()["access_token"]
+        await client.get("/v1/accounts/me", headers={"Authorization": f"Bearer {token}"})
+        await client.post(
+            "/v1/auth/login", json={"identifier": "user1", "password": wrong_password}
+        )
+        await client.post("/v1/auth/token", data={"username": "user1", "password": wrong_password})
+    stored = await mongo[database_name]["accounts"].find_one({"username_key": "user1"})
+    assert stored is not None
+
+    text = caplog.text + "\n".join(_rendered(caplog.records))
+    for secret in (TEST_PASSWORD, wrong_password, token, stored["password_hash"], "argon2id"):
+        assert secret not in text
+    assert "PRIVATE KEY" not in text
+    request_lines = [r.msg for r in caplog.records if r.name == "login_service.http"]
+    assert len(request_lines) == 5
+
+
+def _rendered(records: list[logging.LogRecord]) -> list[str]:
+    """Records as the service's own log handler writes them."""
+    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "login_service")
+    return [handler.format(record) for record in records]
+
+
+async def test_each_request_logs_one_json_line_with_its_request_id(
+    make_settings: Any, mongo: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_app(make_settings(log_format="json")) as (_, client):
+        caplog.clear()
+        response = await client.get("/healthz", headers={"X-Request-ID": "trace-abc.1"})
+
+    assert response.headers["x-request-id"] == "trace-abc.1"
+    records = [r for r in caplog.records if r.name == "login_service.http"]
+    (line,) = [json.loads(text) for text in _rendered(records)]
+    assert line["request_id"] == "trace-abc.1"
+    assert line["method"] == "GET"
+    assert line["path"] == "/healthz"
+    assert line["status"] == 200
+    assert "duration_ms" in line
+
+
+async def test_an_insane_request_id_is_replaced(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+
+    assert response.headers["x-request-id"] != "bad id with spaces"
+    assert len(response.headers["x-request-id"]) == 32
+
+
+async def test_readyz_names_each_dependency(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"mongodb": "ok", "rabbitmq": "ok"}}
+
+
+async def test_readyz_reports_the_broker_down_without_failing_logins(
+    make_settings: Any, mongo: Any
+) -> None:
+    settings = make_settings(
+        rabbitmq_url="amqp://guest:guest@127.0.0.1:1/", readiness_requires_broker=True
+    )
+    async with running_app(settings) as (_, client):
+        response = await client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["mongodb"] == "ok"
+    assert response.json()["checks"]["rabbitmq"].startswith("error")
+
+
+async def test_metrics_count_requests_by_route(client: httpx.AsyncClient) -> None:
+    await client.get("/healthz")
+
+    response = await client.get("/metrics")
+
+    assert response.status_code == 200
+    assert 'login_http_requests_total{method="GET",route="/healthz",status="200"}' in response.text
+
+
+async def test_cors_allows_the_local_dev_origins_by_default(client: httpx.AsyncClient) -> None:
+    response = await client.options(
+        "/v1/auth/login",
+        headers={"Origin": "http://localhost:5173", "Access-Control-Request-Method": "POST"},
+    )
+    foreign = await client.options(
+        "/v1/auth/login",
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+    )
+
+    assert response.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert "access-control-allow-origin" not in foreign.headers
+
+
+async def test_openapi_documents_problems_on_every_route(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+
+    assert "Problem" in spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            assert operation.get("responses"), f"{method} {path}"
+    login = spec["paths"]["/v1/auth/login"]["post"]
+    assert {"401", "422", "429"} <= set(login["responses"])

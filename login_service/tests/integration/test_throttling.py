@@ -1,0 +1,151 @@
+"""Failed-login throttling, shared through MongoDB by every app instance."""
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from tests.support import TEST_PASSWORD, account_payload, running_app
+
+pytestmark = pytest.mark.integration
+
+WRONG = {"identifier": "user1", "password": "definitely not it!"}
+RIGHT = {"identifier": "user1", "password": TEST_PASSWORD}
+
+
+async def test_failures_across_two_apps_throttle_the_account_with_429_and_retry_after(
+    make_settings: Any, mongo: Any
+) -> None:
+    settings = make_settings(throttle_account_max_failures=3)
+    async with running_app(settings) as (_, first), running_app(settings) as (_, second):
+        assert (await first.post("/v1/accounts", json=account_payload(1))).status_code == 201
+        statuses = [
+            (await client.post("/v1/auth/login", json=WRONG)).status_code
+            for client in (first, second, first)
+        ]
+        throttled = await second.post("/v1/auth/login", json=RIGHT)
+        by_email = await first.post(
+            "/v1/auth/login", json={"identifier": "USER1@example.com", "password": TEST_PASSWORD}
+        )
+
+    assert statuses == [401, 401, 401]
+    assert throttled.status_code == 429
+    assert throttled.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(throttled.headers["retry-after"]) <= 900
+    assert by_email.status_code == 429, "the account is throttled whatever identifier names it"
+
+
+async def test_throttle_releases_itself_when_the_window_ends(
+    make_settings: Any, mongo: Any
+) -> None:
+    settings = make_settings(throttle_account_max_failures=2, throttle_account_window_seconds=2)
+    async with running_app(settings) as (_, client):
+        assert (await client.post("/v1/accounts", json=account_payload(1))).status_code == 201
+        for _ in range(2):
+            assert (await client.post("/v1/auth/login", json=WRONG)).status_code == 401
+        throttled = await client.post("/v1/auth/login", json=RIGHT)
+        assert throttled.status_code == 429
+        await asyncio.sleep(int(throttled.headers["retry-after"]) + 0.2)
+
+        released = await client.post("/v1/auth/login", json=RIGHT)
+
+    assert released.status_code == 200
+
+
+async def test_one_client_address_is_throttled_across_accounts(
+    make_settings: Any, mongo: Any
+) -> None:
+    settings = make_settings(throttle_client_max_failures=3)
+    async with running_app(settings, client_address="198.51.100.9") as (_, attacker):
+        for name in ("alice", "bob", "carol"):
+            failed = await attacker.post(
+                "/v1/auth/login", json={"identifier": name, "password": "guessing-passwords"}
+            )
+            assert failed.status_code == 401
+        blocked = await attacker.post(
+            "/v1/auth/login", json={"identifier": "dave", "password": "guessing-passwords"}
+        )
+    async with running_app(settings, client_address="192.0.2.44") as (_, bystander):
+        other_client = await bystander.post(
+            "/v1/auth/login", json={"identifier": "dave", "password": "guessing-passwords"}
+        )
+
+    assert blocked.status_code == 429
+    assert other_client.status_code == 401
+
+
+async def test_successful_logins_do_not_count_as_failures(make_settings: Any, mongo: Any) -> None:
+    settings = make_settings(throttle_account_max_failures=2)
+    async with running_app(settings) as (_, client):
+        assert (await client.post("/v1/accounts", json=account_payload(1))).status_code == 201
+        statuses = [(await client.post("/v1/auth/login", json=RIGHT)).status_code for _ in range(4)]
+
+    assert statuses == [200] * 4
+
+
+async def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(
+    make_settings: Any, mongo: Any
+) -> None:
+    spoofing = make_settings(throttle_client_max_failures=2)
+    behind_proxy = make_settings(throttle_client_max_failures=2, trusted_proxies="10.0.0.0/8")
+    bad = {"identifier": "nobody", "password": "guessing-passwords"}
+
+    async with running_app(spoofing, client_address="198.51.100.1") as (_, client):
+        results = [
+            (
+                await client.post(
+                    "/v1/auth/login", json=bad, headers={"X-Forwarded-For": f"192.0.2.{i}"}
+                )
+            ).status_code
+            for i in range(3)
+        ]
+    async with running_app(behind_proxy, client_address="10.1.2.3") as (_, proxy):
+        proxied = [
+            (
+                await proxy.post(
+                    "/v1/auth/login",
+                    json={"identifier": f"nobody{i}", "password": "guessing-passwords"},
+                    headers={"X-Forwarded-For": f"192.0.2.{i}"},
+                )
+            ).status_code
+            for i in range(3)
+        ]
+
+    assert results == [401, 401, 429], "a forged X-Forwarded-For must not dodge the limit"
+    assert proxied == [401, 401, 401], "behind a trusted proxy each forwarded client counts alone"
+
+
+async def test_concurrent_wrong_passwords_get_at_most_the_limit_of_verifications(
+    make_settings: Any, mongo: Any, database_name: str
+) -> None:
+    attempts, limit = 30, 5
+    settings = make_settings(throttle_account_max_failures=limit, throttle_client_max_failures=1000)
+    async with running_app(settings) as (_, client):
+        assert (await client.post("/v1/accounts", json=account_payload(1))).status_code == 201
+        responses = await asyncio.gather(
+            *(client.post("/v1/auth/login", json=WRONG) for _ in range(attempts))
+        )
+        afterwards = await client.post("/v1/auth/login", json=RIGHT)
+
+    statuses = [response.status_code for response in responses]
+    assert statuses.count(401) == limit, statuses
+    assert statuses.count(429) == attempts - limit, statuses
+    assert all(int(r.headers["retry-after"]) >= 1 for r in responses if r.status_code == 429)
+    assert afterwards.status_code == 429, "the account stays throttled until the window ends"
+    windows = await mongo[database_name]["login_failures"].find({}).to_list()
+    account_window = next(w for w in windows if w["_id"].startswith("account:"))
+    assert account_window["count"] == attempts + 1
+
+
+async def test_a_successful_login_gives_its_reserved_attempt_back(
+    make_settings: Any, mongo: Any
+) -> None:
+    settings = make_settings(throttle_account_max_failures=2)
+    async with running_app(settings) as (_, client):
+        assert (await client.post("/v1/accounts", json=account_payload(1))).status_code == 201
+        statuses = [
+            (await client.post("/v1/auth/login", json=body)).status_code
+            for body in (WRONG, RIGHT, RIGHT, RIGHT, WRONG, RIGHT)
+        ]
+
+    assert statuses == [401, 200, 200, 200, 401, 429], "only the two failures count"

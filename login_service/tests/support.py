@@ -1,0 +1,78 @@
+"""Helpers shared by the tests (apps under lifespan, request bodies)."""
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+
+from login_service.auth.passwords import PasswordHasher
+from login_service.config import Settings
+from login_service.main import create_app
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def repo_root() -> Path:
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "tools" / "mongo-standin").is_dir():
+            return parent
+    raise RuntimeError("no folder above tests/ contains tools/mongo-standin")
+
+
+@asynccontextmanager
+async def running_app(
+    settings: Settings, client_address: str = "203.0.113.7"
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app = create_app(settings)
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app, client=(client_address, 50000))
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://login.test", timeout=60
+        ) as client:
+            yield app, client
+
+
+def account_payload(index: int = 0, **overrides: Any) -> dict[str, Any]:
+    """A valid registration body; distinct ``index`` values give distinct accounts."""
+    body: dict[str, Any] = {
+        "username": f"user{index}",
+        "email": f"user{index}@example.com",
+        "phone": f"+44207{index:07d}",
+        "password": TEST_PASSWORD,
+        "full_name": "Test User",
+        "birthday": "1990-01-31",
+    }
+    body.update(overrides)
+    return body
+
+
+async def insert_accounts(
+    mongo: AsyncMongoClient[dict[str, Any]], database: str, count: int
+) -> list[str]:
+    """Accounts written directly, sharing one hash, so the test spends no time on Argon2."""
+    password_hash = await PasswordHasher(memory_cost_kib=19456, time_cost=2, parallelism=1).hash(
+        TEST_PASSWORD
+    )
+    now = datetime.now(UTC)
+    documents: list[dict[str, Any]] = [
+        {
+            "_id": str(uuid.uuid4()),
+            "username": f"bulk{i}",
+            "username_key": f"bulk{i}",
+            "email": f"bulk{i}@example.com",
+            "email_key": f"bulk{i}@example.com",
+            "phone": f"+44207{i:07d}",
+            "password_hash": password_hash,
+            "created_at": now,
+        }
+        for i in range(count)
+    ]
+    await mongo[database]["accounts"].insert_many(documents)
+    return [str(doc["username"]) for doc in documents]

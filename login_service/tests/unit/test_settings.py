@@ -1,0 +1,67 @@
+"""Settings: safe defaults, list parsing and refusals in production."""
+
+import pytest
+from pydantic import ValidationError
+
+from login_service.config import Settings
+
+
+def test_development_defaults_allow_local_frontends_and_loopback() -> None:
+    settings = Settings()
+    assert settings.effective_cors_origins == ["http://localhost:3000", "http://localhost:5173"]
+    assert settings.bind_host == "127.0.0.1"
+    assert settings.access_token_ttl_seconds == 1800
+    assert (settings.argon2_memory_cost_kib, settings.argon2_time_cost) == (19456, 2)
+
+
+def test_production_refuses_to_start_with_a_development_key() -> None:
+    with pytest.raises(ValidationError, match="development keys are refused"):
+        Settings(environment="production", rabbitmq_url="amqp://svc:s3cret@mq:5672/")
+
+
+def test_production_refuses_the_guest_broker_account() -> None:
+    with pytest.raises(ValidationError, match="guest"):
+        Settings(environment="production", jwt_private_key="pem")
+
+
+def test_production_has_no_cors_origins_unless_configured() -> None:
+    settings = Settings(
+        environment="production", jwt_private_key="pem", rabbitmq_url="amqp://svc:pw@mq:5672/"
+    )
+    assert settings.effective_cors_origins == []
+    assert settings.effective_log_format == "json"
+
+
+def test_argon2_parameters_below_the_owasp_minimum_are_refused() -> None:
+    with pytest.raises(ValidationError):
+        Settings(argon2_memory_cost_kib=4096)
+
+
+def test_list_settings_accept_commas_or_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOGIN_CORS_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("LOGIN_TRUSTED_PROXIES", '["10.0.0.0/8", "192.168.1.1"]')
+    settings = Settings()
+    assert settings.cors_origins == ["https://a.example", "https://b.example"]
+    assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.0/8", "192.168.1.1/32"]
+
+
+def test_the_fixed_environment_names_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MONGODB_URI", "mongodb://db:27017/?replicaSet=rs0")
+    monkeypatch.setenv("RABBITMQ_URL", "amqp://u:p@mq:5672/vh")
+    monkeypatch.setenv("LOGIN_PORT", "9000")
+    settings = Settings()
+    assert settings.mongodb_uri.get_secret_value() == "mongodb://db:27017/?replicaSet=rs0"
+    assert settings.rabbitmq_url.get_secret_value() == "amqp://u:p@mq:5672/vh"
+    assert settings.port == 9000
+
+
+def test_the_verification_leeway_is_at_most_a_minute() -> None:
+    with pytest.raises(ValidationError):
+        Settings(jwt_leeway_seconds=61)
+
+
+def test_the_phone_default_region_must_be_a_known_region() -> None:
+    assert Settings().phone_default_region is None
+    assert Settings(phone_default_region="gb").phone_default_region == "GB"
+    with pytest.raises(ValidationError, match="region"):
+        Settings(phone_default_region="XX")
