@@ -32,6 +32,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=30.0,
         help="seconds a request waits for another session's open transaction",
     )
+    parser.add_argument(
+        "--transaction-lifetime",
+        type=float,
+        default=60.0,
+        help="seconds after which an open transaction is aborted (MongoDB's default is 60)",
+    )
     return parser.parse_args(argv)
 
 
@@ -43,6 +49,7 @@ async def serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         wait_limit=args.wait_limit,
+        transaction_lifetime=args.transaction_lifetime,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -3,26 +3,38 @@
 The SQLite engine refuses every request of another session while a transaction
 is open ("... active transaction bound to another session", with no error code
 and no retry label), where MongoDB lets reads proceed and makes conflicting
-writes wait. The adaptation lives here, never in the services: a refused
-request is dispatched again after a short sleep (1 ms, doubling to 20 ms) for
-up to ``wait_limit`` seconds, so clients observe a server that waits.
+writes wait. The adaptation lives here, never in the services:
+
+- a refused request is dispatched again after a short sleep (1 ms, doubling to
+  20 ms) for up to ``wait_limit`` seconds, so clients observe a server that
+  waits; a request whose client has gone away meanwhile is dropped, not run;
+- a transaction left open longer than ``transaction_lifetime`` seconds (a client
+  that died between two statements) is aborted, as MongoDB does after
+  ``transactionLifetimeLimitSeconds`` (60 s by default).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import struct
+import sys
 import time
 from typing import Any
 
 import bson
-from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
+from mongoeco.wire.proxy import AsyncMongoEcoProxyServer, ProxyAddress
 
 BUSY_MESSAGE = "active transaction bound to another session"
 
 _OP_REPLY = 1
 _OP_MSG = 2013
 _HEADER = struct.Struct("<iiii")
+
+# The reader of the connection whose request is being dispatched (one task per connection).
+_connection_reader: contextvars.ContextVar[asyncio.StreamReader | None] = contextvars.ContextVar(
+    "connection_reader", default=None
+)
 
 
 def _reply_document(response: bytes) -> dict[str, Any] | None:
@@ -61,10 +73,41 @@ def is_busy_refusal(response: bytes | None) -> bool:
 class WaitingProxyServer(AsyncMongoEcoProxyServer):
     """Proxy server whose requests wait for another session's transaction to end."""
 
-    def __init__(self, *args: Any, wait_limit: float = 30.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        wait_limit: float = 30.0,
+        transaction_lifetime: float = 60.0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.wait_limit = wait_limit
+        self.transaction_lifetime = transaction_lifetime
         self.waited_requests = 0
+        self.dropped_requests = 0
+        self.expired_transactions = 0
+        # session key -> (transaction number, monotonic time it was first seen open)
+        self._open_transactions: dict[str, tuple[int, float]] = {}
+        self._reaper: asyncio.Task[None] | None = None
+
+    async def start(self) -> ProxyAddress:
+        address = await super().start()
+        if self._reaper is None:
+            self._reaper = asyncio.create_task(self._abort_expired_transactions_forever())
+        return address
+
+    async def close(self) -> None:
+        reaper, self._reaper = self._reaper, None
+        if reaper is not None:
+            reaper.cancel()
+            await asyncio.gather(reaper, return_exceptions=True)
+        await super().close()
+
+    async def _handle_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        _connection_reader.set(reader)
+        await super()._handle_connection(reader, writer)
 
     async def _dispatch_wire_request(self, header: Any, payload: bytes, *, connection: Any) -> Any:
         dispatch = super()._dispatch_wire_request
@@ -72,10 +115,55 @@ class WaitingProxyServer(AsyncMongoEcoProxyServer):
         if not is_busy_refusal(response):
             return response
         self.waited_requests += 1
+        reader = _connection_reader.get()
         deadline = time.monotonic() + self.wait_limit
         delay = 0.001
         while is_busy_refusal(response) and time.monotonic() < deadline:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.02)
+            if reader is not None and reader.at_eof():
+                # The client is gone: nobody will read the answer, so the request is not run.
+                self.dropped_requests += 1
+                return response
             response = await dispatch(header, payload, connection=connection)
         return response
+
+    def abort_expired_transactions(self, now: float | None = None) -> int:
+        """Abort transactions open for longer than ``transaction_lifetime``; return how many."""
+        now = time.monotonic() if now is None else now
+        sessions = self._session_store._sessions
+        for key in set(self._open_transactions) - set(sessions):
+            del self._open_transactions[key]
+        aborted = 0
+        for key, context in list(sessions.items()):
+            session = context.session
+            if not (session.active and session.transaction_active):
+                self._open_transactions.pop(key, None)
+                continue
+            number = session.transaction_number
+            seen = self._open_transactions.get(key)
+            if seen is None or seen[0] != number:
+                self._open_transactions[key] = (number, now)
+            elif now - seen[1] >= self.transaction_lifetime:
+                session.abort_transaction()
+                del self._open_transactions[key]
+                aborted += 1
+        self.expired_transactions += aborted
+        return aborted
+
+    async def _abort_expired_transactions_forever(self) -> None:
+        interval = min(1.0, max(0.05, self.transaction_lifetime / 10))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                aborted = self.abort_expired_transactions()
+            except Exception as error:  # keep serving; report and try again
+                print(f"mongo-standin: transaction reaper failed: {error!r}", file=sys.stderr)
+                continue
+            if aborted:
+                print(
+                    f"mongo-standin: aborted {aborted} transaction(s) open longer than "
+                    f"{self.transaction_lifetime:g} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
