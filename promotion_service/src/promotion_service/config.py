@@ -17,6 +17,7 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     log_level: str = "INFO"
+    log_format: Literal["console", "json"] | None = None  # default: json in production
 
     # Shared infrastructure (names fixed by the spec, no prefix).
     mongodb_uri: str = Field(
@@ -64,8 +65,8 @@ class Settings(BaseSettings):
     # Consumer behaviour.
     consumer_prefetch: int = Field(default=16, ge=1, le=1000)
     max_attempts: int = Field(default=5, ge=1, le=100)
-    retry_base_delay_seconds: float = Field(default=1.0, ge=0)
-    retry_max_delay_seconds: float = Field(default=30.0, ge=0)
+    retry_base_delay_seconds: float = Field(default=2.0, ge=0)
+    retry_max_delay_seconds: float = Field(default=60.0, ge=0)
     claim_max_transaction_attempts: int = Field(default=10, ge=1)
     shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
     consumer_metrics_port: int = Field(default=9101, ge=0, le=65535)
@@ -83,6 +84,8 @@ class Settings(BaseSettings):
 
     @property
     def json_logs(self) -> bool:
+        if self.log_format is not None:
+            return self.log_format == "json"
         return self.is_production
 
     def check_consumer_safe_for_production(self) -> None:
@@ -91,7 +94,9 @@ class Settings(BaseSettings):
             return
         parts = urlsplit(self.rabbitmq_url)
         if parts.username in (None, "", "guest") or parts.password in (None, "", "guest"):
-            raise ValueError("RABBITMQ_URL must not use the default guest credentials in production")
+            raise ValueError(
+                "RABBITMQ_URL must not use the default guest credentials in production"
+            )
 
 
 @lru_cache(maxsize=1)

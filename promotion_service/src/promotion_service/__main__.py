@@ -1,0 +1,24 @@
+"""`python -m promotion_service`: the HTTP API under uvicorn (PROMOTION_PORT, PROMOTION_WORKERS)."""
+
+import uvicorn
+
+from promotion_service.config import get_settings
+
+
+def main() -> None:
+    settings = get_settings()
+    uvicorn.run(
+        "promotion_service.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        access_log=False,  # one structured line per request comes from our middleware
+        proxy_headers=True,
+        server_header=False,
+        log_config=None,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Bearer tokens issued by the login service, verified against its JWKS."""

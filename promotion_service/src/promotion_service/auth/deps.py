@@ -1,0 +1,26 @@
+"""FastAPI dependency: `CurrentAccount` is the verified caller of a route."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from promotion_service.auth.exceptions import NotAuthenticated
+from promotion_service.auth.tokens import Principal, TokenVerifier
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from the login service")
+
+
+async def current_account(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise NotAuthenticated
+    verifier: TokenVerifier = request.app.state.token_verifier
+    principal = await verifier.verify(credentials.credentials)
+    request.state.account_id = principal.account_id
+    return principal
+
+
+CurrentAccount = Annotated[Principal, Depends(current_account)]

@@ -1,0 +1,1 @@
+"""Campaigns: the configured first-login promotion and its slot counter."""

@@ -1,0 +1,5 @@
+"""Campaign domain errors."""
+
+
+class CampaignNotFound(Exception):
+    """No campaign with this id."""

@@ -1,0 +1,25 @@
+"""HTTP route of campaigns (public: the counter is no secret)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+
+from promotion_service.campaigns import service
+from promotion_service.campaigns.schemas import CampaignOut
+from promotion_service.problems import problem_responses
+
+router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
+
+
+@router.get(
+    "/{campaign_id}",
+    response_model=CampaignOut,
+    summary="A campaign and how many of its slots are claimed",
+    responses=problem_responses(404, 422),
+)
+async def get_campaign(
+    request: Request,
+    campaign_id: Annotated[str, Path(min_length=1, max_length=64, examples=["first-login"])],
+) -> CampaignOut:
+    campaign = await service.get_campaign(request.app.state.db, campaign_id)
+    return CampaignOut.model_validate(campaign)

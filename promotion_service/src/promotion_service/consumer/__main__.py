@@ -1,0 +1,41 @@
+"""`python -m promotion_service.consumer`: one consumer process; SIGTERM/SIGINT stop it cleanly."""
+
+import asyncio
+import signal
+import sys
+
+import structlog
+
+from promotion_service.config import Settings, get_settings
+from promotion_service.consumer.metrics import ConsumerMetrics
+from promotion_service.consumer.runner import FirstLoginConsumer
+from promotion_service.log_setup import configure_logging
+
+
+async def serve(settings: Settings) -> None:
+    """Run one consumer until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    metrics = ConsumerMetrics()
+    metrics.serve(settings.consumer_metrics_port)
+    await FirstLoginConsumer(settings, metrics=metrics).run(stop)
+
+
+def main() -> int:
+    settings = get_settings()
+    configure_logging(json_logs=settings.json_logs, level=settings.log_level)
+    try:
+        settings.check_consumer_safe_for_production()
+    except ValueError as refusal:
+        structlog.get_logger("promotion_service.consumer").error(
+            "refusing_to_start", reason=str(refusal)
+        )
+        return 2
+    asyncio.run(serve(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

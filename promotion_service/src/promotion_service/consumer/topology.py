@@ -1,0 +1,40 @@
+"""Declare the first-login topology (docs/events/topology.json) with names from settings."""
+
+from typing import Any
+
+from aio_pika import ExchangeType
+from aio_pika.abc import AbstractChannel, AbstractQueue
+
+from promotion_service.config import Settings
+
+
+def queue_arguments(settings: Settings) -> dict[str, Any]:
+    """Arguments of the work queue: lazy classic, or quorum with a delivery limit; both DLX."""
+    dead_lettering = {
+        "x-dead-letter-exchange": settings.dead_letter_exchange,
+        "x-dead-letter-routing-key": settings.dead_letter_routing_key,
+    }
+    if settings.queue_type == "quorum":
+        return {
+            "x-queue-type": "quorum",
+            "x-delivery-limit": settings.max_attempts,
+            **dead_lettering,
+        }
+    return {"x-queue-mode": "lazy", **dead_lettering}
+
+
+async def declare_topology(channel: AbstractChannel, settings: Settings) -> AbstractQueue:
+    """Exchange, dead-letter exchange and queue, the work queue, and their bindings."""
+    events = await channel.declare_exchange(
+        settings.events_exchange, ExchangeType.TOPIC, durable=True
+    )
+    dead_letter = await channel.declare_exchange(
+        settings.dead_letter_exchange, ExchangeType.DIRECT, durable=True
+    )
+    dead_letter_queue = await channel.declare_queue(settings.dead_letter_queue, durable=True)
+    await dead_letter_queue.bind(dead_letter, routing_key=settings.dead_letter_routing_key)
+    queue = await channel.declare_queue(
+        settings.queue_name, durable=True, arguments=queue_arguments(settings)
+    )
+    await queue.bind(events, routing_key=settings.first_login_routing_key)
+    return queue

@@ -1,0 +1,1 @@
+"""The first-login event contract, as this service reads it."""

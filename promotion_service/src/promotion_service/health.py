@@ -1,0 +1,62 @@
+"""Liveness and readiness of the API process (the consumer's readiness is its own)."""
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
+
+from promotion_service.auth.jwks import JwksClient
+from promotion_service.db import ping
+
+router = APIRouter(tags=["health"])
+
+CHECK_TIMEOUT_SECONDS = 3.0
+
+
+class Liveness(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+    status: str
+
+
+class Readiness(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "ready", "checks": {"mongodb": "ok", "jwks": "ok"}}]
+        }
+    )
+    status: str
+    checks: dict[str, str]
+
+
+async def _check(probe: Any) -> str:
+    try:
+        await asyncio.wait_for(probe, timeout=CHECK_TIMEOUT_SECONDS)
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+@router.get("/healthz", response_model=Liveness, summary="The process is alive")
+async def healthz() -> Liveness:
+    return Liveness(status="ok")
+
+
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="MongoDB answers and the login service's JWKS can be fetched",
+    responses={503: {"model": Readiness, "description": "A dependency is not available"}},
+)
+async def readyz(request: Request) -> JSONResponse:
+    jwks: JwksClient = request.app.state.jwks
+    mongodb, jwks_state = await asyncio.gather(
+        _check(ping(request.app.state.db)), _check(jwks.check())
+    )
+    checks = {"mongodb": mongodb, "jwks": jwks_state}
+    ready = all(state == "ok" for state in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )

@@ -1,0 +1,138 @@
+"""ASGI middleware: request ids, one log line and metrics per request, and a body size limit."""
+
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from promotion_service.problems import internal_error_response, problem_response
+
+REQUEST_ID_HEADER = "x-request-id"
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+log = structlog.get_logger("promotion_service.http")
+
+
+def request_id_from(value: str | None) -> str:
+    """The caller's id if sane (<=128 of [A-Za-z0-9._-]), else a fresh uuid4 hex."""
+    if value and _SANE_REQUEST_ID.match(value):
+        return value
+    return uuid.uuid4().hex
+
+
+class HttpMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "promotion_http_requests_total",
+            "HTTP requests by route template and status.",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "promotion_http_request_duration_seconds",
+            "HTTP request duration by route template.",
+            ["method", "route"],
+            registry=registry,
+        )
+
+
+class RequestContextMiddleware:
+    """Sets X-Request-ID on every response and logs one line per request."""
+
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message.setdefault("headers", [])
+                message["headers"].append((b"x-request-id", request_id.encode("latin-1")))
+            await send(message)
+
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Answered here rather than by the server-error layer outside this middleware,
+            # so that a 500 carries its X-Request-ID too.
+            log.error("unhandled_error", error=type(exc).__name__, exc_info=exc)
+            if response_started:
+                raise
+            await internal_error_response()(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
+            self.metrics.duration.labels(scope["method"], template).observe(elapsed)
+            state: dict[str, Any] = scope.get("state", {})
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                route=template,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+                account_id=state.get("account_id"),
+            )
+            structlog.contextvars.unbind_contextvars("request_id")
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 for bodies over `max_bytes`, declared (Content-Length) or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self._detail = f"The body must not exceed {max_bytes} bytes."
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # Routes re-raise HTTPExceptions from body reading; problems.py renders it.
+                    raise HTTPException(413, self._detail)
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            413,
+            "body-too-large",
+            "Request body too large",
+            self._detail,
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)

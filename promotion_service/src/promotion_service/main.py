@@ -1,0 +1,104 @@
+"""create_app(settings): the promotion HTTP API."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import structlog
+from fastapi import FastAPI, Response
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from promotion_service import health
+from promotion_service.auth.jwks import JwksClient
+from promotion_service.auth.tokens import TokenVerifier
+from promotion_service.campaigns.router import router as campaigns_router
+from promotion_service.config import Settings, get_settings
+from promotion_service.db import create_client, prepare_database
+from promotion_service.http_middleware import (
+    BodySizeLimitMiddleware,
+    HttpMetrics,
+    RequestContextMiddleware,
+)
+from promotion_service.log_setup import configure_logging
+from promotion_service.problems import install_problem_handlers
+from promotion_service.vouchers.router import router as vouchers_router
+
+DESCRIPTION = """
+Vouchers of the first-login promotion: the first accounts to log in (by the login service's
+first-login order) get a discount voucher for their next purchase.
+
+Authenticate with the access token of the login service (`Authorization: Bearer ...`).
+Errors are `application/problem+json` (RFC 9457). Money travels as decimal strings.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API; clients are opened in the lifespan and closed after it."""
+    settings = settings or get_settings()
+    configure_logging(json_logs=settings.json_logs, level=settings.log_level)
+    registry = CollectorRegistry()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        mongo = create_client(settings, app_name="promotion-api")
+        http = httpx.AsyncClient(timeout=settings.jwks_timeout_seconds, follow_redirects=False)
+        try:
+            db = mongo[settings.mongodb_database]
+            await prepare_database(db, settings)
+            jwks = JwksClient(
+                settings.jwks_url,
+                http,
+                ttl_seconds=settings.jwks_cache_ttl_seconds,
+                min_refetch_interval_seconds=settings.jwks_min_refetch_interval_seconds,
+            )
+            app.state.db = db
+            app.state.jwks = jwks
+            app.state.token_verifier = TokenVerifier(
+                jwks,
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                leeway_seconds=settings.jwt_leeway_seconds,
+            )
+            structlog.get_logger(__name__).info(
+                "api_started", environment=settings.environment, database=db.name
+            )
+            yield
+        finally:
+            await http.aclose()
+            await mongo.close()
+
+    app = FastAPI(
+        title="Promotion service",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.include_router(vouchers_router)
+    app.include_router(campaigns_router)
+    app.include_router(health.router)
+
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus metrics of this process",
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Metrics"}},
+    )
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    # Added innermost first: the request context wraps everything, including CORS and 413s.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins or [],
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID"],
+        max_age=600,
+    )
+    app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
+    return app

@@ -1,0 +1,1 @@
+"""Vouchers: listing a caller's vouchers and redeeming one against a purchase."""

@@ -1,0 +1,55 @@
+"""HTTP routes of vouchers: thin, parse -> service -> shape."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+
+from promotion_service.auth.deps import CurrentAccount
+from promotion_service.db import Database, utc_now
+from promotion_service.decimal_json import DecimalJSONRoute
+from promotion_service.problems import problem_responses
+from promotion_service.vouchers import service
+from promotion_service.vouchers.schemas import RedeemRequest, RedemptionOut, VoucherOut
+
+router = APIRouter(prefix="/v1/vouchers", tags=["vouchers"], route_class=DecimalJSONRoute)
+
+VoucherId = Annotated[str, Path(min_length=1, max_length=64, description="Voucher id")]
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+@router.get(
+    "",
+    response_model=list[VoucherOut],
+    summary="The caller's vouchers",
+    responses=problem_responses(401, 503),
+)
+async def list_my_vouchers(request: Request, caller: CurrentAccount) -> list[VoucherOut]:
+    vouchers = await service.list_vouchers(
+        _db(request), account_id=caller.account_id, now=utc_now()
+    )
+    return [VoucherOut.model_validate({**voucher, "id": voucher["_id"]}) for voucher in vouchers]
+
+
+@router.post(
+    "/{voucher_id}/redeem",
+    response_model=RedemptionOut,
+    summary="Redeem a voucher against a purchase (single use; idempotent per purchase_id)",
+    responses=problem_responses(401, 404, 409, 410, 413, 422, 503),
+)
+async def redeem(
+    request: Request, voucher_id: VoucherId, body: RedeemRequest, caller: CurrentAccount
+) -> RedemptionOut:
+    redemption = await service.redeem_voucher(
+        _db(request),
+        voucher_id=voucher_id,
+        account_id=caller.account_id,
+        amount=body.amount,
+        currency=body.currency,
+        purchase_id=body.purchase_id,
+        now=utc_now(),
+    )
+    return RedemptionOut.model_validate(redemption, from_attributes=True)

@@ -1,0 +1,115 @@
+"""Voucher use cases: list a caller's vouchers, redeem one (single use, idempotent per purchase)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from promotion_service.db import VOUCHERS, Database, Document
+from promotion_service.vouchers.exceptions import (
+    VoucherAlreadyRedeemed,
+    VoucherExpired,
+    VoucherNotFound,
+)
+from promotion_service.vouchers.money import apply_discount, check_amount
+
+LIST_LIMIT = 100
+_STORED_FIELDS = (
+    "purchase_id",
+    "original_amount",
+    "discount_amount",
+    "final_amount",
+    "currency",
+    "redeemed_at",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Redemption:
+    voucher_id: str
+    purchase_id: str
+    original_amount: str
+    discount_amount: str
+    final_amount: str
+    currency: str
+    redeemed_at: datetime
+
+
+def voucher_status(voucher: Document, now: datetime) -> str:
+    """active, redeemed, or expired (an unused voucher past its expires_at)."""
+    if voucher["status"] == "redeemed":
+        return "redeemed"
+    return "expired" if voucher["expires_at"] <= now else "active"
+
+
+async def list_vouchers(db: Database, *, account_id: str, now: datetime) -> list[Document]:
+    """The caller's vouchers, newest first, each with its status as of `now`."""
+    cursor = db[VOUCHERS].find({"account_id": account_id}).sort("granted_at", -1).limit(LIST_LIMIT)
+    vouchers = await cursor.to_list()
+    return [{**voucher, "status": voucher_status(voucher, now)} for voucher in vouchers]
+
+
+def _redemption_of(voucher: Document) -> Redemption:
+    stored = voucher["redemption"]
+    return Redemption(voucher_id=voucher["_id"], **stored)
+
+
+def _settled(voucher: Document | None, purchase_id: str, now: datetime) -> Redemption | None:
+    """For a voucher that cannot be redeemed now: the earlier result, or the reason why not."""
+    if voucher is None:
+        raise VoucherNotFound
+    if voucher["status"] == "redeemed":
+        if voucher["redemption"]["purchase_id"] == purchase_id:
+            return _redemption_of(voucher)  # the same purchase again: same answer
+        raise VoucherAlreadyRedeemed
+    if voucher["expires_at"] <= now:
+        raise VoucherExpired
+    return None
+
+
+async def redeem_voucher(
+    db: Database,
+    *,
+    voucher_id: str,
+    account_id: str,
+    amount: Decimal,
+    currency: str,
+    purchase_id: str,
+    now: datetime,
+) -> Redemption:
+    """Apply the caller's voucher to a purchase, once.
+
+    Single use is enforced by one conditional update (status active -> redeemed, only while
+    unexpired and owned by the caller): of two concurrent redemptions exactly one matches.
+    Raises InvalidAmount, VoucherNotFound (also for someone else's voucher), VoucherExpired,
+    or VoucherAlreadyRedeemed (for a different purchase_id).
+    """
+    check_amount(amount, currency)  # bad input is refused before anything is read or written
+    owned = {"_id": voucher_id, "account_id": account_id}
+    voucher = await db[VOUCHERS].find_one(owned)
+    earlier = _settled(voucher, purchase_id, now)
+    if earlier is not None:
+        return earlier
+    assert voucher is not None
+    price = apply_discount(amount, currency, voucher["discount_percent"])
+    original, discount, final = price.as_strings()
+    redemption = Redemption(
+        voucher_id=voucher_id,
+        purchase_id=purchase_id,
+        original_amount=original,
+        discount_amount=discount,
+        final_amount=final,
+        currency=currency,
+        redeemed_at=now,
+    )
+    stored = {field: getattr(redemption, field) for field in _STORED_FIELDS}
+    result = await db[VOUCHERS].update_one(
+        {**owned, "status": "active", "expires_at": {"$gt": now}},
+        {"$set": {"status": "redeemed", "redemption": stored}},
+    )
+    if result.modified_count == 1:
+        return redemption
+    # Lost a race (or the voucher just expired): decide from what is stored now.
+    earlier = _settled(await db[VOUCHERS].find_one(owned), purchase_id, now)
+    if earlier is None:
+        raise VoucherAlreadyRedeemed  # pragma: no cover - it changed, yet is still active
+    return earlier

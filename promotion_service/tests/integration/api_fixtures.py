@@ -1,0 +1,96 @@
+"""An API app per test, with its own database and the test JWKS server."""
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from promotion_service import create_app
+from promotion_service.config import Settings
+from promotion_service.db import VOUCHERS, Database, utc_now
+from tests.jwks_server import JwksServer, SigningKey, make_key
+
+
+@dataclass
+class Keys:
+    rs256: SigningKey
+    ps256: SigningKey
+    es256: SigningKey
+    eddsa: SigningKey
+    unpublished: SigningKey
+
+    @property
+    def published(self) -> list[SigningKey]:
+        return [self.rs256, self.ps256, self.es256, self.eddsa]
+
+
+@pytest.fixture(scope="session")
+def keys() -> Keys:
+    return Keys(
+        rs256=make_key("RS256"),
+        ps256=make_key("PS256"),
+        es256=make_key("ES256"),
+        eddsa=make_key("EdDSA"),
+        unpublished=make_key("RS256"),
+    )
+
+
+@pytest.fixture
+def jwks(keys: Keys) -> AsyncIterator[JwksServer]:
+    server = JwksServer(keys=[key.public_jwk for key in keys.published]).start()
+    yield server  # type: ignore[misc]
+    server.stop()
+
+
+@pytest.fixture
+async def api_settings(settings: Settings, jwks: JwksServer) -> Settings:
+    return settings.model_copy(update={"jwks_url": jwks.url, "max_body_bytes": 4096})
+
+
+@pytest.fixture
+async def client(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(api_settings)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://promotion.test"
+        ) as http,
+    ):
+        yield http
+
+
+async def insert_voucher(
+    db: Database,
+    account_id: str,
+    *,
+    slot: int = 1,
+    campaign_id: str = "first-login",
+    discount_percent: int = 30,
+    expires_in: timedelta = timedelta(days=30),
+    **extra: Any,
+) -> str:
+    now = utc_now()
+    voucher_id = str(uuid.uuid4())
+    await db[VOUCHERS].insert_one(
+        {
+            "_id": voucher_id,
+            "campaign_id": campaign_id,
+            "account_id": account_id,
+            "slot": slot,
+            "discount_percent": discount_percent,
+            "status": "active",
+            "granted_at": now,
+            "expires_at": now + expires_in,
+            **extra,
+        }
+    )
+    return voucher_id
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

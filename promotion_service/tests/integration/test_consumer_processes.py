@@ -1,0 +1,251 @@
+"""Several consumer processes on one queue; kill -9 and SIGTERM. Real RabbitMQ and MongoDB."""
+
+import asyncio
+import json
+import os
+import random
+import signal
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import nullcontext
+from pathlib import Path
+
+import pytest
+from aio_pika.abc import AbstractChannel, AbstractConnection
+from pymongo import AsyncMongoClient
+
+from promotion_service.config import Settings
+from promotion_service.consumer.topology import declare_topology
+from promotion_service.db import (
+    CAMPAIGNS,
+    PROCESSED_EVENTS,
+    VOUCHERS,
+    Database,
+    prepare_database,
+)
+from tests.conftest import launched_standin
+from tests.factories import eventually, first_login_event, publish, queue_depth
+from tests.integration.consumer_processes import ConsumerProcess
+
+
+@pytest.fixture
+async def channel(
+    amqp_connection: AbstractConnection, settings: Settings
+) -> AsyncIterator[AbstractChannel]:
+    channel = await amqp_connection.channel(publisher_confirms=True)
+    await declare_topology(channel, settings)  # the same declaration the consumers make
+    yield channel
+    await channel.close()
+
+
+@pytest.fixture
+def start_consumer(
+    settings: Settings, tmp_path: Path
+) -> AsyncIterator[Callable[..., ConsumerProcess]]:
+    started: list[ConsumerProcess] = []
+
+    def start(name: str, own: Settings | None = None, **env: str) -> ConsumerProcess:
+        unique = f"{name}-{uuid.uuid4().hex[:6]}"
+        process = ConsumerProcess(own or settings, tmp_path, unique, **env)
+        started.append(process)
+        return process
+
+    yield start  # type: ignore[misc]
+    for process in started:
+        process.kill()
+
+
+async def wait_for_consumers(channel: AbstractChannel, settings: Settings, count: int) -> None:
+    async def attached() -> bool:
+        return (await queue_depth(channel, settings.queue_name))[1] == count
+
+    await eventually(attached, timeout=60, what=f"{count} consumers attached")
+
+
+def processed_at_least(db: Database, count: int) -> Callable[[], object]:
+    async def check() -> bool:
+        return await db[PROCESSED_EVENTS].count_documents({}) >= count
+
+    return check
+
+
+async def test_three_consumer_processes_grant_exactly_the_first_hundred_orders(
+    settings: Settings,
+    db: Database,
+    channel: AbstractChannel,
+    amqp_connection: AbstractConnection,
+    start_consumer,
+) -> None:
+    rng = random.Random(4)
+    events = [first_login_event(order) for order in range(1, 301)]
+    same_event_again = rng.sample(events, 50)
+    same_account_new_event = [
+        first_login_event(e["first_login_order"], e["account_id"]) for e in rng.sample(events, 20)
+    ]
+    messages = events + same_event_again + same_account_new_event
+    rng.shuffle(messages)
+    consumers = [start_consumer(f"acceptance-{n}") for n in range(3)]
+    await wait_for_consumers(channel, settings, 3)
+
+    for body in messages[:200]:
+        await publish(channel, settings, body)
+    # Redeliveries: take some messages without acknowledging them, then give them back.
+    thief = await amqp_connection.channel()
+    await thief.set_qos(prefetch_count=15)
+    stolen = asyncio.Queue[object]()
+    queue = await thief.get_queue(settings.queue_name)
+    await queue.consume(stolen.put, no_ack=False)
+    for body in messages[200:]:
+        await publish(channel, settings, body)
+    for _ in range(15):
+        await asyncio.wait_for(stolen.get(), timeout=30)
+    await thief.close()  # unacknowledged: RabbitMQ redelivers them to the consumers
+
+    expected_processed = len(events) + len(same_account_new_event)
+    await eventually(
+        processed_at_least(db, expected_processed),
+        timeout=180,
+        interval=0.5,
+        what=f"{expected_processed} events processed",
+    )
+    await eventually(lambda: _queue_empty(channel, settings), timeout=60, what="work queue drained")
+    for consumer in consumers:
+        consumer.process.send_signal(signal.SIGTERM)
+    exit_codes = [await consumer.wait(timeout=30) for consumer in consumers]
+
+    assert exit_codes == [0, 0, 0]
+    vouchers = await db[VOUCHERS].find({"campaign_id": settings.campaign_id}).to_list()
+    assert len(vouchers) == 100
+    assert sorted(v["slot"] for v in vouchers) == list(range(1, 101))
+    assert {v["account_id"] for v in vouchers} == {f"acct-{order:05d}" for order in range(1, 101)}
+    campaign = await db[CAMPAIGNS].find_one({"_id": settings.campaign_id})
+    assert campaign is not None
+    assert campaign["slots_claimed"] == 100
+    assert await db[PROCESSED_EVENTS].count_documents({}) == expected_processed
+    assert await queue_depth(channel, settings.dead_letter_queue) == (0, 0)
+    handled_by = [
+        [json.loads(line) for line in c.output().splitlines() if '"event_handled"' in line]
+        for c in consumers
+    ]
+    assert all(lines for lines in handled_by)  # all three took part
+    log_lines = [line for lines in handled_by for line in lines]
+    assert len(log_lines) == len(messages)  # one line per message
+    assert all({"event_id", "outcome", "attempt"} <= line.keys() for line in log_lines)
+    assert sum(line["outcome"] == "granted" for line in log_lines) == 100
+
+
+async def _queue_empty(channel: AbstractChannel, settings: Settings) -> bool:
+    return (await queue_depth(channel, settings.queue_name))[0] == 0
+
+
+@pytest.fixture
+async def own_mongodb(
+    tmp_path: Path, settings: Settings
+) -> AsyncIterator[tuple[Settings, Database, float]]:
+    """A MongoDB server for this test alone, and how long a parked request may wait there."""
+    if os.environ.get("MONGODB_URI"):
+        waits, uri_context = 1.0, nullcontext(settings.mongodb_uri)
+    else:
+        waits = PARKED_REQUEST_WAIT_SECONDS + 1.0
+        uri_context = launched_standin(
+            tmp_path / "kill.sqlite", "--wait-limit", str(PARKED_REQUEST_WAIT_SECONDS)
+        )
+    with uri_context as uri:
+        own = settings.model_copy(update={"mongodb_uri": uri})
+        client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(uri, tz_aware=True)
+        db = client[own.mongodb_database]
+        await prepare_database(db, own)
+        yield own, db, waits
+        await client.drop_database(own.mongodb_database)
+        await client.close()
+
+
+PARKED_REQUEST_WAIT_SECONDS = 3.0
+
+
+async def test_a_consumer_killed_mid_batch_loses_and_duplicates_nothing(
+    own_mongodb: tuple[Settings, Database, float], channel: AbstractChannel, start_consumer
+) -> None:
+    """kill -9 with a prefetch window of unacknowledged deliveries in flight.
+
+    While the test holds a transaction open, the consumer's next claims wait behind it, so
+    the kill lands with deliveries in progress but no transaction of the killed process
+    open (an orphaned transaction would keep its locks until the server's transaction
+    lifetime limit). The test keeps its transaction until the killed process's requests
+    still waiting at the server have given up.
+    """
+    settings, db, parked_request_wait = own_mongodb
+    events = [first_login_event(order) for order in range(1, 81)]
+    first = start_consumer("doomed", settings, PROMOTION_CONSUMER_PREFETCH="4")
+    await wait_for_consumers(channel, settings, 1)
+    for body in events:
+        await publish(channel, settings, body)
+    await eventually(processed_at_least(db, 10), timeout=60, what="first events processed")
+
+    async with db.client.start_session() as session:
+        await session.start_transaction()
+        await db["test_parking"].insert_one({"parked": True}, session=session)
+        await asyncio.sleep(0.5)  # the consumer's next claims are now waiting, unacknowledged
+        first.process.send_signal(signal.SIGKILL)
+        assert await first.wait(timeout=10) == -signal.SIGKILL
+        await asyncio.sleep(parked_request_wait)
+        await session.abort_transaction()
+
+    handled_before_kill = await db[PROCESSED_EVENTS].count_documents({})
+    assert handled_before_kill < len(events), "the kill came too late to prove anything"
+    start_consumer("successor", settings)
+    await eventually(
+        processed_at_least(db, len(events)), timeout=120, what="all events processed after restart"
+    )
+    await eventually(lambda: _queue_empty(channel, settings), timeout=60, what="queue drained")
+
+    vouchers = await db[VOUCHERS].find({}).to_list()
+    assert len(vouchers) == len(events)
+    assert len({v["account_id"] for v in vouchers}) == len(events)
+    assert sorted(v["slot"] for v in vouchers) == list(range(1, len(events) + 1))
+    campaign = await db[CAMPAIGNS].find_one({"_id": settings.campaign_id})
+    assert campaign is not None
+    assert campaign["slots_claimed"] == len(events)
+    assert await db[PROCESSED_EVENTS].count_documents({}) == len(events)
+
+
+async def test_sigterm_finishes_in_flight_work_and_exits_zero(
+    settings: Settings, db: Database, channel: AbstractChannel, start_consumer
+) -> None:
+    events = [first_login_event(order) for order in range(1, 61)]
+    consumer = start_consumer("graceful")
+    await wait_for_consumers(channel, settings, 1)
+    for body in events:
+        await publish(channel, settings, body)
+    await eventually(processed_at_least(db, 5), timeout=60, what="first events processed")
+
+    consumer.process.send_signal(signal.SIGTERM)
+    exit_code = await consumer.wait(timeout=30)
+
+    assert exit_code == 0, consumer.output()
+    output = consumer.output()
+    assert '"consumer_stopping"' in output
+    assert '"consumer_stopped"' in output
+    processed = await db[PROCESSED_EVENTS].count_documents({})
+    left_in_queue, consumers = await queue_depth(channel, settings.queue_name)
+    assert consumers == 0
+    # Every delivered message was finished and acknowledged, or handed back untouched:
+    # nothing committed was left unacknowledged (that would be counted twice here).
+    assert processed + left_in_queue == len(events)
+    assert processed < len(events), "the stop came too late to prove anything"
+
+
+async def test_in_production_the_consumer_refuses_the_default_broker_credentials(
+    start_consumer,
+) -> None:
+    consumer = start_consumer(
+        "production",
+        PROMOTION_ENVIRONMENT="production",
+        RABBITMQ_URL="amqp://guest:guest@127.0.0.1:5672/",
+    )
+
+    exit_code = await consumer.wait(timeout=30)
+
+    assert exit_code == 2
+    assert "refusing_to_start" in consumer.output()
+    assert "guest" in consumer.output()
