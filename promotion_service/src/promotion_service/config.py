@@ -64,7 +64,8 @@ class Settings(BaseSettings):
 
     # Consumer behaviour.
     consumer_prefetch: int = Field(default=16, ge=1, le=1000)
-    max_attempts: int = Field(default=5, ge=1, le=100)
+    max_attempts: int = Field(default=8, ge=1, le=100)
+    delivery_attempts_ttl_seconds: int = Field(default=86_400, ge=60)
     retry_base_delay_seconds: float = Field(default=2.0, ge=0)
     retry_max_delay_seconds: float = Field(default=60.0, ge=0)
     claim_max_transaction_attempts: int = Field(default=10, ge=1)

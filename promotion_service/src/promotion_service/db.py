@@ -17,6 +17,7 @@ type Database = AsyncDatabase[Document]
 CAMPAIGNS = "campaigns"
 VOUCHERS = "vouchers"
 PROCESSED_EVENTS = "processed_events"
+DELIVERY_ATTEMPTS = "delivery_attempts"
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +63,10 @@ async def ensure_indexes(db: Database) -> None:
         ]
     )
     # processed_events is keyed by _id = event_id, unique by construction.
+    # Delivery counters of unsettled messages disappear once past their expires_at.
+    await db[DELIVERY_ATTEMPTS].create_indexes(
+        [IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name="ttl_expires_at")]
+    )
 
 
 async def ensure_campaign(db: Database, settings: Settings) -> None:

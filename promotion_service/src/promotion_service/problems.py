@@ -15,6 +15,7 @@ from promotion_service.auth.exceptions import InvalidToken, JwksUnavailable, Not
 from promotion_service.campaigns.exceptions import CampaignNotFound
 from promotion_service.vouchers.exceptions import (
     InvalidAmount,
+    PurchaseRedeemedWithOtherAmount,
     VoucherAlreadyRedeemed,
     VoucherExpired,
     VoucherNotFound,
@@ -40,6 +41,12 @@ _DOMAIN: dict[type[Exception], tuple[int, str, str, str]] = {
         "voucher-already-redeemed",
         "Voucher already redeemed",
         "This voucher was used for another purchase.",
+    ),
+    PurchaseRedeemedWithOtherAmount: (
+        409,
+        "purchase-redeemed-with-other-amount",
+        "Purchase already redeemed with another amount",
+        "This purchase_id was redeemed with a different amount or currency.",
     ),
     VoucherExpired: (410, "voucher-expired", "Voucher expired", "This voucher has expired."),
     JwksUnavailable: (

@@ -12,11 +12,18 @@ from tests.conftest import PROJECT_ROOT, consumer_env
 class ConsumerProcess:
     """One consumer subprocess whose output goes to a log file."""
 
-    def __init__(self, settings: Settings, log_dir: Path, name: str, **env: str) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        log_dir: Path,
+        name: str,
+        module: str = "promotion_service.consumer",
+        **env: str,
+    ) -> None:
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "promotion_service.consumer"],
+            [sys.executable, "-m", module],
             cwd=PROJECT_ROOT,
             env=consumer_env(settings, PROMOTION_CONSUMER_NAME=name, **env),
             stdout=self._log,

@@ -5,7 +5,10 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 
+from promotion_service import create_app
+from promotion_service.config import Settings
 from promotion_service.db import VOUCHERS, Database
 from tests.integration.api_fixtures import Keys, bearer, insert_voucher
 from tests.jwks_server import make_token
@@ -82,11 +85,57 @@ async def test_redeeming_again_for_the_same_purchase_returns_the_first_result(
     )
 
     again = await client.post(
-        url, json={"amount": "999.00", "currency": "EUR", "purchase_id": "p-1"}, headers=headers
+        url, json={"amount": "100", "currency": "EUR", "purchase_id": "p-1"}, headers=headers
     )
 
+    assert first.status_code == 200
     assert again.status_code == 200
     assert again.json() == first.json()
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"), [("999.00", "EUR"), ("100.01", "EUR"), ("100.00", "USD")]
+)
+async def test_the_same_purchase_with_another_amount_or_currency_is_a_conflict(
+    client: httpx.AsyncClient, db: Database, keys: Keys, amount: str, currency: str
+) -> None:
+    voucher_id = await insert_voucher(db, "acct-me")
+    headers = bearer(make_token(keys.rs256, "acct-me"))
+    url = f"/v1/vouchers/{voucher_id}/redeem"
+    first = await client.post(
+        url, json={"amount": "100.00", "currency": "EUR", "purchase_id": "p-1"}, headers=headers
+    )
+
+    again = await client.post(
+        url, json={"amount": amount, "currency": currency, "purchase_id": "p-1"}, headers=headers
+    )
+
+    assert first.status_code == 200
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.json()["type"].endswith("/purchase-redeemed-with-other-amount")
+    stored = await db[VOUCHERS].find_one({"_id": voucher_id})
+    assert stored is not None
+    assert stored["redemption"]["original_amount"] == "100.00"
+
+
+async def test_concurrent_redemptions_for_one_purchase_all_get_the_one_result(
+    client: httpx.AsyncClient, db: Database, keys: Keys
+) -> None:
+    voucher_id = await insert_voucher(db, "acct-me")
+    headers = bearer(make_token(keys.rs256, "acct-me"))
+    body = {"amount": "40.00", "currency": "EUR", "purchase_id": "p-once"}
+
+    responses = await asyncio.gather(
+        *(
+            client.post(f"/v1/vouchers/{voucher_id}/redeem", json=body, headers=headers)
+            for _ in range(5)
+        )
+    )
+
+    assert [response.status_code for response in responses] == [200] * 5
+    assert len({response.text for response in responses}) == 1
+    assert responses[0].json()["final_amount"] == "28.00"
 
 
 async def test_redeeming_for_another_purchase_is_a_conflict(
@@ -234,6 +283,29 @@ async def test_malformed_json_is_422(
 
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_number_with_thousands_of_digits_is_422_not_a_parse_error(
+    api_settings: Settings, db: Database, keys: Keys
+) -> None:
+    voucher_id = await insert_voucher(db, "acct-me")
+    raw = b'{"amount": ' + b"9" * 5000 + b', "currency": "EUR", "purchase_id": "p"}'
+    app = create_app(api_settings.model_copy(update={"max_body_bytes": 16_384}))
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as c,
+    ):
+        response = await c.post(
+            f"/v1/vouchers/{voucher_id}/redeem",
+            content=raw,
+            headers={
+                **bearer(make_token(keys.rs256, "acct-me")),
+                "Content-Type": "application/json",
+            },
+        )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["loc"] == ["body", "amount"]
 
 
 async def test_an_oversized_body_is_413_and_writes_nothing(

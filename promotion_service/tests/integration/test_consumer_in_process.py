@@ -10,10 +10,10 @@ from aio_pika.abc import AbstractChannel, AbstractConnection
 
 from promotion_service.config import Settings
 from promotion_service.consumer.claim import ClaimPolicy, ClaimResult, claim_first_login_voucher
-from promotion_service.consumer.handler import ATTEMPT_HEADER, ClaimFunction
+from promotion_service.consumer.handler import ClaimFunction
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.consumer.runner import FirstLoginConsumer
-from promotion_service.db import PROCESSED_EVENTS, VOUCHERS, Database
+from promotion_service.db import DELIVERY_ATTEMPTS, PROCESSED_EVENTS, VOUCHERS, Database
 from promotion_service.events.first_login import FirstLoginEvent
 from promotion_service.log_setup import configure_logging
 from tests.factories import eventually, first_login_event, publish, queue_depth
@@ -121,8 +121,13 @@ def always_failing() -> tuple[ClaimFunction, list[FirstLoginEvent]]:
 
 @pytest.mark.parametrize("queue_type", ["classic", "quorum"])
 async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_maximum_attempts(
-    settings: Settings, db: Database, channel: AbstractChannel, queue_type: str
+    settings: Settings,
+    db: Database,
+    channel: AbstractChannel,
+    queue_type: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    configure_logging(json_logs=True)
     settings = settings.model_copy(update={"queue_type": queue_type, "max_attempts": 3})
     claim, calls = always_failing()
     event = first_login_event(1)
@@ -138,8 +143,14 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_maximum_a
     queue = await channel.declare_queue(settings.dead_letter_queue, passive=True)
     message = await queue.get(no_ack=True)
     assert json.loads(message.body) == event
-    if queue_type == "classic":
-        assert message.headers[ATTEMPT_HEADER] == 3
+    assert await db[DELIVERY_ATTEMPTS].count_documents({}) == 0  # settled: counter removed
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "{" in line[:1]]
+    attempts = [line["attempt"] for line in logged if line["event"] == "event_failed"]
+    dead = [line for line in logged if line["event"] == "event_dead_lettered"]
+    assert attempts == [1, 2]
+    assert len(dead) == 1
+    assert dead[0]["attempt"] == 3
+    assert "gave up after 3 attempts: ConnectionError" in dead[0]["reason"]
 
 
 async def test_a_message_that_fails_transiently_is_handled_on_a_later_attempt(
@@ -162,3 +173,23 @@ async def test_a_message_that_fails_transiently_is_handled_on_a_later_attempt(
 
     assert await db[VOUCHERS].count_documents({}) == 1
     assert await queue_depth(channel, settings.dead_letter_queue) == (0, 0)
+    assert await db[DELIVERY_ATTEMPTS].count_documents({}) == 0  # acknowledged: counter removed
+
+
+async def test_a_delivery_past_the_maximum_attempts_is_dead_lettered_without_handling(
+    settings: Settings, db: Database, channel: AbstractChannel
+) -> None:
+    """Earlier deliveries that ended in no settlement at all (a crashed process) count."""
+    settings = settings.model_copy(update={"max_attempts": 3})
+    claim, calls = always_failing()
+    event = first_login_event(1)
+    await db[DELIVERY_ATTEMPTS].insert_one({"_id": f"id:{event['event_id']}", "attempts": 3})
+
+    async with running_consumer(settings, claim) as metrics:
+        await publish(channel, settings, event)
+        count = dead_letter_count(channel, settings)
+        await eventually(lambda: _ge(count, 1), timeout=30, what="message dead-lettered")
+
+    assert calls == []
+    assert metrics.dead_lettered.labels(reason="attempts_exhausted")._value.get() == 1
+    assert await db[DELIVERY_ATTEMPTS].count_documents({}) == 0

@@ -1,9 +1,12 @@
-"""A consumer whose broker connection is closed by the server reconnects and resumes."""
+"""A consumer survives its broker: away at start-up, or closing the connection later."""
 
 import asyncio
 import shutil
+import socket
 import subprocess
 import uuid
+from functools import partial
+from urllib.parse import urlsplit
 
 import pytest
 from aio_pika.abc import AbstractConnection
@@ -64,3 +67,63 @@ async def test_a_connection_closed_by_the_server_is_reopened_and_consuming_resum
 
 async def _handled(db: Database, event_id: str) -> bool:
     return await db[PROCESSED_EVENTS].count_documents({"_id": event_id}) == 1
+
+
+async def _pipe(source: asyncio.StreamReader, target: asyncio.StreamWriter) -> None:
+    try:
+        while data := await source.read(65536):
+            target.write(data)
+            await target.drain()
+    finally:
+        target.close()
+
+
+async def _forward(
+    host: str, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    upstream_reader, upstream_writer = await asyncio.open_connection(host, port)
+    await asyncio.gather(
+        _pipe(reader, upstream_writer), _pipe(upstream_reader, writer), return_exceptions=True
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def test_a_broker_unreachable_at_start_up_is_waited_for_then_consumed_from(
+    settings: Settings, db: Database, amqp_connection: AbstractConnection
+) -> None:
+    broker = urlsplit(settings.rabbitmq_url)
+    port = _free_port()  # nothing listens here until the test forwards it to the broker
+    credentials = broker.netloc.rpartition("@")[0]
+    away = broker._replace(netloc=f"{credentials}@127.0.0.1:{port}").geturl()
+    consumer = FirstLoginConsumer(
+        settings.model_copy(update={"rabbitmq_url": away}), metrics=ConsumerMetrics()
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    channel = await amqp_connection.channel(publisher_confirms=True)
+    forwarder = None
+    try:
+        await asyncio.sleep(1.5)  # refused connection attempts
+        assert not task.done()
+        assert not consumer.consuming.is_set()
+        forward = partial(_forward, broker.hostname or "127.0.0.1", broker.port or 5672)
+        forwarder = await asyncio.start_server(forward, "127.0.0.1", port)
+
+        await asyncio.wait_for(consumer.consuming.wait(), timeout=30)
+        event = first_login_event(1)
+        await publish(channel, settings, event)
+        await eventually(lambda: _handled(db, event["event_id"]), timeout=30, what="event")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+        await channel.close()
+        if forwarder is not None:
+            forwarder.close()
+            forwarder.close_clients()
+            await asyncio.wait_for(forwarder.wait_closed(), timeout=10)

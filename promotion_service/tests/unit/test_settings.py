@@ -29,7 +29,7 @@ def test_defaults_are_the_documented_ones() -> None:
     assert settings.campaign_discount_percent == 30
     assert settings.voucher_valid_days == 30
     assert settings.consumer_prefetch == 16
-    assert settings.max_attempts == 5
+    assert settings.max_attempts == 8
     assert settings.consumer_metrics_port == 9101
     assert settings.jwks_url == "http://127.0.0.1:8000/.well-known/jwks.json"
     assert (settings.jwt_issuer, settings.jwt_audience) == ("urn:bank:login", "urn:bank:api")

@@ -1,8 +1,11 @@
 """The consumer's life: prepare the database, consume, and stop cleanly on request."""
 
 import asyncio
+import contextlib
 import os
 import socket
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -11,6 +14,8 @@ import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from promotion_service.config import Settings
+from promotion_service.consumer.attempts import DeliveryAttempts
+from promotion_service.consumer.backoff import backoff_delay
 from promotion_service.consumer.claim import ClaimPolicy, claim_first_login_voucher
 from promotion_service.consumer.handler import ClaimFunction, MessageHandler
 from promotion_service.consumer.metrics import ConsumerMetrics
@@ -50,7 +55,8 @@ class FirstLoginConsumer:
         mongo = create_client(settings, app_name="promotion-consumer")
         try:
             db = mongo[settings.mongodb_database]
-            if not await self._until_database_ready(db, stop):
+            await self._until_ready("mongodb", partial(prepare_database, db, settings), stop)
+            if stop.is_set():
                 return
             policy = ClaimPolicy(
                 campaign_id=settings.campaign_id,
@@ -60,41 +66,63 @@ class FirstLoginConsumer:
             claim = self._claim_override or partial(
                 claim_first_login_voucher, mongo, db, policy=policy
             )
-            await self._consume_until(stop, claim)
+            attempts = DeliveryAttempts(
+                db, ttl=timedelta(seconds=settings.delivery_attempts_ttl_seconds)
+            )
+            await self._consume_until(stop, claim, attempts)
         finally:
             await mongo.close()
         log.info("consumer_stopped")
 
-    async def _until_database_ready(self, db: Any, stop: asyncio.Event) -> bool:
-        delay = 0.5
+    @staticmethod
+    async def _until_ready[T](
+        dependency: str, start: Callable[[], Awaitable[T]], stop: asyncio.Event
+    ) -> T | None:
+        """`start()`'s result once it succeeds, retried with a growing delay; None if stopped."""
+        attempt = 0
         while not stop.is_set():
+            attempt += 1
             try:
-                await prepare_database(db, self._settings)
-                return True
+                return await start()
             except Exception as exc:
-                log.warning("database_not_ready", error=f"{type(exc).__name__}", retry_in_s=delay)
-            try:
+                delay = backoff_delay(attempt, base=0.5, ceiling=15.0)
+                log.warning(
+                    "dependency_not_ready",
+                    dependency=dependency,
+                    error=type(exc).__name__,
+                    retry_in_s=round(delay, 3),
+                )
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
-            except TimeoutError:
-                delay = min(delay * 2, 15.0)
-        return False
+        return None
 
-    async def _consume_until(self, stop: asyncio.Event, claim: ClaimFunction) -> None:
+    async def _consume_until(
+        self, stop: asyncio.Event, claim: ClaimFunction, attempts: DeliveryAttempts
+    ) -> None:
         settings = self._settings
         name = connection_name(settings)
-        connection: AbstractRobustConnection = await aio_pika.connect_robust(
-            settings.rabbitmq_url, client_properties={"connection_name": name}
+        # connect_robust reconnects a connection it once had; the first one is retried here.
+        connection: AbstractRobustConnection | None = await self._until_ready(
+            "rabbitmq",
+            partial(
+                aio_pika.connect_robust,
+                settings.rabbitmq_url,
+                client_properties={"connection_name": name},
+            ),
+            stop,
         )
+        if connection is None:
+            return
         connection.close_callbacks.add(_on_connection_lost)
         connection.reconnect_callbacks.add(_on_reconnected)
         try:
-            channel = await connection.channel(publisher_confirms=True)
+            channel = await connection.channel()
             await channel.set_qos(prefetch_count=settings.consumer_prefetch)
             queue = await declare_topology(channel, settings)
             handler = MessageHandler(
                 settings=settings,
                 claim=claim,
-                channel=channel,
+                attempts=attempts,
                 metrics=self._metrics,
                 stopping=self._stopping,
             )
@@ -110,7 +138,10 @@ class FirstLoginConsumer:
             await stop.wait()
             log.info("consumer_stopping", in_flight=len(self._in_flight))
             self._stopping.set()
-            await queue.cancel(consumer_tag)
+            try:  # a broker that is away right now must not keep the process from stopping
+                await asyncio.wait_for(queue.cancel(consumer_tag), timeout=5)
+            except Exception as exc:
+                log.warning("consumer_cancel_failed", error=type(exc).__name__)
             await self._drain()
         finally:
             connection.close_callbacks.discard(_on_connection_lost)

@@ -8,7 +8,6 @@ Each retry waits a jittered, exponentially growing delay; after `max_attempts` i
 """
 
 import asyncio
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -17,6 +16,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError, PyMongoError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
+
+from promotion_service.consumer.backoff import backoff_delay
 
 _BASE_DELAY_SECONDS = 0.005
 _MAX_DELAY_SECONDS = 0.5
@@ -33,9 +34,8 @@ class TransactionRun[T]:
 
 
 def retry_delay(attempt: int) -> float:
-    """Full-jitter exponential backoff before attempt `attempt + 1`."""
-    ceiling = min(_MAX_DELAY_SECONDS, _BASE_DELAY_SECONDS * 2 ** (attempt - 1))
-    return random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
+    """The wait before running a conflicting transaction again: short, growing, jittered."""
+    return backoff_delay(attempt, base=_BASE_DELAY_SECONDS, ceiling=_MAX_DELAY_SECONDS)
 
 
 def _is_retryable(exc: PyMongoError) -> bool:

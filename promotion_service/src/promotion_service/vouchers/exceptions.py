@@ -9,6 +9,10 @@ class VoucherAlreadyRedeemed(Exception):
     """The voucher was used for another purchase."""
 
 
+class PurchaseRedeemedWithOtherAmount(Exception):
+    """This purchase_id was redeemed with another amount or currency: a client bug, not a retry."""
+
+
 class VoucherExpired(Exception):
     """The voucher's expires_at has passed."""
 

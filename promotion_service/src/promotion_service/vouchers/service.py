@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from promotion_service.db import VOUCHERS, Database, Document
 from promotion_service.vouchers.exceptions import (
+    PurchaseRedeemedWithOtherAmount,
     VoucherAlreadyRedeemed,
     VoucherExpired,
     VoucherNotFound,
@@ -53,14 +54,18 @@ def _redemption_of(voucher: Document) -> Redemption:
     return Redemption(voucher_id=voucher["_id"], **stored)
 
 
-def _settled(voucher: Document | None, purchase_id: str, now: datetime) -> Redemption | None:
+def _settled(voucher: Document, wanted: Redemption, now: datetime) -> Redemption | None:
     """For a voucher that cannot be redeemed now: the earlier result, or the reason why not."""
-    if voucher is None:
-        raise VoucherNotFound
     if voucher["status"] == "redeemed":
-        if voucher["redemption"]["purchase_id"] == purchase_id:
-            return _redemption_of(voucher)  # the same purchase again: same answer
-        raise VoucherAlreadyRedeemed
+        earlier = _redemption_of(voucher)
+        if earlier.purchase_id != wanted.purchase_id:
+            raise VoucherAlreadyRedeemed
+        if (earlier.original_amount, earlier.currency) != (
+            wanted.original_amount,
+            wanted.currency,
+        ):
+            raise PurchaseRedeemedWithOtherAmount
+        return earlier  # the same purchase again: same answer
     if voucher["expires_at"] <= now:
         raise VoucherExpired
     return None
@@ -80,16 +85,16 @@ async def redeem_voucher(
 
     Single use is enforced by one conditional update (status active -> redeemed, only while
     unexpired and owned by the caller): of two concurrent redemptions exactly one matches.
+    The same purchase_id and amount again returns the first result (idempotent retries).
     Raises InvalidAmount, VoucherNotFound (also for someone else's voucher), VoucherExpired,
-    or VoucherAlreadyRedeemed (for a different purchase_id).
+    VoucherAlreadyRedeemed (for a different purchase_id) or PurchaseRedeemedWithOtherAmount
+    (the same purchase_id with another amount or currency).
     """
     check_amount(amount, currency)  # bad input is refused before anything is read or written
     owned = {"_id": voucher_id, "account_id": account_id}
     voucher = await db[VOUCHERS].find_one(owned)
-    earlier = _settled(voucher, purchase_id, now)
-    if earlier is not None:
-        return earlier
-    assert voucher is not None
+    if voucher is None:
+        raise VoucherNotFound
     price = apply_discount(amount, currency, voucher["discount_percent"])
     original, discount, final = price.as_strings()
     redemption = Redemption(
@@ -101,6 +106,9 @@ async def redeem_voucher(
         currency=currency,
         redeemed_at=now,
     )
+    earlier = _settled(voucher, redemption, now)
+    if earlier is not None:
+        return earlier
     stored = {field: getattr(redemption, field) for field in _STORED_FIELDS}
     result = await db[VOUCHERS].update_one(
         {**owned, "status": "active", "expires_at": {"$gt": now}},
@@ -109,7 +117,10 @@ async def redeem_voucher(
     if result.modified_count == 1:
         return redemption
     # Lost a race (or the voucher just expired): decide from what is stored now.
-    earlier = _settled(await db[VOUCHERS].find_one(owned), purchase_id, now)
+    current = await db[VOUCHERS].find_one(owned)
+    if current is None:
+        raise VoucherNotFound  # pragma: no cover - vouchers are never deleted
+    earlier = _settled(current, redemption, now)
     if earlier is None:
         raise VoucherAlreadyRedeemed  # pragma: no cover - it changed, yet is still active
     return earlier
