@@ -9,9 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from pymongo import AsyncMongoClient
-from pymongo.errors import OperationFailure
 
 from mongo_standin.server import BUSY_MESSAGE, is_busy_refusal
 
@@ -100,19 +98,44 @@ async def test_data_survives_a_restart_of_the_server(
     await second.close()
 
 
-async def test_without_waiting_the_engine_refuses_other_sessions_during_a_transaction(
-    start_server: Callable[..., str], tmp_path: Path
+async def test_plain_writes_on_a_shared_document_beside_transactions_never_stall(
+    client: Client,
 ) -> None:
-    """Why the adaptation exists: with no wait, a plain read fails while a transaction is open."""
-    mongo: Client = AsyncMongoClient(start_server(tmp_path / "nowait.sqlite3", "--wait-limit", "0"))
-    await mongo.app.items.insert_one({"_id": 1})
-    async with mongo.start_session() as session:
-        await session.start_transaction()
-        await mongo.app.items.update_one({"_id": 1}, {"$set": {"a": 1}}, session=session)
-        with pytest.raises(OperationFailure, match=BUSY_MESSAGE):
-            await mongo.app.items.find_one({"_id": 1})
-        await session.abort_transaction()
-    await mongo.close()
+    """The pattern of a login: a plain counter update, then a short transaction, then another
+    plain update, 16 at a time. Plain writes beside an open transaction used to stall the
+    engine for up to 30 s and then fail."""
+    db = client[f"t_{uuid.uuid4().hex}"]
+    await db.counters.insert_one({"_id": "order", "value": 0})
+    await db.accounts.insert_many([{"_id": i, "order": None} for i in range(60)])
+    limit = asyncio.Semaphore(16)
+
+    async def first_login(i: int) -> None:
+        async with limit:
+            await db.throttle.find_one_and_update(
+                {"_id": "client"}, {"$inc": {"n": 1}}, upsert=True
+            )
+
+            async def body(session: Any) -> None:
+                counter = await db.counters.find_one_and_update(
+                    {"_id": "order"}, {"$inc": {"value": 1}}, session=session, return_document=True
+                )
+                assert counter is not None
+                await db.accounts.update_one(
+                    {"_id": i, "order": None},
+                    {"$set": {"order": counter["value"]}},
+                    session=session,
+                )
+                await db.outbox.insert_one({"_id": i}, session=session)
+
+            async with client.start_session() as session:
+                await session.with_transaction(body)
+            await db.throttle.update_one({"_id": "client"}, {"$inc": {"n": -1}})
+
+    await asyncio.wait_for(asyncio.gather(*(first_login(i) for i in range(60))), timeout=60)
+    orders = sorted([doc["order"] async for doc in db.accounts.find()])
+    assert orders == list(range(1, 61))
+    assert await db.outbox.count_documents({}) == 60
+    assert await db.throttle.find_one({"_id": "client"}) == {"_id": "client", "n": 0}
 
 
 def test_busy_refusal_is_recognised_only_in_failed_replies() -> None:

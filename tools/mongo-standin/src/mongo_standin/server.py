@@ -3,9 +3,13 @@
 The SQLite engine refuses every request of another session while a transaction
 is open ("... active transaction bound to another session", with no error code
 and no retry label), where MongoDB lets reads proceed and makes conflicting
-writes wait. The adaptation lives here, never in the services:
+writes wait; and a plain write running while a transaction starts can stall it.
+The adaptation lives here, never in the services:
 
-- a refused request is dispatched again after a short sleep (1 ms, doubling to
+- requests are admitted by a :class:`~mongo_standin.gate.TransactionGate` before
+  the engine sees them: while a transaction is open only its session's requests
+  go in, and a transaction starts once the plain requests in progress are done;
+- a request refused all the same is dispatched again after a short sleep (1 ms, doubling to
   20 ms) for up to ``wait_limit`` seconds, so clients observe a server that
   waits; a request whose client has gone away meanwhile is dropped, not run;
 - a transaction left open longer than ``transaction_lifetime`` seconds (a client
@@ -24,6 +28,8 @@ from typing import Any
 
 import bson
 from mongoeco.wire.proxy import AsyncMongoEcoProxyServer, ProxyAddress
+
+from mongo_standin.gate import TransactionGate, classify
 
 BUSY_MESSAGE = "active transaction bound to another session"
 
@@ -89,6 +95,7 @@ class WaitingProxyServer(AsyncMongoEcoProxyServer):
         # session key -> (transaction number, monotonic time it was first seen open)
         self._open_transactions: dict[str, tuple[int, float]] = {}
         self._reaper: asyncio.Task[None] | None = None
+        self.gate = TransactionGate()
 
     async def start(self) -> ProxyAddress:
         address = await super().start()
@@ -110,18 +117,53 @@ class WaitingProxyServer(AsyncMongoEcoProxyServer):
         await super()._handle_connection(reader, writer)
 
     async def _dispatch_wire_request(self, header: Any, payload: bytes, *, connection: Any) -> Any:
+        kind = classify(header.op_code, payload)
+        if kind.session is None:
+            # Handshakes and monitoring (hello, ...) carry no session and never wait.
+            return await self._dispatch_waiting(header, payload, connection)
+        if kind.in_transaction:
+            await self.gate.enter_transaction(kind.session)
+            try:
+                if self._client_gone():
+                    self.dropped_requests += 1
+                    return None
+                return await self._dispatch_waiting(header, payload, connection)
+            finally:
+                if not self.transaction_open():
+                    await self.gate.release_transaction()
+        await self.gate.enter_plain()
+        try:
+            if self._client_gone():
+                self.dropped_requests += 1
+                return None
+            return await self._dispatch_waiting(header, payload, connection)
+        finally:
+            await self.gate.leave_plain()
+
+    @staticmethod
+    def _client_gone() -> bool:
+        reader = _connection_reader.get()
+        return reader is not None and reader.at_eof()
+
+    def transaction_open(self) -> bool:
+        """Whether any session has a transaction open in the engine."""
+        return any(
+            context.session.active and context.session.transaction_active
+            for context in self._session_store._sessions.values()
+        )
+
+    async def _dispatch_waiting(self, header: Any, payload: bytes, connection: Any) -> Any:
         dispatch = super()._dispatch_wire_request
         response = await dispatch(header, payload, connection=connection)
         if not is_busy_refusal(response):
             return response
         self.waited_requests += 1
-        reader = _connection_reader.get()
         deadline = time.monotonic() + self.wait_limit
         delay = 0.001
         while is_busy_refusal(response) and time.monotonic() < deadline:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.02)
-            if reader is not None and reader.at_eof():
+            if self._client_gone():
                 # The client is gone: nobody will read the answer, so the request is not run.
                 self.dropped_requests += 1
                 return response
@@ -157,6 +199,9 @@ class WaitingProxyServer(AsyncMongoEcoProxyServer):
             await asyncio.sleep(interval)
             try:
                 aborted = self.abort_expired_transactions()
+                if self.gate.owner is not None and not self.transaction_open():
+                    # Its client went away, or ended its session, with no commit or abort.
+                    await self.gate.release_transaction()
             except Exception as error:  # keep serving; report and try again
                 print(f"mongo-standin: transaction reaper failed: {error!r}", file=sys.stderr)
                 continue
