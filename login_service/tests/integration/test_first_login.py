@@ -1,52 +1,78 @@
-"""First-login recording under concurrency, through several app instances on one database."""
+"""First-login recording under concurrency: several recorders (one client each, as workers
+have) on one database.
+
+The recorder is the one atomic step that guards the order invariants, so it is driven
+directly here, 16 at a time. Logins over HTTP also write throttle counters outside any
+transaction; the HTTP path of a first login is covered in ``test_login.py``.
+"""
 
 import asyncio
 import itertools
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
-from login_service.config import Settings
-from tests.support import TEST_PASSWORD, insert_accounts, running_app
+from login_service.db import Collections, ensure_indexes
+from login_service.first_login.event import FirstLoginEvent
+from login_service.first_login.recorder import FirstLoginRecorder
+from tests.support import insert_accounts
 
 pytestmark = pytest.mark.integration
 
 ACCOUNTS = 200
 CONCURRENCY = 16
-APP_INSTANCES = 3
+WORKERS = 3
+ROUTING_KEY = "account.first_login.v1"
 
 
-async def test_concurrent_first_logins_through_several_apps_get_orders_1_to_n_in_time_order(
-    make_settings: Any, mongo: AsyncMongoClient[dict[str, Any]], database_name: str
+@pytest.fixture
+async def recorders(
+    mongodb_uri: str, database_name: str, mongo: AsyncMongoClient[dict[str, Any]]
+) -> AsyncIterator[list[FirstLoginRecorder]]:
+    """One recorder per simulated worker, each with its own client."""
+    clients: list[AsyncMongoClient[dict[str, Any]]] = [
+        AsyncMongoClient(mongodb_uri, tz_aware=True) for _ in range(WORKERS)
+    ]
+    await ensure_indexes(Collections.of(mongo[database_name]), sent_retention_days=7)
+    try:
+        yield [
+            FirstLoginRecorder(
+                client, Collections.of(client[database_name]), routing_key=ROUTING_KEY
+            )
+            for client in clients
+        ]
+    finally:
+        for client in clients:
+            await client.close()
+
+
+async def _account_ids(mongo: AsyncMongoClient[dict[str, Any]], database: str) -> list[str]:
+    return [str(doc["_id"]) async for doc in mongo[database]["accounts"].find({}, {"_id": 1})]
+
+
+async def test_concurrent_first_logins_through_several_workers_get_orders_1_to_n_in_time_order(
+    recorders: list[FirstLoginRecorder],
+    mongo: AsyncMongoClient[dict[str, Any]],
+    database_name: str,
 ) -> None:
-    usernames = await insert_accounts(mongo, database_name, ACCOUNTS)
-    settings: Settings = make_settings()
+    await insert_accounts(mongo, database_name, ACCOUNTS)
+    account_ids = await _account_ids(mongo, database_name)
     semaphore = asyncio.Semaphore(CONCURRENCY)
 
-    async with AsyncExitStack() as stack:
-        clients = [
-            (await stack.enter_async_context(running_app(settings)))[1]
-            for _ in range(APP_INSTANCES)
-        ]
+    async def first_login(recorder: FirstLoginRecorder, account_id: str) -> FirstLoginEvent | None:
+        async with semaphore:
+            return await recorder.record(account_id, None)
 
-        async def login(client: httpx.AsyncClient, username: str) -> int:
-            async with semaphore:
-                response = await client.post(
-                    "/v1/auth/login", json={"identifier": username, "password": TEST_PASSWORD}
-                )
-                return response.status_code
-
-        statuses = await asyncio.gather(
-            *(
-                login(client, name)
-                for client, name in zip(itertools.cycle(clients), usernames, strict=False)
-            )
+    events = await asyncio.gather(
+        *(
+            first_login(recorder, account_id)
+            for recorder, account_id in zip(itertools.cycle(recorders), account_ids, strict=False)
         )
+    )
 
-    assert statuses == [200] * ACCOUNTS
+    assert all(event is not None for event in events)
     accounts = await (
         mongo[database_name]["accounts"].find({}).sort("first_login_order", 1).to_list()
     )
@@ -54,32 +80,28 @@ async def test_concurrent_first_logins_through_several_apps_get_orders_1_to_n_in
     assert orders == list(range(1, ACCOUNTS + 1))
     times = [account["first_login_at"] for account in accounts]
     assert times == sorted(times), "a smaller order carries a later first_login_at"
-    events = await mongo[database_name]["outbox"].find({}).to_list()
-    assert sorted(event["body"]["first_login_order"] for event in events) == orders
+    stored = await mongo[database_name]["outbox"].find({}).to_list()
+    assert sorted(event["body"]["first_login_order"] for event in stored) == orders
     by_account = {account["_id"]: account for account in accounts}
-    for event in events:
+    for event in stored:
         account = by_account[event["body"]["account_id"]]
         assert event["body"]["first_login_order"] == account["first_login_order"]
 
 
-async def test_two_concurrent_first_logins_of_one_account_record_one_order_and_one_event(
-    make_settings: Any, mongo: AsyncMongoClient[dict[str, Any]], database_name: str
+async def test_concurrent_first_logins_of_one_account_record_one_order_and_one_event(
+    recorders: list[FirstLoginRecorder],
+    mongo: AsyncMongoClient[dict[str, Any]],
+    database_name: str,
 ) -> None:
-    (username,) = await insert_accounts(mongo, database_name, 1)
-    settings: Settings = make_settings()
+    await insert_accounts(mongo, database_name, 1)
+    (account_id,) = await _account_ids(mongo, database_name)
 
-    async with running_app(settings) as (_, first), running_app(settings) as (_, second):
-        responses = await asyncio.gather(
-            *(
-                client.post(
-                    "/v1/auth/login", json={"identifier": username, "password": TEST_PASSWORD}
-                )
-                for client in (first, second, first, second)
-            )
-        )
+    events = await asyncio.gather(
+        *(recorder.record(account_id, None) for recorder in recorders + recorders)
+    )
 
-    assert [r.status_code for r in responses] == [200] * 4
-    account = await mongo[database_name]["accounts"].find_one({"username": username})
+    assert len([event for event in events if event is not None]) == 1
+    account = await mongo[database_name]["accounts"].find_one({"_id": account_id})
     assert account is not None
     assert account["first_login_order"] == 1
     assert await mongo[database_name]["outbox"].count_documents({}) == 1

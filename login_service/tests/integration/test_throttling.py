@@ -1,6 +1,7 @@
 """Failed-login throttling, shared through MongoDB by every app instance."""
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -38,9 +39,14 @@ async def test_failures_across_two_apps_throttle_the_account_with_429_and_retry_
 async def test_throttle_releases_itself_when_the_window_ends(
     make_settings: Any, mongo: Any
 ) -> None:
-    settings = make_settings(throttle_account_max_failures=2, throttle_account_window_seconds=2)
+    window = 2
+    settings = make_settings(
+        throttle_account_max_failures=2, throttle_account_window_seconds=window
+    )
     async with running_app(settings) as (_, client):
         assert (await client.post("/v1/accounts", json=account_payload(1))).status_code == 201
+        # Fixed windows: start right after a boundary so that all attempts share one.
+        await asyncio.sleep(window - time.time() % window + 0.05)
         for _ in range(2):
             assert (await client.post("/v1/auth/login", json=WRONG)).status_code == 401
         throttled = await client.post("/v1/auth/login", json=RIGHT)
@@ -134,7 +140,7 @@ async def test_concurrent_wrong_passwords_get_at_most_the_limit_of_verifications
     assert afterwards.status_code == 429, "the account stays throttled until the window ends"
     windows = await mongo[database_name]["login_failures"].find({}).to_list()
     account_window = next(w for w in windows if w["_id"].startswith("account:"))
-    assert account_window["count"] == attempts + 1
+    assert account_window["count"] == limit, "only the verified failures stay counted"
 
 
 async def test_a_successful_login_gives_its_reserved_attempt_back(
@@ -149,3 +155,37 @@ async def test_a_successful_login_gives_its_reserved_attempt_back(
         ]
 
     assert statuses == [401, 200, 200, 200, 401, 429], "only the two failures count"
+
+
+async def test_a_burst_of_concurrent_good_logins_from_one_address_leaves_no_failures(
+    make_settings: Any, mongo: Any, database_name: str
+) -> None:
+    burst, limit = 8, 3
+    settings = make_settings(throttle_client_max_failures=limit)
+    async with running_app(settings) as (_, client):
+        for index in range(burst):
+            body = account_payload(index)
+            assert (await client.post("/v1/accounts", json=body)).status_code == 201
+            login = {"identifier": f"user{index}", "password": TEST_PASSWORD}
+            assert (await client.post("/v1/auth/login", json=login)).status_code == 200
+        # More logins in flight than the limit: some may be refused, none may count.
+        await asyncio.gather(
+            *(
+                client.post(
+                    "/v1/auth/login", json={"identifier": f"user{i}", "password": TEST_PASSWORD}
+                )
+                for i in range(burst)
+            )
+        )
+        windows = await mongo[database_name]["login_failures"].find({}).to_list()
+        after = [
+            (
+                await client.post(
+                    "/v1/auth/login", json={"identifier": f"user{i}", "password": TEST_PASSWORD}
+                )
+            ).status_code
+            for i in range(burst)
+        ]
+
+    assert all(window["count"] == 0 for window in windows), windows
+    assert after == [200] * burst

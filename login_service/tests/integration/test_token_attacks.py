@@ -82,6 +82,7 @@ ATTACKS: dict[str, Callable[[KeySet, str], str | None]] = {
     "wrong_audience": lambda keys, token: _resign(keys, {**_claims(token), "aud": "urn:other"}),
     "wrong_issuer": lambda keys, token: _resign(keys, {**_claims(token), "iss": "urn:evil"}),
     "unknown_kid": lambda keys, token: _resign(keys, _claims(token), kid="not-a-known-kid"),
+    "other_token_type": lambda keys, token: _resign(keys, _claims(token), typ="dpop+jwt"),
     "foreign_key_same_kid": lambda keys, token: jwt.encode(
         _claims(token),
         rsa.generate_private_key(public_exponent=65537, key_size=2048),

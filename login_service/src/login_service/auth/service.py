@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 
@@ -12,6 +12,7 @@ from login_service.auth.keys import KeySet
 from login_service.auth.passwords import PasswordHasher
 from login_service.auth.throttle import LoginThrottle, ThrottleRule
 from login_service.auth.tokens import IssuedToken, TokenPolicy, issue_access_token
+from login_service.clock import utc_now_ms
 from login_service.errors import InvalidCredentials, LoginThrottled
 from login_service.first_login.recorder import FirstLoginRecorder
 from login_service.metrics import ServiceMetrics
@@ -41,7 +42,7 @@ class LoginService:
         on_first_login: Callable[[], None],
         metrics: ServiceMetrics,
         phone_region: str | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utc_now_ms,
     ) -> None:
         self._accounts = accounts
         self._hasher = hasher

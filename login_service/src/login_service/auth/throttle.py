@@ -3,8 +3,9 @@
 Every login attempt first *reserves* a slot in each of its windows with one atomic
 ``$inc`` upsert that returns the new count, before any password is verified. So N
 concurrent attempts get N distinct counts, and only those within the limit go on to
-an Argon2 verification: concurrency buys an attacker no extra guesses. A successful
-login gives its reservations back, so only failed (and refused) attempts count.
+an Argon2 verification: concurrency buys an attacker no extra guesses. Refused and
+successful attempts give their reservations back, so a count is the failures of the
+window plus the attempts in flight.
 
 A window is one document per (scope, key, window start). Its TTL index on
 ``expires_at`` removes it once the window is over, and a new window starts from
@@ -20,6 +21,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from login_service.clock import utc_now_ms
 from login_service.db import Document
 from login_service.errors import LoginThrottled
 
@@ -63,7 +65,7 @@ class LoginThrottle:
         self,
         attempts: AsyncCollection[Document],
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utc_now_ms,
     ) -> None:
         self._attempts = attempts
         self._clock = clock
@@ -71,9 +73,9 @@ class LoginThrottle:
     async def reserve(self, subjects: list[tuple[ThrottleRule, str]]) -> Reservation:
         """Count one attempt against every subject; raise ``LoginThrottled`` past a limit.
 
-        The count is taken before the password is checked and is kept when the attempt
-        is refused: a refused attempt is an attempt too, and the window end (not the
-        count) decides when the lock-out lifts.
+        The count is taken before the password is checked. A refused attempt gives it
+        back at once; the caller gives it back after a success, and keeps it (a failure)
+        otherwise. The window end decides when a lock-out lifts.
         """
         now = self._clock().timestamp()
         windows = [(rule, current_window(rule, key, now)) for rule, key in subjects]
@@ -82,16 +84,18 @@ class LoginThrottle:
             count = await self._increment(window)
             if count > rule.max_failures:
                 blocked.append(retry_after_seconds(window, now))
+        reservation = Reservation(tuple(window.document_id for _, window in windows))
         if blocked:
+            await self.release(reservation)
             raise LoginThrottled(max(blocked))
-        return Reservation(tuple(window.document_id for _, window in windows))
+        return reservation
 
     async def release(self, reservation: Reservation) -> None:
-        """Give back the attempt of a successful login (never creates a window)."""
-        for document_id in reservation.window_ids:
-            await self._attempts.update_one(
-                {"_id": document_id, "count": {"$gt": 0}}, {"$inc": {"count": -1}}
-            )
+        """Give back an attempt that was not a failure (never creates a window)."""
+        await self._attempts.update_many(
+            {"_id": {"$in": list(reservation.window_ids)}, "count": {"$gt": 0}},
+            {"$inc": {"count": -1}},
+        )
 
     async def _increment(self, window: Window) -> int:
         update = {

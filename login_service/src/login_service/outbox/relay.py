@@ -12,12 +12,13 @@ import contextlib
 import json
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
+from login_service.clock import utc_now_ms
 from login_service.db import Document
 from login_service.metrics import ServiceMetrics
 from login_service.outbox.publisher import EventPublisher, OutgoingMessage
@@ -43,7 +44,7 @@ class OutboxRelay:
         backoff_initial: float = 1.0,
         backoff_max: float = 60.0,
         metrics: ServiceMetrics | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utc_now_ms,
     ) -> None:
         self.owner = uuid.uuid4().hex
         self._outbox = outbox
