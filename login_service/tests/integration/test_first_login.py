@@ -2,8 +2,8 @@
 have) on one database.
 
 The recorder is the one atomic step that guards the order invariants, so it is driven
-directly here, 16 at a time. Logins over HTTP also write throttle counters outside any
-transaction; the HTTP path of a first login is covered in ``test_login.py``.
+directly here, 16 at a time. The same race over HTTP, through several app instances, is
+in ``test_first_login_http.py``.
 """
 
 import asyncio
