@@ -16,7 +16,7 @@ install: ## Install every project's dependencies (one uv lock each)
 	@for p in . $(PROJECTS); do echo "== uv sync $$p"; $(UV) sync --project $$p --frozen --quiet || exit 1; done
 
 .PHONY: dev
-dev: install ## Run the whole system locally in the foreground (Ctrl-C stops all)
+dev: install rabbitmq ## Run the whole system locally in the foreground (Ctrl-C stops all)
 	$(UV) run --project . python -m devstack
 
 .PHONY: rabbitmq
@@ -64,4 +64,4 @@ apidoc: install ## Regenerate docs/api.md and docs/openapi/*.json from the servi
 
 .PHONY: clean
 clean: ## Remove local data, development keys and caches
-	rm -rf .data login_service/.dev-keys */.pytest_cache */.mypy_cache */.ruff_cache
+	rm -rf .data login_service/.dev-keys promotion_service/.data */.pytest_cache */.mypy_cache */.ruff_cache

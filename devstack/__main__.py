@@ -6,15 +6,16 @@ import asyncio
 import sys
 from pathlib import Path
 
-from devstack.config import ConfigError, environ, find_repo_root, load_config
+from devstack.config import ConfigError, environ, find_repo_root, load_config, with_env_file
 from devstack.console import Console, colour_wanted
 from devstack.supervisor import run
 
 
 def main() -> int:
-    env = environ()
     try:
-        config = load_config(env, find_repo_root(Path(__file__).resolve().parent))
+        repo_root = find_repo_root(Path(__file__).resolve().parent)
+        env = with_env_file(environ(), repo_root)
+        config = load_config(env, repo_root)
     except ConfigError as error:
         print(f"devstack: {error}", file=sys.stderr)
         return 2

@@ -82,14 +82,54 @@ def service_env(config: StackConfig, base: Mapping[str, str], mongodb_uri: str) 
     )
     # The promotion API verifies tokens with the keys of the login API started next to it.
     env.setdefault("PROMOTION_JWKS_URL", f"{config.login_url}/.well-known/jwks.json")
+    # All login workers share one generated development key, kept with the other local data.
+    env.setdefault("LOGIN_DEV_KEY_DIR", str(config.data_dir / "login-dev-keys"))
     return env
+
+
+def with_env_file(env: Mapping[str, str], repo_root: Path) -> dict[str, str]:
+    """`env` completed by the KEY=VALUE lines of DEV_ENV_FILE (default .env; empty: none).
+
+    Variables already set in the environment win over the file.
+    """
+    name = env.get("DEV_ENV_FILE", ".env")
+    merged = dict(env)
+    if not name:
+        return merged
+    path = Path(name) if Path(name).is_absolute() else repo_root / name
+    if not path.is_file():
+        return merged
+    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key.isidentifier():
+            raise ConfigError(f"{path}:{number}: expected KEY=VALUE")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        merged.setdefault(key, value)
+    return merged
 
 
 def consumer_metrics_ports(base: Mapping[str, str], count: int) -> list[int]:
     """One metrics port per consumer on this host: the configured one, then the next ones."""
-    first = _int(base, "PROMOTION_CONSUMER_METRICS_PORT", DEFAULT_CONSUMER_METRICS_PORT,
-                 low=0, high=65535)
+    first = _int(
+        base, "PROMOTION_CONSUMER_METRICS_PORT", DEFAULT_CONSUMER_METRICS_PORT, low=0, high=65535
+    )
     return [0 if first == 0 else first + index for index in range(count)]
+
+
+def redact_credentials(url: str) -> str:
+    """The URL with its password replaced by *** (for printing)."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    credentials, at, hosts = authority.rpartition("@")
+    if not at:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{hosts}{slash}{path}"
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:

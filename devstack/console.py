@@ -49,8 +49,10 @@ class Console:
         """Print a message that must not be missed (a process died, a server is missing)."""
         bar = "!" * 72
         for part in (bar, text, bar):
-            self._write(f"{self._paint(_BOLD_RED, f'{"devstack":<{self._width}} |')} "
-                        f"{self._paint(_BOLD_RED, part)}")
+            self._write(
+                f"{self._paint(_BOLD_RED, f'{"devstack":<{self._width}} |')} "
+                f"{self._paint(_BOLD_RED, part)}"
+            )
 
     def _paint(self, colour: str, text: str) -> str:
         return f"{colour}{text}{_RESET}" if self._colour and colour else text

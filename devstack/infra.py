@@ -7,6 +7,7 @@ import contextlib
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from devstack.console import Console
 from devstack.processes import ManagedProcess
@@ -39,31 +40,35 @@ def standin_process(
         "uv", "run", "--frozen", "--project", str(launcher),
         "python", "-m", "mongo_standin", "--port", "0", "--path", str(data_dir / "mongodb.sqlite3"),
     ]  # fmt: skip
-    process = ManagedProcess("mongodb", argv, env=env, cwd=repo_root, console=console,
-                             on_line=watch)
+    process = ManagedProcess(
+        "mongodb", argv, env=env, cwd=repo_root, console=console, on_line=watch
+    )
     return process, uri
 
 
 async def await_standin_uri(process: ManagedProcess, uri: asyncio.Future[str]) -> str:
     """The stand-in's MONGODB_URI, or a StackError if it exits or stays silent for 60 s."""
     exited = asyncio.create_task(process.wait())
+    waiters: set[asyncio.Future[Any]] = {uri, exited}
     try:
-        done, _ = await asyncio.wait({uri, exited}, timeout=STANDIN_READY_TIMEOUT,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            waiters, timeout=STANDIN_READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
         exited.cancel()
     if uri in done:
         return uri.result()
     if exited in done:
         raise StackError("the MongoDB stand-in exited before it was ready (see its lines above)")
-    raise StackError(f"the MongoDB stand-in printed no MONGODB_URI within "
-                     f"{STANDIN_READY_TIMEOUT:.0f} s")
+    raise StackError(
+        f"the MongoDB stand-in printed no MONGODB_URI within {STANDIN_READY_TIMEOUT:.0f} s"
+    )
 
 
-async def port_answers(host: str, port: int, timeout: float = 2.0) -> bool:
+async def port_answers(host: str, port: int, within: float = 2.0) -> bool:
     """True when something accepts TCP connections on host:port."""
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), within)
     except (OSError, TimeoutError):
         return False
     writer.close()
@@ -85,9 +90,9 @@ async def ensure_local_rabbitmq(console: Console, env: Mapping[str, str]) -> boo
             "(Debian/Ubuntu: sudo apt-get install rabbitmq-server; macOS: brew install rabbitmq) "
             "or set RABBITMQ_URL to a running broker."
         )
-    console.info("RabbitMQ is not running on 127.0.0.1:5672: starting it (rabbitmq-server -detached)")
-    await _run_checked([server, "-detached"], env, timeout=60)
-    await _run_checked([ctl, "await_startup"], env, timeout=120)
+    console.info("RabbitMQ does not answer on 127.0.0.1:5672: running rabbitmq-server -detached")
+    await _run_checked([server, "-detached"], env, within=60)
+    await _run_checked([ctl, "await_startup"], env, within=120)
     for _ in range(60):
         if await port_answers(RABBITMQ_HOST, RABBITMQ_PORT):
             console.info("RabbitMQ is up")
@@ -96,16 +101,16 @@ async def ensure_local_rabbitmq(console: Console, env: Mapping[str, str]) -> boo
     raise StackError("RabbitMQ started but does not accept connections on 127.0.0.1:5672")
 
 
-async def _run_checked(argv: list[str], env: Mapping[str, str], *, timeout: float) -> None:
+async def _run_checked(argv: list[str], env: Mapping[str, str], *, within: float) -> None:
     process = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=dict(env)
     )
     try:
-        output, _ = await asyncio.wait_for(process.communicate(), timeout)
+        output, _ = await asyncio.wait_for(process.communicate(), within)
     except TimeoutError:
         process.kill()
         await process.wait()
-        raise StackError(f"`{' '.join(argv)}` did not finish within {timeout:.0f} s") from None
+        raise StackError(f"`{' '.join(argv)}` did not finish within {within:.0f} s") from None
     if process.returncode != 0:
         text = output.decode("utf-8", "replace").strip()
         raise StackError(f"`{' '.join(argv)}` failed (exit {process.returncode}): {text}")

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 import httpx
 
-from devstack.config import StackConfig, consumer_metrics_ports, service_env
+from devstack.config import StackConfig, consumer_metrics_ports, redact_credentials, service_env
 from devstack.console import Console
 from devstack.infra import (
     StackError,
@@ -24,6 +24,8 @@ from devstack.infra import (
     standin_process,
 )
 from devstack.processes import ManagedProcess
+
+INFRASTRUCTURE = frozenset({"mongodb"})
 
 
 class Stack:
@@ -41,16 +43,22 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def service(self, name: str, project: str, module: str, env: Mapping[str, str]) -> ManagedProcess:
-        argv = ["uv", "run", "--frozen", "--project", str(self.config.repo_root / project),
-                "python", "-m", module]
+    def service(
+        self, name: str, project: str, module: str, env: Mapping[str, str]
+    ) -> ManagedProcess:
+        project_dir = str(self.config.repo_root / project)
+        argv = ["uv", "run", "--frozen", "--project", project_dir, "python", "-m", module]
         return ManagedProcess(name, argv, env=env, cwd=self.config.repo_root, console=self.console)
 
     async def stop_all(self) -> None:
-        for process in reversed(self.processes):
-            if process.running:
-                self.console.info(f"stopping {process.name}")
-            await process.stop()
+        """The services together, then the servers they used (the stand-in) last."""
+        services = [p for p in self.processes if p.name not in INFRASTRUCTURE]
+        servers = [p for p in self.processes if p.name in INFRASTRUCTURE]
+        for group in (services, servers):
+            running = [process for process in group if process.running]
+            if running:
+                self.console.info(f"stopping {', '.join(p.name for p in running)}")
+            await asyncio.gather(*(process.stop() for process in group))
 
 
 async def run(config: StackConfig, console: Console, env: Mapping[str, str]) -> int:
@@ -60,6 +68,8 @@ async def run(config: StackConfig, console: Console, env: Mapping[str, str]) -> 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop_requested.set)
     stack = Stack(config, console, env)
+    for name in ("mongodb", "login", "promo-api", *consumer_names(config.consumers)):
+        console.register(name)
     try:
         return await _run(stack, stop_requested)
     except StackError as error:
@@ -74,7 +84,8 @@ async def _run(stack: Stack, stop_requested: asyncio.Event) -> int:
     config, console = stack.config, stack.console
     mongodb_uri = config.mongodb_uri
     if mongodb_uri is None:
-        standin, uri = standin_process(config.repo_root, config.data_dir, stack.env, console)
+        standin_env = {k: v for k, v in stack.env.items() if k != "VIRTUAL_ENV"}
+        standin, uri = standin_process(config.repo_root, config.data_dir, standin_env, console)
         await stack.start(standin)
         mongodb_uri = await await_standin_uri(standin, uri)
         console.info(f"MongoDB stand-in ready (data in {config.data_dir})")
@@ -85,14 +96,17 @@ async def _run(stack: Stack, stop_requested: asyncio.Event) -> int:
             console.info("RabbitMQ keeps running after this run; stop it with `rabbitmqctl stop`")
     else:
         console.info("using RABBITMQ_URL from the environment")
+    if stop_requested.is_set():
+        return 0
 
     env = service_env(config, stack.env, mongodb_uri)
     await stack.start(stack.service("login", "login_service", "login_service", env))
     await stack.start(stack.service("promo-api", "promotion_service", "promotion_service", env))
-    for index, port in enumerate(consumer_metrics_ports(env, config.consumers), start=1):
+    ports = consumer_metrics_ports(env, config.consumers)
+    for name, port in zip(consumer_names(config.consumers), ports, strict=True):
         consumer_env = {**env, "PROMOTION_CONSUMER_METRICS_PORT": str(port)}
-        await stack.start(stack.service(f"consumer-{index}", "promotion_service",
-                                        "promotion_service.consumer", consumer_env))
+        module = "promotion_service.consumer"
+        await stack.start(stack.service(name, "promotion_service", module, consumer_env))
 
     deaths = asyncio.create_task(_first_death(stack.processes))
     stop = asyncio.create_task(stop_requested.wait())
@@ -100,20 +114,24 @@ async def _run(stack: Stack, stop_requested: asyncio.Event) -> int:
     try:
         done, _ = await asyncio.wait({deaths, stop, ready}, return_when=asyncio.FIRST_COMPLETED)
         if ready in done:
+            ready.result()  # raises StackError when the APIs did not become ready in time
             _announce(config, mongodb_uri, console)
             done, _ = await asyncio.wait({deaths, stop}, return_when=asyncio.FIRST_COMPLETED)
-        elif stop not in done and deaths not in done:
-            raise StackError(ready.exception() or "the APIs did not become ready")
     finally:
         for task in (deaths, stop, ready):
             task.cancel()
     if deaths in done:
         name, code = deaths.result()
-        console.alarm(f"{name} exited with code {code}: stopping the whole stack "
-                      "(see its last lines above)")
+        console.alarm(
+            f"{name} exited with code {code}: stopping the whole stack (see its last lines above)"
+        )
         return 1
     console.info("stop requested")
     return 0
+
+
+def consumer_names(count: int) -> list[str]:
+    return [f"consumer-{index}" for index in range(1, count + 1)]
 
 
 async def _first_death(processes: list[ManagedProcess]) -> tuple[str, int]:
@@ -133,8 +151,10 @@ async def _wait_ready(config: StackConfig) -> None:
     async with httpx.AsyncClient(timeout=3.0) as client:
         while pending:
             if time.monotonic() > deadline:
-                raise StackError(f"not ready after {config.ready_timeout:.0f} s: "
-                                 f"{', '.join(sorted(pending))} (DEV_READY_TIMEOUT raises it)")
+                raise StackError(
+                    f"not ready after {config.ready_timeout:.0f} s: "
+                    f"{', '.join(sorted(pending))} (DEV_READY_TIMEOUT raises it)"
+                )
             for url in list(pending):
                 with contextlib.suppress(httpx.HTTPError):
                     if (await client.get(url)).status_code == 200:
@@ -149,19 +169,10 @@ def _announce(config: StackConfig, mongodb_uri: str, console: Console) -> None:
         f"  login API      {config.login_url}   (Swagger UI {config.login_url}/docs)",
         f"  promotion API  {config.promotion_url}   (Swagger UI {config.promotion_url}/docs)",
         f"  consumers      {config.consumers}",
-        f"  MongoDB        {mongodb_uri}",
-        f"  RabbitMQ       {_redact(config.rabbitmq_url or 'amqp://guest:***@127.0.0.1:5672/')}",
+        f"  MongoDB        {redact_credentials(mongodb_uri)}",
+        f"  RabbitMQ       {redact_credentials(config.rabbitmq_url or 'amqp://guest:***@127.0.0.1:5672/')}",
         "Ctrl-C stops everything.",
     ]
     for line in lines:
         console.info(line)
     sys.stdout.flush()
-
-
-def _redact(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    credentials, at, host = rest.rpartition("@")
-    if not at:
-        return url
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}{sep}{user}:***@{host}"

@@ -1,0 +1,157 @@
+"""docker-compose.yml: valid for Compose, and shaped as docs/operations.md describes."""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+SCALABLE = ("login-api", "promotion-api", "promotion-consumer")
+APPLICATION = SCALABLE
+FIXED_NAMES = ("MONGODB_URI", "RABBITMQ_URL", "LOGIN_PORT", "PROMOTION_PORT")
+PRODUCTION_ENV = {
+    "RABBITMQ_USER": "bank-prod",
+    "RABBITMQ_PASSWORD": "not-a-real-password",
+    "JWT_PRIVATE_KEY_FILE": "/dev/null",
+}
+
+
+def _compose(repo_root: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((repo_root / "docker-compose.yml").read_text())
+    return loaded
+
+
+def _docker_compose(repo_root: Path, *files: str, env: dict[str, str]) -> None:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail(
+            "docker-compose is not installed, so the compose file cannot be validated. "
+            "Install it (Debian: apt-get install -y docker-compose) and run the tests again."
+        )
+    argv = [binary]
+    for name in files:
+        argv += ["-f", name]
+    result = subprocess.run(
+        [*argv, "config", "-q"],
+        cwd=repo_root,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"docker-compose config failed:\n{result.stderr}"
+
+
+def test_compose_file_is_valid_for_docker_compose(repo_root: Path) -> None:
+    _docker_compose(repo_root, "docker-compose.yml", env={})
+
+
+def test_production_override_is_valid_when_its_required_settings_are_given(
+    repo_root: Path,
+) -> None:
+    _docker_compose(
+        repo_root, "docker-compose.yml", "deploy/compose.production.yml", env=PRODUCTION_ENV
+    )
+
+
+def test_mongodb_runs_as_a_replica_set_that_initiates_itself(repo_root: Path) -> None:
+    mongodb = _compose(repo_root)["services"]["mongodb"]
+    assert mongodb["image"].startswith("mongo:8")
+    assert "--replSet" in mongodb["command"]
+    probe = " ".join(mongodb["healthcheck"]["test"])
+    assert "rs.initiate(" in probe
+    assert "isWritablePrimary" in probe, "healthy only once the node is primary"
+
+
+def test_rabbitmq_is_a_release_that_honours_lazy_queues_with_management_ui(
+    repo_root: Path,
+) -> None:
+    rabbitmq = _compose(repo_root)["services"]["rabbitmq"]
+    assert rabbitmq["image"] == "rabbitmq:3.11-management"
+    assert any(str(port).endswith(":15672") for port in rabbitmq["ports"])
+
+
+def test_every_service_has_a_healthcheck(repo_root: Path) -> None:
+    services = _compose(repo_root)["services"]
+    missing = [name for name, service in services.items() if "healthcheck" not in service]
+    assert missing == []
+
+
+def test_every_dependency_waits_for_a_healthy_service(repo_root: Path) -> None:
+    services = _compose(repo_root)["services"]
+    for name, service in services.items():
+        depends_on = service.get("depends_on", {})
+        assert isinstance(depends_on, dict), f"{name}: depends_on must state conditions"
+        for dependency, rule in depends_on.items():
+            assert dependency in services
+            assert rule == {"condition": "service_healthy"}, f"{name} -> {dependency}"
+
+
+def test_scalable_services_have_no_container_name_and_no_fixed_host_port(
+    repo_root: Path,
+) -> None:
+    services = _compose(repo_root)["services"]
+    for name in SCALABLE:
+        assert "container_name" not in services[name], name
+        assert "ports" not in services[name], f"{name}: use expose, the proxy reaches it"
+
+
+def test_application_services_get_the_four_fixed_settings(repo_root: Path) -> None:
+    services = _compose(repo_root)["services"]
+    for name in APPLICATION:
+        environment = services[name]["environment"]
+        assert set(FIXED_NAMES) <= set(environment), name
+        assert "replicaSet=rs0" in environment["MONGODB_URI"]
+
+
+def test_images_are_built_from_each_services_own_dockerfile(repo_root: Path) -> None:
+    services = _compose(repo_root)["services"]
+    assert services["login-api"]["build"] == "./login_service"
+    assert services["promotion-api"]["build"] == "./promotion_service"
+    assert services["promotion-consumer"]["command"] == [
+        "python",
+        "-m",
+        "promotion_service.consumer",
+    ]
+
+
+@pytest.mark.parametrize("service", ["login-api", "promotion-api"])
+def test_each_build_context_has_a_dockerfile_that_bakes_in_no_key(
+    repo_root: Path, service: str
+) -> None:
+    context = repo_root / _compose(repo_root)["services"][service]["build"]
+    dockerfile = context / "Dockerfile"
+    assert dockerfile.is_file(), f"{dockerfile} is missing"
+    text = dockerfile.read_text()
+    assert "-----BEGIN" not in text
+    assert not re.search(r"^\s*(ENV|ARG)\s+LOGIN_JWT_PRIVATE_KEY\b", text, re.M)
+
+
+def test_no_signing_key_is_written_into_the_compose_file(repo_root: Path) -> None:
+    text = (repo_root / "docker-compose.yml").read_text()
+    assert "PRIVATE KEY" not in text
+    assert "LOGIN_JWT_PRIVATE_KEY:" not in text
+
+
+def test_state_lives_in_named_volumes(repo_root: Path) -> None:
+    compose = _compose(repo_root)
+    volumes = set(compose["volumes"])
+    assert {"mongodb-data", "rabbitmq-data", "login-dev-keys"} <= volumes
+    for name in ("mongodb", "rabbitmq"):
+        mounts = compose["services"][name]["volumes"]
+        assert any(mount.split(":", 1)[0] in volumes for mount in mounts), name
+
+
+def test_dev_key_volume_is_mounted_where_the_image_lets_the_login_service_write(
+    repo_root: Path,
+) -> None:
+    login = _compose(repo_root)["services"]["login-api"]
+    key_dir = login["environment"]["LOGIN_DEV_KEY_DIR"]
+    assert f"login-dev-keys:{key_dir}" in login["volumes"]
+    dockerfile = (repo_root / "login_service" / "Dockerfile").read_text()
+    assert key_dir in dockerfile, "the image must create the folder for its non-root user"

@@ -1,0 +1,110 @@
+"""The local supervisor's own logic: settings, process groups, prefixed output."""
+
+import asyncio
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from devstack.config import (
+    ConfigError,
+    consumer_metrics_ports,
+    load_config,
+    redact_credentials,
+    service_env,
+    with_env_file,
+)
+from devstack.console import Console
+from devstack.processes import ManagedProcess
+
+
+def test_unset_servers_mean_local_ones_and_ports_default_to_the_spec(repo_root: Path) -> None:
+    config = load_config({}, repo_root)
+    assert config.mongodb_uri is None
+    assert config.rabbitmq_url is None
+    assert (config.login_port, config.promotion_port, config.consumers) == (8000, 8001, 2)
+    assert config.data_dir == repo_root / ".data"
+
+
+def test_the_four_fixed_names_are_passed_to_services_exactly(repo_root: Path) -> None:
+    given = {
+        "MONGODB_URI": "mongodb://db.example:27017/?replicaSet=rs0",
+        "RABBITMQ_URL": "amqp://bank:secret@mq.example:5672/bank",
+        "LOGIN_PORT": "9000",
+        "PROMOTION_PORT": "9001",
+    }
+    config = load_config(given, repo_root)
+    env = service_env(config, given, given["MONGODB_URI"])
+    assert {name: env[name] for name in given} == given
+    assert env["PROMOTION_JWKS_URL"] == "http://127.0.0.1:9000/.well-known/jwks.json"
+
+
+def test_a_bad_dev_setting_is_refused_with_its_name(repo_root: Path) -> None:
+    with pytest.raises(ConfigError, match="DEV_CONSUMERS"):
+        load_config({"DEV_CONSUMERS": "many"}, repo_root)
+
+
+def test_env_file_fills_only_variables_not_already_set(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("# comment\nLOGIN_PORT=9100\nexport DEV_CONSUMERS='3'\n")
+    merged = with_env_file({"LOGIN_PORT": "8100"}, tmp_path)
+    assert merged["LOGIN_PORT"] == "8100"
+    assert merged["DEV_CONSUMERS"] == "3"
+    assert with_env_file({"DEV_ENV_FILE": ""}, tmp_path) == {"DEV_ENV_FILE": ""}
+
+
+def test_each_local_consumer_gets_its_own_metrics_port() -> None:
+    assert consumer_metrics_ports({}, 3) == [9101, 9102, 9103]
+    assert consumer_metrics_ports({"PROMOTION_CONSUMER_METRICS_PORT": "0"}, 2) == [0, 0]
+
+
+def test_stopping_a_process_ends_its_children_too(tmp_path: Path) -> None:
+    pid_file = tmp_path / "child.pid"
+
+    async def scenario() -> int:
+        console = Console(colour=False, stream=io.StringIO())
+        script = f"sleep 300 & echo $! > {pid_file}; wait"
+        process = ManagedProcess("sh", ["bash", "-c", script], env=os.environ, cwd=tmp_path,
+                                 console=console)  # fmt: skip
+        await process.start()
+        for _ in range(100):
+            if pid_file.exists() and pid_file.read_text().strip():
+                break
+            await asyncio.sleep(0.05)
+        await process.stop(grace=5)
+        return int(pid_file.read_text())
+
+    child = asyncio.run(scenario())
+    assert not _running(child)
+
+
+def _running(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie waiting for its new parent to reap it."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state not in {"Z", "X"}
+
+
+def test_process_output_is_printed_line_by_line_behind_its_name(tmp_path: Path) -> None:
+    out = io.StringIO()
+
+    async def scenario() -> int:
+        console = Console(colour=False, stream=out)
+        console.register("consumer-1")
+        process = ManagedProcess("login", ["bash", "-c", "echo one; echo two >&2; exit 3"],
+                                 env=os.environ, cwd=tmp_path, console=console)  # fmt: skip
+        await process.start()
+        return await process.wait()
+
+    assert asyncio.run(scenario()) == 3
+    assert out.getvalue().splitlines() == ["login      | one", "login      | two"]
+
+
+def test_printed_server_urls_never_show_a_password() -> None:
+    assert (
+        redact_credentials("mongodb://bank:s3cr@t@db1,db2/?replicaSet=rs0&x=a@b")
+        == "mongodb://bank:***@db1,db2/?replicaSet=rs0&x=a@b"
+    )
+    assert redact_credentials("amqp://127.0.0.1:5672/") == "amqp://127.0.0.1:5672/"
