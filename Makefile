@@ -64,4 +64,4 @@ apidoc: install ## Regenerate docs/api.md and docs/openapi/*.json from the servi
 
 .PHONY: clean
 clean: ## Remove local data, development keys and caches
-	rm -rf .data login_service/.dev-keys promotion_service/.data */.pytest_cache */.mypy_cache */.ruff_cache
+	rm -rf .data login_service/.dev-keys */.pytest_cache */.mypy_cache */.ruff_cache
