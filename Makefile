@@ -45,7 +45,8 @@ test-e2e: install rabbitmq ## Run the end-to-end tests (LOGIN_URL/PROMOTION_URL 
 
 .PHONY: lint
 lint: install ## ruff (lint + format check) and mypy on every project
-	@set -e; for p in . $(PROJECTS); do \
+	@$(UV) sync --project bench --frozen --quiet
+	@set -e; for p in . $(PROJECTS) bench; do \
 	  echo "== lint: $$p"; \
 	  (cd $$p && $(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check . && $(UV) run --frozen mypy); \
 	done
@@ -61,6 +62,11 @@ compose-check: ## Validate docker-compose.yml (needs Debian's docker-compose)
 .PHONY: apidoc
 apidoc: install ## Regenerate docs/api.md and docs/openapi/*.json from the services
 	$(UV) run --project . python -m devstack.apidoc
+
+.PHONY: bench
+bench: install rabbitmq ## Run the benchmarks and regenerate docs/benchmarks.md (about 15 min; --quick: BENCH_ARGS=--quick)
+	$(UV) sync --project bench --frozen --quiet
+	$(UV) run --project bench python -m benchmarks $(BENCH_ARGS)
 
 .PHONY: clean
 clean: ## Remove local data, development keys and caches

@@ -1,0 +1,106 @@
+"""The run's broker objects: a synthetic backlog of first-login events, consumer counts, cleanup."""
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+
+import aio_pika
+from aiormq.exceptions import AMQPError
+
+from benchmarks.stack import ROUTING_KEY, BrokerNames
+
+
+def first_login_body(account_id: str, order: int, at: datetime) -> bytes:
+    """A message body as the login service publishes it (docs/events/first-login.v1)."""
+    stamp = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return json.dumps(
+        {
+            "event_id": str(uuid.uuid4()),
+            "type": "account.first_login",
+            "version": 1,
+            "occurred_at": stamp,
+            "account_id": account_id,
+            "first_login_at": stamp,
+            "first_login_order": order,
+            "correlation_id": None,
+        }
+    ).encode()
+
+
+async def publish_backlog(url: str, names: BrokerNames, account_prefix: str, count: int) -> float:
+    """Publish ``count`` events (orders 1..count) with confirms; return the seconds it took."""
+    started = time.perf_counter()
+    connection = await aio_pika.connect_robust(url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        exchange = await channel.get_exchange(names.exchange)
+        now = datetime.now(UTC)
+        batch: list[asyncio.Future[object]] = []
+        for order in range(1, count + 1):
+            body = first_login_body(f"{account_prefix}-{order}", order, now)
+            message = aio_pika.Message(
+                body,
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=json.loads(body)["event_id"],
+                type="account.first_login",
+                headers={"x-event-version": 1},
+            )
+            batch.append(
+                asyncio.ensure_future(exchange.publish(message, ROUTING_KEY, mandatory=True))
+            )
+            if len(batch) >= 200:
+                await asyncio.gather(*batch)
+                batch.clear()
+        await asyncio.gather(*batch)
+    return time.perf_counter() - started
+
+
+async def wait_for_consumers(url: str, queue: str, count: int, timeout: float = 90.0) -> None:
+    """Wait until ``count`` consumers are attached to ``queue``."""
+    deadline = time.monotonic() + timeout
+    connection = await aio_pika.connect_robust(url)
+    async with connection:
+        while time.monotonic() < deadline:
+            channel = await connection.channel()
+            try:
+                declared = await channel.declare_queue(queue, passive=True)
+                consumers = declared.declaration_result.consumer_count or 0
+                if consumers >= count:
+                    return
+            except AMQPError:
+                pass  # not declared yet
+            finally:
+                with contextlib.suppress(AMQPError, RuntimeError):
+                    await channel.close()
+            await asyncio.sleep(0.5)
+    raise RuntimeError(f"{count} consumers did not attach to {queue} in {timeout:.0f} s")
+
+
+async def delete_run_objects(url: str, names: BrokerNames) -> None:
+    """Remove the run's queues and exchanges (each may already be gone)."""
+    connection = await aio_pika.connect_robust(url)
+    async with connection:
+        for queue in (names.queue, names.dead_letter_queue):
+            channel = await connection.channel()
+            with contextlib.suppress(AMQPError, RuntimeError):
+                await channel.queue_delete(queue)
+        for exchange in (names.exchange, names.dead_letter_exchange):
+            channel = await connection.channel()
+            with contextlib.suppress(AMQPError, RuntimeError):
+                await channel.exchange_delete(exchange)
+
+
+async def dead_lettered(url: str, names: BrokerNames) -> int:
+    """Messages in the run's dead-letter queue (0 when it does not exist)."""
+    connection = await aio_pika.connect_robust(url)
+    async with connection:
+        channel = await connection.channel()
+        try:
+            queue = await channel.declare_queue(names.dead_letter_queue, passive=True)
+        except AMQPError:
+            return 0
+        return int(queue.declaration_result.message_count or 0)

@@ -1,0 +1,97 @@
+"""First login to voucher: fresh accounts log in one at a time, each voucher awaited.
+
+Latency of one account = the voucher's ``granted_at`` (promotion database, set in the
+claim transaction) minus its ``first_login_at`` (set in the login service's recording
+transaction and carried by the event and the voucher). Both come from one machine's
+clock, so no client timing enters the figure. One login at a time keeps the figure
+the path's own latency: under concurrent first logins the stand-in's lock stalls
+(seconds long, see the report) would be all it measured.
+"""
+
+import asyncio
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from pymongo import AsyncMongoClient
+
+from benchmarks.plan import PASSWORD
+from benchmarks.progress import say
+from benchmarks.stack import FIRST_LOGIN_CAMPAIGN, LOGIN_DATABASE, PROMOTION_DATABASE
+
+POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class FirstLoginRun:
+    accounts: int  # first logins attempted
+    login_seconds: float  # wall time of the whole phase
+    latencies_ms: list[float]  # one per voucher that arrived in time
+    tokens: list[str]
+    server_errors: int  # 5xx answers to first logins (each retried, as a client would)
+    missing: int  # vouchers that did not arrive within the wait
+
+    @property
+    def p50_ms(self) -> float:
+        return statistics.median(self.latencies_ms) if self.latencies_ms else float("nan")
+
+    @property
+    def p99_ms(self) -> float:
+        ordered = sorted(self.latencies_ms)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+
+
+async def _log_in(client: httpx.AsyncClient, username: str, attempts: int = 4) -> tuple[str, int]:
+    """Log in once (retrying 5xx); return the token and how many 5xx answers came first."""
+    body = {"identifier": username, "password": PASSWORD}
+    for errors in range(attempts):
+        response = await client.post("/v1/auth/login", json=body)
+        if response.status_code == 200:
+            return str(response.json()["access_token"]), errors
+        if response.status_code < 500:
+            break
+    raise RuntimeError(f"login of {username} answered {response.status_code}")
+
+
+async def measure_first_logins(
+    uri: str, login_url: str, usernames: list[str], wait_seconds: float, phase_seconds: float
+) -> FirstLoginRun:
+    """Log each account in for the first time and wait for its voucher before the next."""
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
+    accounts = mongo[LOGIN_DATABASE]["accounts"]
+    vouchers = mongo[PROMOTION_DATABASE]["vouchers"]
+    tokens: list[str] = []
+    latencies: list[float] = []
+    server_errors = missing = attempted = 0
+    started = time.perf_counter()
+    try:
+        async with httpx.AsyncClient(base_url=login_url, timeout=90.0) as client:
+            for username in usernames:
+                if time.perf_counter() - started > phase_seconds:
+                    say(f"    phase time used up after {attempted} first logins")
+                    break
+                attempted += 1
+                token, errors = await _log_in(client, username)
+                tokens.append(token)
+                server_errors += errors
+                account = await accounts.find_one({"username_key": username}, {"_id": 1})
+                assert account is not None
+                wanted = {"campaign_id": FIRST_LOGIN_CAMPAIGN, "account_id": account["_id"]}
+                deadline = time.monotonic() + wait_seconds
+                while (voucher := await vouchers.find_one(wanted)) is None:
+                    if time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(POLL_SECONDS)
+                if voucher is None:
+                    missing += 1
+                    continue
+                lag = voucher["granted_at"] - voucher["first_login_at"]
+                latencies.append(lag.total_seconds() * 1000)
+    finally:
+        await mongo.close()
+    took = time.perf_counter() - started
+    return FirstLoginRun(attempted, took, latencies, tokens, server_errors, missing)

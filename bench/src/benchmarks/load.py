@@ -1,0 +1,127 @@
+"""Fixed-duration HTTP load from a separate process: wrk when installed, else our httpx loop.
+
+Each request takes the next line of a data file: a JSON body (``kind="body"``) or a
+bearer token (``kind="token"``), so logins cycle through accounts and reads through
+sessions.
+"""
+
+import asyncio
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+RESULT_PREFIX = "LOAD_RESULT "
+
+RequestKind = Literal["body", "token"]
+
+_WRK_SCRIPT = """
+local lines = {}
+local index = 0
+local method, path, kind = "%(method)s", "%(path)s", "%(kind)s"
+function init(args)
+  for line in io.lines(args[1]) do lines[#lines + 1] = line end
+  index = math.random(#lines)
+end
+function request()
+  index = index %% #lines + 1
+  if kind == "body" then
+    return wrk.format(method, path, {["Content-Type"] = "application/json"}, lines[index])
+  end
+  return wrk.format(method, path, {["Authorization"] = "Bearer " .. lines[index]}, nil)
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '%(prefix)s{"requests": %%d, "seconds": %%.6f, "failed": %%d, '
+    .. '"p50_ms": %%.3f, "p99_ms": %%.3f}\\n',
+    summary.requests, summary.duration / 1e6,
+    e.status + e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    requests: int
+    seconds: float
+    failed: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def ok_per_second(self) -> float:
+        return (self.requests - self.failed) / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSpec:
+    method: str
+    base_url: str
+    path: str
+    kind: RequestKind
+    lines: list[str]
+    connections: int
+    seconds: float
+
+
+def engine_name() -> str:
+    return "wrk" if shutil.which("wrk") else "httpx"
+
+
+async def run_load(spec: LoadSpec, work_dir: Path, tag: str) -> LoadResult:
+    """Run ``spec`` in a child process and return what it measured."""
+    data = work_dir / f"{tag}.lines"
+    data.write_text("\n".join(spec.lines) + "\n")
+    wrk = shutil.which("wrk")
+    if wrk is not None:
+        script = work_dir / f"{tag}.lua"
+        script.write_text(
+            _WRK_SCRIPT
+            % {"method": spec.method, "path": spec.path, "kind": spec.kind, "prefix": RESULT_PREFIX}
+        )
+        argv = [
+            wrk,
+            "-t1",
+            f"-c{spec.connections}",
+            f"-d{spec.seconds:.0f}s",
+            "--timeout",
+            "15s",
+            "-s",
+            str(script),
+            spec.base_url,
+            "--",
+            str(data),
+        ]
+    else:
+        argv = [
+            sys.executable,
+            "-m",
+            "benchmarks.httpx_load",
+            json.dumps({**_spec_dict(spec), "data": str(data)}),
+        ]
+    process = await asyncio.create_subprocess_exec(
+        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    for line in out.decode().splitlines():
+        if line.startswith(RESULT_PREFIX):
+            fields = json.loads(line.removeprefix(RESULT_PREFIX))
+            return LoadResult(**fields)
+    raise RuntimeError(
+        f"load generator gave no result: {out.decode()[-500:]} {err.decode()[-500:]}"
+    )
+
+
+def _spec_dict(spec: LoadSpec) -> dict[str, object]:
+    return {
+        "method": spec.method,
+        "base_url": spec.base_url,
+        "path": spec.path,
+        "kind": spec.kind,
+        "connections": spec.connections,
+        "seconds": spec.seconds,
+    }

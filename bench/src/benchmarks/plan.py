@@ -1,0 +1,64 @@
+"""What a run measures, and how long each measurement lasts."""
+
+from dataclasses import dataclass
+
+PASSWORD = "bench-Password-2026!"  # noqa: S105 - the seeded accounts' password, not a secret
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Parameters of one run (full or quick)."""
+
+    name: str
+    account_sizes: tuple[int, ...]
+    first_logins_per_size: int  # fresh accounts logged in, one at a time, for the latency
+    first_login_phase_seconds: float  # at most this long per size
+    login_seconds: float
+    login_connections: int
+    read_seconds: float
+    read_connections: int
+    argon2_seconds: float
+    argon2_processes: int
+    ceiling_seconds: float
+    ceiling_concurrency: int
+    consumer_counts: tuple[int, ...]
+    backlog_events: int
+    update_seconds: float = 3.0
+    http_workers: int = 2
+    seed_batch: int = 2000
+    voucher_wait_seconds: float = 45.0
+
+
+FULL = Plan(
+    name="full",
+    account_sizes=(1_000, 10_000, 100_000),
+    first_logins_per_size=40,
+    first_login_phase_seconds=60.0,
+    login_seconds=10.0,
+    login_connections=8,
+    read_seconds=8.0,
+    read_connections=32,
+    argon2_seconds=6.0,
+    argon2_processes=2,
+    ceiling_seconds=6.0,
+    ceiling_concurrency=16,
+    consumer_counts=(1, 2, 4),
+    backlog_events=400,
+)
+
+QUICK = Plan(
+    name="quick",
+    account_sizes=(300, 1_000),
+    first_logins_per_size=10,
+    first_login_phase_seconds=40.0,
+    login_seconds=3.0,
+    login_connections=8,
+    read_seconds=3.0,
+    read_connections=32,
+    argon2_seconds=2.0,
+    argon2_processes=2,
+    ceiling_seconds=2.0,
+    ceiling_concurrency=16,
+    consumer_counts=(1, 2),
+    backlog_events=80,
+)

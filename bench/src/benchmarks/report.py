@@ -1,0 +1,252 @@
+"""docs/benchmarks.md: the ratios first, then how they were measured."""
+
+from pathlib import Path
+
+from benchmarks.report_method import method_notes
+from benchmarks.results import RunResult
+
+NOTICE = (
+    "**The database was a MongoDB wire-protocol stand-in** (mongoeco's SQLite engine behind "
+    "a wire server; every transaction is serialized). Absolute figures say nothing about "
+    "MongoDB. What matters is each figure's ratio to its own ceiling, measured in the same "
+    "run on the same machine."
+)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _login_section(r: RunResult) -> list[str]:
+    rows = [
+        [
+            f"{s.accounts:,}",
+            f"{s.login.ok_per_second:.1f}",
+            f"{s.argon2.per_second:.1f}",
+            f"**{s.login_ratio:.2f}**",
+            f"{s.account_updates.per_second:.1f}",
+            (
+                f"{s.login.p50_ms:.0f} / {s.login.p99_ms:.0f}"
+                if s.login.requests
+                else f"none completed in {r.plan.login_seconds:.0f} s"
+            ),
+            f"{s.login.failed} of {s.login.requests}",
+        ]
+        for s in r.sizes
+    ]
+    return [
+        "## 1. Login throughput against the password-hashing ceiling",
+        "",
+        "`POST /v1/auth/login` of accounts that have logged in before (no first-login "
+        f"transaction), {r.plan.login_connections} connections for {r.plan.login_seconds:.0f} s, "
+        f"login API with {r.plan.http_workers} Uvicorn workers. The ceiling: the service's own "
+        f"configured hasher verifying in {r.plan.argon2_processes} processes for "
+        f"{r.plan.argon2_seconds:.0f} s, just before the load, on the same cores. For context, "
+        "the database's own rate of single-account updates (each non-first login writes one) "
+        "is measured too (one session, 3 s, on the same accounts the load logs in): on the "
+        "stand-in the cost of one write grows with the collection, most for accounts that "
+        "carry `first_login_order` (a partial unique index), which every account that has "
+        "logged in does.",
+        "",
+        *_table(
+            [
+                "accounts",
+                "logins/s",
+                "Argon2 verifications/s",
+                "ratio",
+                "account updates/s, database alone",
+                "latency p50 / p99 (ms)",
+                "failed or timed out (15 s)",
+            ],
+            rows,
+        ),
+    ]
+
+
+def _reads_section(r: RunResult) -> list[str]:
+    rows = [
+        [
+            f"{s.accounts:,}",
+            f"{s.bare.ok_per_second:.0f}",
+            f"{s.me.ok_per_second:.0f}",
+            f"**{s.me_ratio:.2f}**",
+            f"{s.account_reads.per_second:.0f}",
+            f"{s.vouchers.ok_per_second:.0f}",
+            f"**{s.vouchers_ratio:.2f}**",
+        ]
+        for s in r.sizes
+    ]
+    return [
+        "## 2. Token-protected reads against a bare endpoint",
+        "",
+        "`GET /v1/accounts/me` (login API) and `GET /v1/vouchers` (promotion API), each with "
+        "a valid bearer token (cycling over the accounts' sessions), against `GET /bare` of a "
+        "FastAPI app with no middleware, no authentication and no database "
+        "(`bench/src/benchmarks/bare_app.py`), served by the same Uvicorn setup: "
+        f"{r.plan.http_workers} workers, same host, same load: {r.plan.read_connections} "
+        f"connections for {r.plan.read_seconds:.0f} s each, one after the other. For context, "
+        "the database's own rate of the read `/v1/accounts/me` makes (an account by id, 16 "
+        f"sessions, {r.plan.update_seconds:.0f} s), measured just before.",
+        "",
+        *_table(
+            [
+                "accounts",
+                "bare req/s",
+                "/me req/s",
+                "/me ratio",
+                "account reads by id/s, database alone",
+                "/vouchers req/s",
+                "/vouchers ratio",
+            ],
+            rows,
+        ),
+    ]
+
+
+def _latency_section(r: RunResult) -> list[str]:
+    assert r.sequential is not None
+    unit = r.sequential.mean_seconds * 1000
+    rows = [
+        [
+            f"{s.accounts:,}",
+            f"{len(s.first_logins.latencies_ms)} of {s.first_logins.accounts}",
+            f"{s.first_logins.p50_ms:.0f}",
+            f"{s.first_logins.p99_ms:.0f}",
+            f"**{r.latency_in_transactions(s.first_logins.p50_ms):.1f}**",
+            f"**{r.latency_in_transactions(s.first_logins.p99_ms):.1f}**",
+            str(s.first_logins.server_errors),
+        ]
+        for s in r.sizes
+    ]
+    return [
+        "## 3a. First login to voucher: latency",
+        "",
+        f"Fresh accounts log in for the first time, one at a time (up to "
+        f"{r.plan.first_logins_per_size} per size, at most "
+        f"{r.plan.first_login_phase_seconds:.0f} s), each voucher awaited before the next "
+        "login. Latency = the voucher's `granted_at` minus the account's `first_login_at`, "
+        "both written by the services; between them lie the recording transaction, the "
+        "outbox relay, RabbitMQ with publisher confirms, one consumer process and its claim "
+        "transaction. The unit of the ratio: one claim-shaped transaction run alone on the "
+        f"same kind of database, {unit:.1f} ms in this run. A voucher later than "
+        f"{r.plan.voucher_wait_seconds:.0f} s counts as missing.",
+        "",
+        *_table(
+            [
+                "accounts",
+                "vouchers in time",
+                "p50 (ms)",
+                "p99 (ms)",
+                "p50 in transactions",
+                "p99 in transactions",
+                "5xx answers (retried)",
+            ],
+            rows,
+        ),
+    ]
+
+
+def _drain_section(r: RunResult) -> list[str]:
+    assert r.concurrent is not None
+    rows = [
+        [
+            str(d.consumers),
+            f"{d.events}",
+            f"{d.per_second:.1f}",
+            f"**{r.drain_ratio(d):.2f}**",
+            f"**{r.drain_scaling(d):.2f}**",
+            f"{d.wall_seconds:.1f}",
+        ]
+        for d in r.drains
+    ]
+    return [
+        "## 3b. Consumer throughput, and how it grows with consumer processes",
+        "",
+        f"A backlog of {r.plan.backlog_events} first-login events (valid v1 messages, each "
+        "eligible, so every one runs the full claim transaction) published to the run's own "
+        "queue while k consumer processes (prefetch 16 each) are attached. Rate = events "
+        "between the first and the last `granted_at`. The ceiling: claim-shaped transactions "
+        f"(three reads, three writes) with {r.concurrent.concurrency} sessions, "
+        f"{r.concurrent.per_second:.1f}/s in this run.",
+        "",
+        *_table(
+            ["consumers", "events", "events/s", "÷ database ceiling", "÷ 1 consumer", "wall (s)"],
+            rows,
+        ),
+    ]
+
+
+def _summary(r: RunResult) -> list[str]:
+    rows: list[list[str]] = []
+    if r.sizes:
+        first, last = r.sizes[0], r.sizes[-1]
+        span = f"{first.accounts:,} → {last.accounts:,} accounts"
+        rows += [
+            [
+                "logins/s ÷ Argon2 verifications/s",
+                span,
+                f"{first.login_ratio:.2f} → {last.login_ratio:.2f}",
+            ],
+            [
+                "`/v1/accounts/me` req/s ÷ bare req/s",
+                span,
+                f"{first.me_ratio:.2f} → {last.me_ratio:.2f}",
+            ],
+            [
+                "`/v1/vouchers` req/s ÷ bare req/s",
+                span,
+                f"{first.vouchers_ratio:.2f} → {last.vouchers_ratio:.2f}",
+            ],
+            [
+                "first login → voucher, p50 / p99, in transactions",
+                span,
+                f"{r.latency_in_transactions(first.first_logins.p50_ms):.1f} / "
+                f"{r.latency_in_transactions(first.first_logins.p99_ms):.1f} → "
+                f"{r.latency_in_transactions(last.first_logins.p50_ms):.1f} / "
+                f"{r.latency_in_transactions(last.first_logins.p99_ms):.1f}",
+            ],
+        ]
+    if r.drains:
+        counts = " → ".join(str(d.consumers) for d in r.drains)
+        rows += [
+            [
+                "consumer events/s ÷ database transactions/s",
+                f"{counts} consumers",
+                " → ".join(f"{r.drain_ratio(d):.2f}" for d in r.drains),
+            ]
+        ]
+    return ["## Summary", "", *_table(["figure (same-run ratio)", "grows with", "value"], rows)]
+
+
+def render(r: RunResult, plots: list[str], plot_folder: str) -> str:
+    m = r.machine
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Generated by `{m['command']}` on {r.started_at} ({r.plan.name} run, "
+        f"{r.duration_seconds / 60:.1f} min).",
+        "",
+        "> " + NOTICE,
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['os']}; Python {m['python']}; "
+        f"RabbitMQ at the run's own exchange and queues; load generator: {r.load_engine} "
+        "(one thread, its own process).",
+        "",
+    ]
+    lines += _summary(r)
+    if r.sizes:
+        lines += _login_section(r) + _reads_section(r) + _latency_section(r)
+    if r.drains:
+        lines += _drain_section(r)
+    lines += ["## 4. Growth", ""]
+    for name in plots:
+        lines += [f"![{name.removesuffix('.png')}]({plot_folder}/{name})", ""]
+    lines += method_notes(r)
+    return "\n".join(lines) + "\n"
+
+
+def write_report(r: RunResult, output: Path, plots: list[str]) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render(r, plots, output.stem))

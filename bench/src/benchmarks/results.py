@@ -1,0 +1,75 @@
+"""What a run found, as plain data: each figure next to the ceiling it is divided by."""
+
+from dataclasses import dataclass, field
+
+from benchmarks.drain import DrainRun
+from benchmarks.first_logins import FirstLoginRun
+from benchmarks.load import LoadResult
+from benchmarks.plan import Plan
+from benchmarks.standin_ceiling import Ceiling, OperationRate
+
+
+@dataclass(frozen=True, slots=True)
+class Argon2Ceiling:
+    per_second: float
+    processes: int
+    memory_cost_kib: int
+    time_cost: int
+    parallelism: int
+
+
+@dataclass(frozen=True, slots=True)
+class SizeResult:
+    """Everything measured with ``accounts`` accounts in the login database."""
+
+    accounts: int
+    seed_seconds: float
+    first_logins: FirstLoginRun
+    argon2: Argon2Ceiling
+    account_updates: OperationRate  # the database alone, one session: context for logins
+    account_reads: OperationRate  # the database alone, by id: context for /v1/accounts/me
+    login: LoadResult
+    bare: LoadResult
+    me: LoadResult
+    vouchers: LoadResult
+    hot_accounts: int  # accounts the login and read loads cycle through
+
+    @property
+    def login_ratio(self) -> float:
+        return self.login.ok_per_second / self.argon2.per_second
+
+    @property
+    def me_ratio(self) -> float:
+        return self.me.ok_per_second / self.bare.ok_per_second
+
+    @property
+    def vouchers_ratio(self) -> float:
+        return self.vouchers.ok_per_second / self.bare.ok_per_second
+
+
+@dataclass
+class RunResult:
+    plan: Plan
+    started_at: str
+    machine: dict[str, str]
+    load_engine: str
+    sequential: Ceiling | None = None  # one claim-shaped transaction at a time
+    concurrent: Ceiling | None = None  # the same with several sessions
+    sizes: list[SizeResult] = field(default_factory=list)
+    drains: list[DrainRun] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    dead_lettered: int = 0
+    finished_at: str = ""
+    duration_seconds: float = 0.0
+
+    def latency_in_transactions(self, milliseconds: float) -> float:
+        assert self.sequential is not None
+        return milliseconds / (self.sequential.mean_seconds * 1000)
+
+    def drain_ratio(self, drain: DrainRun) -> float:
+        assert self.concurrent is not None
+        return drain.per_second / self.concurrent.per_second
+
+    def drain_scaling(self, drain: DrainRun) -> float:
+        base = next((d for d in self.drains if d.consumers == 1), self.drains[0])
+        return drain.per_second / base.per_second if base.per_second else 0.0

@@ -1,0 +1,197 @@
+"""The processes a run needs, on free ports, with per-run broker names and databases."""
+
+import os
+import shutil
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.processes import (
+    Child,
+    ProcessGroups,
+    free_port,
+    read_prefixed_line,
+    wait_until_ready,
+)
+from benchmarks.progress import say
+
+DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
+LOGIN_DATABASE = "login"
+PROMOTION_DATABASE = "promotion"
+FIRST_LOGIN_CAMPAIGN = "first-login"
+ROUTING_KEY = "account.first_login.v1"
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerNames:
+    """Exchange and queues of this run only, so the shared broker's defaults stay untouched."""
+
+    exchange: str
+    queue: str
+    dead_letter_exchange: str
+    dead_letter_queue: str
+
+    @classmethod
+    def for_run(cls, run_id: str) -> "BrokerNames":
+        prefix = f"bench.{run_id}"
+        return cls(
+            exchange=f"{prefix}.accounts.events",
+            queue=f"{prefix}.promotion.first_login",
+            dead_letter_exchange=f"{prefix}.promotion.dead_letter",
+            dead_letter_queue=f"{prefix}.promotion.first_login.dead",
+        )
+
+
+@dataclass
+class Stack:
+    repo: Path
+    work: Path
+    groups: ProcessGroups
+    http_workers: int
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    mongodb_uri: str = ""
+    standin: Child | None = None
+    login_port: int = 0
+    promotion_port: int = 0
+    bare_port: int = 0
+
+    def __post_init__(self) -> None:
+        self.names = BrokerNames.for_run(self.run_id)
+        self.rabbitmq_url = os.environ.get("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
+        self.db_path = self.work / "standin.sqlite3"
+        uv = shutil.which("uv")
+        if uv is None:
+            raise RuntimeError("uv is not on PATH")
+        self.uv = uv
+
+    @property
+    def login_url(self) -> str:
+        return f"http://127.0.0.1:{self.login_port}"
+
+    @property
+    def promotion_url(self) -> str:
+        return f"http://127.0.0.1:{self.promotion_port}"
+
+    @property
+    def bare_url(self) -> str:
+        return f"http://127.0.0.1:{self.bare_port}"
+
+    def uv_run(self, project: str, *args: str) -> list[str]:
+        return [self.uv, "run", "--frozen", "--project", str(self.repo / project), *args]
+
+    def base_env(self) -> dict[str, str]:
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("LOGIN_", "PROMOTION_", "VIRTUAL_ENV"))
+        }
+        env.setdefault("UV_PYTHON_DOWNLOADS", "never")
+        env["MONGODB_URI"] = self.mongodb_uri
+        env["RABBITMQ_URL"] = self.rabbitmq_url
+        return env
+
+    def login_env(self) -> dict[str, str]:
+        return self.base_env() | {
+            "LOGIN_PORT": str(self.login_port),
+            "LOGIN_WORKERS": str(self.http_workers),
+            "LOGIN_MONGODB_DATABASE": LOGIN_DATABASE,
+            "LOGIN_EVENTS_EXCHANGE": self.names.exchange,
+            "LOGIN_FIRST_LOGIN_ROUTING_KEY": ROUTING_KEY,
+            "LOGIN_DEV_KEY_DIR": str(self.work / "keys"),
+            "LOGIN_LOG_FORMAT": "json",
+        }
+
+    def promotion_env(
+        self, campaign_id: str = FIRST_LOGIN_CAMPAIGN, slots: int = 1_000_000
+    ) -> dict[str, str]:
+        return self.base_env() | {
+            "PROMOTION_PORT": str(self.promotion_port),
+            "PROMOTION_WORKERS": str(self.http_workers),
+            "PROMOTION_MONGODB_DATABASE": PROMOTION_DATABASE,
+            "PROMOTION_JWKS_URL": f"{self.login_url}/.well-known/jwks.json",
+            "PROMOTION_EVENTS_EXCHANGE": self.names.exchange,
+            "PROMOTION_FIRST_LOGIN_ROUTING_KEY": ROUTING_KEY,
+            "PROMOTION_QUEUE_NAME": self.names.queue,
+            "PROMOTION_DEAD_LETTER_EXCHANGE": self.names.dead_letter_exchange,
+            "PROMOTION_DEAD_LETTER_QUEUE": self.names.dead_letter_queue,
+            "PROMOTION_CAMPAIGN_ID": campaign_id,
+            "PROMOTION_CAMPAIGN_SLOTS": str(slots),
+            "PROMOTION_CONSUMER_METRICS_PORT": "0",
+            "PROMOTION_LOG_FORMAT": "json",
+        }
+
+    async def start_standin(self, path: Path | None = None) -> None:
+        argv = self.uv_run(
+            "tools/mongo-standin",
+            "python",
+            "-m",
+            "mongo_standin",
+            "--port",
+            "0",
+            "--path",
+            str(path or self.db_path),
+        )
+        self.standin = await self.groups.start(
+            "standin", argv, env=self.base_env(), cwd=self.repo, capture_stdout=True
+        )
+        self.mongodb_uri = await read_prefixed_line(self.standin, "MONGODB_URI=", timeout=60)
+
+    async def stop_standin(self) -> None:
+        if self.standin is not None:
+            await self.groups.stop(self.standin)
+            self.standin = None
+
+    async def start_login(self) -> Child:
+        self.login_port = self.login_port or free_port()
+        argv = self.uv_run("login_service", "python", "-m", "login_service")
+        child = await self.groups.start("login", argv, env=self.login_env(), cwd=self.work)
+        await wait_until_ready(child, f"{self.login_url}/readyz")
+        return child
+
+    async def start_promotion_api(self) -> Child:
+        self.promotion_port = self.promotion_port or free_port()
+        argv = self.uv_run("promotion_service", "python", "-m", "promotion_service")
+        child = await self.groups.start(
+            "promotion-api", argv, env=self.promotion_env(), cwd=self.work
+        )
+        await wait_until_ready(child, f"{self.promotion_url}/readyz")
+        return child
+
+    async def start_consumer(self, name: str, campaign_id: str, slots: int) -> Child:
+        argv = self.uv_run("promotion_service", "python", "-m", "promotion_service.consumer")
+        env = self.promotion_env(campaign_id, slots) | {"PROMOTION_CONSUMER_NAME": name}
+        return await self.groups.start(name, argv, env=env, cwd=self.work)
+
+    async def start_bare(self) -> Child:
+        self.bare_port = free_port()
+        argv = [
+            sys.executable,
+            "-m",
+            "benchmarks.bare_app",
+            str(self.bare_port),
+            str(self.http_workers),
+        ]
+        child = await self.groups.start("bare", argv, env=self.base_env(), cwd=self.work)
+        await wait_until_ready(child, f"{self.bare_url}/healthz")
+        return child
+
+    async def run_probe(self, project: str, script: str, *args: str) -> str:
+        """Run one of ``probes/`` in another project's environment; return its last stdout line."""
+        path = Path(__file__).parent / "probes" / script
+        argv = self.uv_run(project, "python", str(path), *args)
+        env = self.login_env() if project == "login_service" else self.base_env()
+        child = await self.groups.start(
+            script.removesuffix(".py"), argv, env=env, cwd=self.work, capture_stdout=True
+        )
+        assert child.process.stdout is not None
+        out = await child.process.stdout.read()
+        code = await child.process.wait()
+        await self.groups.stop(child)
+        lines = out.decode().strip().splitlines()
+        if code != 0 or not lines:
+            raise RuntimeError(f"{script} failed (exit {code}):\n{child.log_tail()}")
+        return lines[-1]
+
+    def describe(self) -> None:
+        say(f"run {self.run_id}: exchange {self.names.exchange}, queue {self.names.queue}")
