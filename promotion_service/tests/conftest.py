@@ -116,8 +116,7 @@ async def database_name(mongo_client: AsyncMongoClient[dict[str, object]]) -> As
 @pytest.fixture(scope="session")
 async def amqp_connection(rabbitmq_url: str) -> AsyncIterator[aio_pika.abc.AbstractConnection]:
     try:
-        # Robust, so that the fixture outlives a broker restart in the restart test.
-        connection = await aio_pika.connect_robust(rabbitmq_url, timeout=10)
+        connection = await aio_pika.connect(rabbitmq_url, timeout=10)
     except Exception as exc:
         pytest.fail(f"RabbitMQ at {rabbitmq_url} is not reachable: {exc}")
     yield connection
