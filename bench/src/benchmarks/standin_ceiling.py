@@ -16,6 +16,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -96,6 +97,15 @@ class OperationRate:
         return self.updates / self.seconds
 
 
+async def _account_ids(
+    accounts: AsyncCollection[dict[str, Any]], usernames: list[str]
+) -> list[Any]:
+    """The ids of the accounts the load logs in, in the order the database returns them."""
+    return [
+        doc["_id"] async for doc in accounts.find({"username_key": {"$in": usernames}}, {"_id": 1})
+    ]
+
+
 async def measure_account_updates(
     uri: str, database: str, usernames: list[str], seconds: float
 ) -> OperationRate:
@@ -107,10 +117,7 @@ async def measure_account_updates(
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
     accounts = client[database]["accounts"]
     try:
-        ids = [
-            doc["_id"]
-            async for doc in accounts.find({"username_key": {"$in": usernames}}, {"_id": 1})
-        ]
+        ids = await _account_ids(accounts, usernames)
         done = 0
         started = time.perf_counter()
         while time.perf_counter() - started < seconds:
@@ -132,10 +139,7 @@ async def measure_account_reads(
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
     accounts = client[database]["accounts"]
     try:
-        ids = [
-            doc["_id"]
-            async for doc in accounts.find({"username_key": {"$in": usernames}}, {"_id": 1})
-        ]
+        ids = await _account_ids(accounts, usernames)
         done = 0
         started = time.perf_counter()
 
