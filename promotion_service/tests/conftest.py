@@ -113,14 +113,44 @@ async def database_name(mongo_client: AsyncMongoClient[dict[str, object]]) -> As
     await mongo_client.drop_database(name)
 
 
+class Broker:
+    """The suite's connection to RabbitMQ, opened again after the broker closed it (a test
+    restarts the broker), so that one restart does not break the tests after it."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._connection: aio_pika.abc.AbstractConnection | None = None
+
+    async def connection(self) -> aio_pika.abc.AbstractConnection:
+        if self._connection is None:
+            try:
+                connection = await aio_pika.connect(self.url, timeout=10)
+            except Exception as exc:
+                pytest.fail(f"RabbitMQ at {self.url} is not reachable: {exc}")
+            connection.close_callbacks.add(self._forget)
+            self._connection = connection
+        return self._connection
+
+    def _forget(self, connection: object, _exc: BaseException | None = None) -> None:
+        if connection is self._connection:
+            self._connection = None
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            await self._connection.close()
+
+
 @pytest.fixture(scope="session")
-async def amqp_connection(rabbitmq_url: str) -> AsyncIterator[aio_pika.abc.AbstractConnection]:
-    try:
-        connection = await aio_pika.connect(rabbitmq_url, timeout=10)
-    except Exception as exc:
-        pytest.fail(f"RabbitMQ at {rabbitmq_url} is not reachable: {exc}")
-    yield connection
-    await connection.close()
+async def broker(rabbitmq_url: str) -> AsyncIterator[Broker]:
+    session_broker = Broker(rabbitmq_url)
+    await session_broker.connection()
+    yield session_broker
+    await session_broker.close()
+
+
+@pytest.fixture
+async def amqp_connection(broker: Broker) -> aio_pika.abc.AbstractConnection:
+    return await broker.connection()
 
 
 @pytest.fixture
@@ -128,7 +158,7 @@ async def settings(
     mongodb_uri: str,
     rabbitmq_url: str,
     database_name: str,
-    amqp_connection: aio_pika.abc.AbstractConnection,
+    broker: Broker,
 ) -> AsyncIterator[Settings]:
     """Settings pointing at a fresh database and fresh, per-test exchanges and queues."""
     suffix = uuid.uuid4().hex[:10]
@@ -147,7 +177,7 @@ async def settings(
         jwks_min_refetch_interval_seconds=0,
     )
     yield test_settings
-    channel = await amqp_connection.channel()
+    channel = await (await broker.connection()).channel()
     for queue in (test_settings.queue_name, test_settings.dead_letter_queue):
         await channel.queue_delete(queue)
     for exchange in (test_settings.events_exchange, test_settings.dead_letter_exchange):

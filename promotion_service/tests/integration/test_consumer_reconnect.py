@@ -1,4 +1,5 @@
-"""A consumer survives its broker: away at start-up, or closing the connection later."""
+"""A consumer survives its broker: away at start-up, closing the connection later, or
+restarted (stop_app, then start_app) with messages in flight."""
 
 import asyncio
 import shutil
@@ -8,13 +9,14 @@ import uuid
 from functools import partial
 from urllib.parse import urlsplit
 
+import aio_pika
 import pytest
 from aio_pika.abc import AbstractConnection
 
 from promotion_service.config import Settings
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.consumer.runner import FirstLoginConsumer
-from promotion_service.db import PROCESSED_EVENTS, Database
+from promotion_service.db import PROCESSED_EVENTS, VOUCHERS, Database
 from tests.factories import eventually, first_login_event, publish
 
 
@@ -63,6 +65,66 @@ async def test_a_connection_closed_by_the_server_is_reopened_and_consuming_resum
         stop.set()
         await asyncio.wait_for(task, timeout=30)
         await channel.close()
+
+
+async def test_a_broker_restart_is_survived_without_loss_or_double_grant(
+    settings: Settings, db: Database
+) -> None:
+    """The broker's application is stopped while events wait in the queue and the consumer is
+    handling some; after start_app the consumer reconnects by itself, what was in flight is
+    redelivered and every event ends with exactly one voucher.
+
+    The test publishes over connections of its own: the broker closes every connection."""
+    stop = asyncio.Event()
+    consumer = FirstLoginConsumer(settings, metrics=ConsumerMetrics())
+    task = asyncio.create_task(consumer.run(stop))
+    before = [first_login_event(order) for order in range(1, 13)]
+    after = [first_login_event(order) for order in range(13, 15)]
+    try:
+        await asyncio.wait_for(consumer.consuming.wait(), timeout=30)
+        await _publish(settings, before[:2])
+        await eventually(lambda: _processed(db, 2), timeout=30, what="events before the restart")
+        await _publish(settings, before[2:])  # confirmed, so persisted in the durable queue
+        try:
+            await asyncio.to_thread(rabbitmqctl, "stop_app")
+        finally:
+            await asyncio.to_thread(rabbitmqctl, "start_app")
+            await asyncio.to_thread(rabbitmqctl, "await_startup")
+
+        await _publish(settings, [*after, before[0], before[5]])  # two duplicates
+        await eventually(lambda: _processed(db, 14), timeout=120, what="every event")
+        await eventually(lambda: _waiting(settings, 0), timeout=30, what="the duplicates delivered")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=60)
+    # Stopped after draining its in-flight work: anything unacknowledged would be back in
+    # the queue now, so an empty queue means every delivery was acknowledged.
+    assert await _waiting(settings, 0)
+    assert sorted(await db[VOUCHERS].distinct("slot")) == list(range(1, 15))
+    assert await db[VOUCHERS].count_documents({}) == 14
+    assert sorted(await db[VOUCHERS].distinct("account_id")) == sorted(
+        event["account_id"] for event in [*before, *after]
+    )
+
+
+async def _publish(settings: Settings, events: list[dict[str, object]]) -> None:
+    async with await aio_pika.connect(settings.rabbitmq_url, timeout=10) as connection:
+        channel = await connection.channel(publisher_confirms=True)
+        for event in events:
+            await publish(channel, settings, event)
+
+
+async def _processed(db: Database, count: int) -> bool:
+    return await db[PROCESSED_EVENTS].count_documents({}) == count
+
+
+async def _waiting(settings: Settings, count: int) -> bool:
+    """Whether the queue holds `count` messages ready for delivery."""
+    async with await aio_pika.connect(settings.rabbitmq_url, timeout=10) as connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(settings.queue_name, passive=True)
+        assert queue.declaration_result.message_count is not None
+        return queue.declaration_result.message_count == count
 
 
 async def _handled(db: Database, event_id: str) -> bool:
