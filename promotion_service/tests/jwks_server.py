@@ -15,13 +15,16 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm, RSAPSSAlgori
 
 ISSUER = "urn:bank:login"
 AUDIENCE = "urn:bank:api"
+HOST = "127.0.0.1"
+
+type PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
 
 @dataclass
 class SigningKey:
     kid: str
     alg: str
-    private: Any
+    private: PrivateKey
     public_jwk: dict[str, Any]
 
     def public_pem(self) -> bytes:
@@ -32,17 +35,21 @@ class SigningKey:
 
 def make_key(alg: str) -> SigningKey:
     kid = f"{alg.lower()}-{uuid.uuid4().hex[:8]}"
+    private: PrivateKey
     if alg in ("RS256", "PS256"):
-        private: Any = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        private = rsa_key
         jwk = json.loads(
-            (RSAAlgorithm if alg == "RS256" else RSAPSSAlgorithm).to_jwk(private.public_key())
+            (RSAAlgorithm if alg == "RS256" else RSAPSSAlgorithm).to_jwk(rsa_key.public_key())
         )
     elif alg == "ES256":
-        private = ec.generate_private_key(ec.SECP256R1())
-        jwk = json.loads(ECAlgorithm.to_jwk(private.public_key()))
+        ec_key = ec.generate_private_key(ec.SECP256R1())
+        private = ec_key
+        jwk = json.loads(ECAlgorithm.to_jwk(ec_key.public_key()))
     elif alg == "EdDSA":
-        private = ed25519.Ed25519PrivateKey.generate()
-        jwk = json.loads(OKPAlgorithm.to_jwk(private.public_key()))
+        ed_key = ed25519.Ed25519PrivateKey.generate()
+        private = ed_key
+        jwk = json.loads(OKPAlgorithm.to_jwk(ed_key.public_key()))
     else:
         raise ValueError(alg)
     jwk.update({"kid": kid, "alg": alg, "use": "sig"})
@@ -104,10 +111,9 @@ class JwksServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((HOST, 0), Handler)
         self._server.daemon_threads = True
-        host, port = self._server.server_address[:2]
-        self.url = f"http://{host}:{port}/.well-known/jwks.json"
+        self.url = f"http://{HOST}:{self._server.server_port}/.well-known/jwks.json"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

@@ -1,7 +1,7 @@
 """An API app per test, with its own database and the test JWKS server."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -41,9 +41,9 @@ def keys() -> Keys:
 
 
 @pytest.fixture
-def jwks(keys: Keys) -> AsyncIterator[JwksServer]:
+def jwks(keys: Keys) -> Iterator[JwksServer]:
     server = JwksServer(keys=[key.public_jwk for key in keys.published]).start()
-    yield server  # type: ignore[misc]
+    yield server
     server.stop()
 
 

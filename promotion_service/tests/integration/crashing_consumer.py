@@ -10,12 +10,12 @@ from pymongo import AsyncMongoClient
 
 from promotion_service.consumer import __main__ as consumer_main
 from promotion_service.consumer import runner
-from promotion_service.consumer.claim import ClaimPolicy, ClaimResult
+from promotion_service.consumer.claim import ClaimPolicy, ClaimResult, claim_first_login_voucher
 from promotion_service.db import Database, Document
 from promotion_service.events.first_login import FirstLoginEvent
 
 CRASH_ON_ACCOUNT = os.environ["TEST_CRASH_ON_ACCOUNT"]
-real_claim = runner.claim_first_login_voucher
+real_claim = claim_first_login_voucher
 
 
 async def crashing_claim(
@@ -26,5 +26,6 @@ async def crashing_claim(
     return await real_claim(client, db, event, policy)
 
 
-runner.claim_first_login_voucher = crashing_claim  # type: ignore[assignment]
+# The runner calls the name it imported into its own namespace, so that is the one to replace.
+runner.claim_first_login_voucher = crashing_claim  # type: ignore[attr-defined]
 sys.exit(consumer_main.main())

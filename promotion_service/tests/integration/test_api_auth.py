@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 
 import httpx
 import jwt
@@ -59,7 +60,7 @@ async def test_tokens_of_every_allowed_algorithm_are_accepted(
     assert response.status_code == 200, response.text
 
 
-BAD_TOKENS = {
+BAD_TOKENS: dict[str, Callable[[Keys], str]] = {
     "expired": lambda k: make_token(k.rs256, claims={"exp": int(time.time()) - 120}),
     "issued in the future": lambda k: make_token(k.rs256, claims={"iat": int(time.time()) + 600}),
     "tampered": lambda k: tampered(make_token(k.rs256, "acct-me")),

@@ -1,6 +1,7 @@
 """Voucher listing and redemption through the HTTP API (real MongoDB, real JWKS server)."""
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -317,7 +318,7 @@ async def test_an_oversized_body_is_413_and_writes_nothing(
 
     declared = await client.post(f"/v1/vouchers/{voucher_id}/redeem", content=body, headers=headers)
 
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for start in range(0, len(body), 1000):
             yield body[start : start + 1000]
 

@@ -10,9 +10,11 @@ from promotion_service.config import Settings
 from promotion_service.consumer.claim import (
     ClaimOutcome,
     ClaimPolicy,
+    ClaimResult,
     SlotHeldByAnotherAccount,
     claim_first_login_voucher,
 )
+from promotion_service.consumer.handler import ClaimFunction
 from promotion_service.db import CAMPAIGNS, PROCESSED_EVENTS, VOUCHERS, Database, ensure_campaign
 from promotion_service.events.first_login import FirstLoginEvent, decode_first_login
 from tests.factories import first_login_event
@@ -25,14 +27,16 @@ def event_of(order: int, account_id: str | None = None, **overrides: object) -> 
 
 
 @pytest.fixture
-def claim(mongo_client: AsyncMongoClient[dict[str, object]], db: Database, settings: Settings):  # type: ignore[no-untyped-def]
+def claim(
+    mongo_client: AsyncMongoClient[dict[str, object]], db: Database, settings: Settings
+) -> ClaimFunction:
     policy = ClaimPolicy(
         campaign_id=settings.campaign_id,
         voucher_valid_days=settings.voucher_valid_days,
         max_transaction_attempts=settings.claim_max_transaction_attempts,
     )
 
-    async def run(event: FirstLoginEvent):  # type: ignore[no-untyped-def]
+    async def run(event: FirstLoginEvent) -> ClaimResult:
         return await claim_first_login_voucher(mongo_client, db, event, policy)
 
     return run
@@ -45,7 +49,7 @@ async def slots_claimed(db: Database, settings: Settings) -> int:
 
 
 async def test_an_order_within_the_slots_gets_a_voucher_for_the_slot_equal_to_its_order(
-    claim, db: Database, settings: Settings
+    claim: ClaimFunction, db: Database, settings: Settings
 ) -> None:
     result = await claim(event_of(7))
 
@@ -61,7 +65,7 @@ async def test_an_order_within_the_slots_gets_a_voucher_for_the_slot_equal_to_it
 
 
 async def test_an_order_past_the_slots_is_recorded_without_a_voucher(
-    claim, db: Database, settings: Settings
+    claim: ClaimFunction, db: Database, settings: Settings
 ) -> None:
     event = event_of(settings.campaign_slots + 1)
 
@@ -76,7 +80,7 @@ async def test_an_order_past_the_slots_is_recorded_without_a_voucher(
 
 
 async def test_the_same_event_again_is_a_duplicate_and_grants_nothing_more(
-    claim, db: Database, settings: Settings
+    claim: ClaimFunction, db: Database, settings: Settings
 ) -> None:
     event = event_of(3)
     first = await claim(event)
@@ -90,7 +94,7 @@ async def test_the_same_event_again_is_a_duplicate_and_grants_nothing_more(
 
 
 async def test_another_event_for_an_account_that_holds_a_voucher_is_a_duplicate_account(
-    claim, db: Database, settings: Settings
+    claim: ClaimFunction, db: Database, settings: Settings
 ) -> None:
     await claim(event_of(4, "acct-same"))
 
@@ -103,7 +107,7 @@ async def test_another_event_for_an_account_that_holds_a_voucher_is_a_duplicate_
 
 
 async def test_a_second_account_with_an_order_already_held_is_refused_as_a_contradiction(
-    claim, db: Database
+    claim: ClaimFunction, db: Database
 ) -> None:
     await claim(event_of(5, "acct-first"))
 
@@ -115,7 +119,7 @@ async def test_a_second_account_with_an_order_already_held_is_refused_as_a_contr
 
 
 async def test_the_same_event_delivered_twice_concurrently_grants_one_voucher(
-    claim, db: Database, settings: Settings
+    claim: ClaimFunction, db: Database, settings: Settings
 ) -> None:
     event = event_of(9)
 
@@ -128,7 +132,7 @@ async def test_the_same_event_delivered_twice_concurrently_grants_one_voucher(
 
 
 async def test_two_events_for_one_account_concurrently_grant_one_voucher(
-    claim, db: Database, settings: Settings
+    claim: ClaimFunction, db: Database, settings: Settings
 ) -> None:
     events = [event_of(11, "acct-racer") for _ in range(4)]
 
@@ -141,7 +145,7 @@ async def test_two_events_for_one_account_concurrently_grant_one_voucher(
 
 
 async def test_concurrent_claims_for_more_orders_than_slots_fill_exactly_the_slots(
-    claim, db: Database, settings: Settings
+    claim: ClaimFunction, db: Database, settings: Settings
 ) -> None:
     small = settings.model_copy(update={"campaign_id": "small", "campaign_slots": 5})
     await ensure_campaign(db, small)

@@ -6,9 +6,10 @@ import os
 import random
 import signal
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import nullcontext
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractConnection
@@ -45,19 +46,23 @@ async def channel(
     await channel.close()
 
 
+class StartConsumer(Protocol):
+    def __call__(
+        self, name: str, own: Settings | None = None, /, **env: str
+    ) -> ConsumerProcess: ...
+
+
 @pytest.fixture
-def start_consumer(
-    settings: Settings, tmp_path: Path
-) -> AsyncIterator[Callable[..., ConsumerProcess]]:
+def start_consumer(settings: Settings, tmp_path: Path) -> Iterator[StartConsumer]:
     started: list[ConsumerProcess] = []
 
-    def start(name: str, own: Settings | None = None, **env: str) -> ConsumerProcess:
+    def start(name: str, own: Settings | None = None, /, **env: str) -> ConsumerProcess:
         unique = f"{name}-{uuid.uuid4().hex[:6]}"
         process = ConsumerProcess(own or settings, tmp_path, unique, **env)
         started.append(process)
         return process
 
-    yield start  # type: ignore[misc]
+    yield start
     for process in started:
         process.kill()
 
@@ -69,7 +74,7 @@ async def wait_for_consumers(channel: AbstractChannel, settings: Settings, count
     await eventually(attached, timeout=60, what=f"{count} consumers attached")
 
 
-def processed_at_least(db: Database, count: int) -> Callable[[], object]:
+def processed_at_least(db: Database, count: int) -> Callable[[], Awaitable[bool]]:
     async def check() -> bool:
         return await db[PROCESSED_EVENTS].count_documents({}) >= count
 
@@ -81,7 +86,7 @@ async def test_three_consumer_processes_grant_exactly_the_first_hundred_orders(
     db: Database,
     channel: AbstractChannel,
     amqp_connection: AbstractConnection,
-    start_consumer,
+    start_consumer: StartConsumer,
 ) -> None:
     rng = random.Random(4)
     events = [first_login_event(order) for order in range(1, 301)]
@@ -155,6 +160,7 @@ async def own_mongodb(
     """A MongoDB server for this test alone: killing a consumer may leave a transaction open,
     which the server aborts after its transaction lifetime (MongoDB's
     transactionLifetimeLimitSeconds, 60 s by default; this stand-in's, 5 s)."""
+    uri_context: AbstractContextManager[str]
     if os.environ.get("MONGODB_URI"):
         uri_context = nullcontext(settings.mongodb_uri)
     else:
@@ -180,7 +186,7 @@ OUTLAST_ORPHANED_TRANSACTIONS = {
 
 
 async def test_a_consumer_killed_mid_batch_loses_and_duplicates_nothing(
-    own_mongodb: tuple[Settings, Database], channel: AbstractChannel, start_consumer
+    own_mongodb: tuple[Settings, Database], channel: AbstractChannel, start_consumer: StartConsumer
 ) -> None:
     """kill -9 while a prefetch window of deliveries is in hand (some claimed, maybe one
     mid-transaction, none acknowledged): after a restart every event is handled once."""
@@ -215,7 +221,7 @@ async def test_a_consumer_killed_mid_batch_loses_and_duplicates_nothing(
 
 
 async def test_a_message_that_kills_its_consumer_is_dead_lettered_after_the_maximum_attempts(
-    settings: Settings, db: Database, channel: AbstractChannel, start_consumer
+    settings: Settings, db: Database, channel: AbstractChannel, start_consumer: StartConsumer
 ) -> None:
     """A classic queue does not count redeliveries after a crash; the consumer's own
     counter in MongoDB does, so the poison stops killing consumers after max_attempts."""
@@ -251,7 +257,7 @@ async def test_a_message_that_kills_its_consumer_is_dead_lettered_after_the_maxi
 
 
 async def test_sigterm_finishes_in_flight_work_and_exits_zero(
-    settings: Settings, db: Database, channel: AbstractChannel, start_consumer
+    settings: Settings, db: Database, channel: AbstractChannel, start_consumer: StartConsumer
 ) -> None:
     events = [first_login_event(order) for order in range(1, 61)]
     consumer = start_consumer("graceful")
@@ -277,7 +283,7 @@ async def test_sigterm_finishes_in_flight_work_and_exits_zero(
 
 
 async def test_in_production_the_consumer_refuses_the_default_broker_credentials(
-    start_consumer,
+    start_consumer: StartConsumer,
 ) -> None:
     consumer = start_consumer(
         "production",

@@ -43,7 +43,7 @@ def test_setting_defaults_name_the_documented_topology() -> None:
 def test_queue_arguments_are_the_documented_ones(queue_type: str) -> None:
     documented = docs_json("topology.json")["queue"]["arguments"][queue_type]  # type: ignore[index]
 
-    assert queue_arguments(Settings(queue_type=queue_type)) == documented  # type: ignore[arg-type]
+    assert queue_arguments(Settings(queue_type=queue_type)) == documented
 
 
 VALID = [
@@ -62,7 +62,7 @@ INVALID = [
     first_login_event(1, first_login_order=True),
     first_login_event(1, account_id=""),
     first_login_event(1, account_id="a" * 65),
-    first_login_event(1, account_id=7),
+    first_login_event(1, account_id=7),  # type: ignore[arg-type]  # deliberately not a string
     first_login_event(1, event_id="not-a-uuid"),
     first_login_event(1, event_id="6F9619FF-8B86-D011-B42D-00C04FC964FF"),
     first_login_event(1, correlation_id="x" * 129),
