@@ -1,27 +1,62 @@
 """``python -m login_service``: serve the API with Uvicorn (LOGIN_WORKERS processes)."""
 
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import uvicorn
 
 from login_service.config import get_settings
 from login_service.logs import configure_logging
+from login_service.metrics import MULTIPROCESS_DIR_ENV
+
+
+@contextmanager
+def shared_metrics_directory(workers: int) -> Iterator[Path | None]:
+    """Prepare prometheus-client's multiprocess mode for the workers about to start.
+
+    An operator's ``PROMETHEUS_MULTIPROC_DIR`` is created if missing and emptied of the
+    previous run's value files (a stale file would be added to the new run's counters).
+    Without one, several workers share a private temporary directory, removed on exit; a
+    single worker keeps its metrics in memory. Set before the workers start, so each one
+    imports prometheus-client in multiprocess mode.
+    """
+    if configured := os.environ.get(MULTIPROCESS_DIR_ENV):
+        directory = Path(configured)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        yield directory
+    elif workers > 1:
+        with tempfile.TemporaryDirectory(prefix="login-metrics-") as private:
+            os.environ[MULTIPROCESS_DIR_ENV] = private
+            try:
+                yield Path(private)
+            finally:
+                del os.environ[MULTIPROCESS_DIR_ENV]
+    else:
+        yield None
 
 
 def main() -> None:
     settings = get_settings()
     # Uvicorn keeps its hands off logging: every process logs through structlog.
     configure_logging(settings)
-    uvicorn.run(
-        "login_service.main:create_app",
-        factory=True,
-        host=settings.bind_host,
-        port=settings.port,
-        workers=settings.workers,
-        access_log=False,
-        log_config=None,
-        proxy_headers=False,
-        server_header=False,
-        timeout_graceful_shutdown=10,
-    )
+    with shared_metrics_directory(settings.workers):
+        uvicorn.run(
+            "login_service.main:create_app",
+            factory=True,
+            host=settings.bind_host,
+            port=settings.port,
+            workers=settings.workers,
+            access_log=False,
+            log_config=None,
+            proxy_headers=False,
+            server_header=False,
+            timeout_graceful_shutdown=10,
+        )
 
 
 if __name__ == "__main__":

@@ -4,14 +4,16 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any, Literal
 
+import structlog
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from login_service.dependencies import ServicesDep
 
 router = APIRouter(tags=["health"])
+log = structlog.get_logger("login_service.health")
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
@@ -82,10 +84,15 @@ async def readyz(services: ServicesDep) -> JSONResponse:
 
 @router.get(
     "/metrics",
-    summary="Prometheus metrics of this process",
+    summary="Prometheus metrics of the service (all workers of this instance)",
     include_in_schema=True,
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Metrics."}},
 )
 async def metrics(services: ServicesDep) -> Response:
-    return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    try:
+        backlog = await asyncio.wait_for(services.relay.backlog(), CHECK_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - the counters are still worth serving
+        log.warning("outbox_backlog_unreadable", error=type(exc).__name__)
+        backlog = None
+    return Response(services.metrics.exposition(backlog), media_type=CONTENT_TYPE_LATEST)

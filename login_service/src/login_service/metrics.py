@@ -1,6 +1,45 @@
-"""Prometheus metrics of one process, in a registry owned by the app (one per app instance)."""
+"""Prometheus metrics, in a registry owned by the app (one per app instance).
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+With several Uvicorn workers, ``python -m login_service`` puts prometheus-client in its
+multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``): each worker writes its values to files in
+that directory and ``/metrics``, whichever worker answers, reports the sum over all workers.
+"""
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxBacklog:
+    """Outbox events not yet confirmed by the broker (read from MongoDB when scraped)."""
+
+    pending: int
+    oldest_age_seconds: float
+
+
+class _BacklogCollector(Collector):
+    def __init__(self, backlog: OutboxBacklog) -> None:
+        self._backlog = backlog
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(
+            "login_outbox_pending_events",
+            "First-login events in the outbox not yet confirmed by the broker.",
+            value=self._backlog.pending,
+        )
+        yield GaugeMetricFamily(
+            "login_outbox_oldest_pending_age_seconds",
+            "Age of the oldest unconfirmed outbox event (0 when none).",
+            value=self._backlog.oldest_age_seconds,
+        )
 
 
 class ServiceMetrics:
@@ -43,3 +82,19 @@ class ServiceMetrics:
             "Failed outbox publish attempts (retried later).",
             registry=self.registry,
         )
+
+    def exposition(self, backlog: OutboxBacklog | None = None) -> bytes:
+        """The text exposition: this process's counters, or every worker's in multiprocess
+        mode, followed by the outbox backlog when it could be read."""
+        directory = os.environ.get(MULTIPROCESS_DIR_ENV)
+        if directory:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+            text = generate_latest(registry)
+        else:
+            text = generate_latest(self.registry)
+        if backlog is not None:
+            gauges = CollectorRegistry()
+            gauges.register(_BacklogCollector(backlog))
+            text += generate_latest(gauges)
+        return text

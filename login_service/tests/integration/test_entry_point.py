@@ -1,4 +1,4 @@
-"""``python -m login_service`` with two Uvicorn workers on one database."""
+"""``python -m login_service`` with two Uvicorn workers on one database and one metrics view."""
 
 import os
 import signal
@@ -13,6 +13,9 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
 from tests.support import TEST_PASSWORD, insert_accounts
@@ -45,6 +48,7 @@ def served(
         "LOGIN_EVENTS_EXCHANGE": events_exchange,
         "LOGIN_OUTBOX_RELAY_ENABLED": "false",
         "LOGIN_LOG_LEVEL": "WARNING",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
     }
     process = subprocess.Popen([sys.executable, "-m", "login_service"], env=env)
     base = f"http://127.0.0.1:{port}"
@@ -102,3 +106,49 @@ async def test_two_workers_share_one_dev_key_and_one_first_login_order(
     accounts = await mongo[database_name]["accounts"].find({}).to_list()
     orders = sorted(account["first_login_order"] for account in accounts)
     assert orders == list(range(1, LOGINS + 1))
+
+
+def _healthz_requests(exposition: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == "login_http_requests_total" and sample.labels["route"] == "/healthz"
+    )
+
+
+def _healthz_requests_per_worker(directory: Path, scratch: Path) -> dict[str, float]:
+    """Each worker's own count, read from its counter file alone."""
+    counts = {}
+    for values in directory.glob("counter_*.db"):
+        alone = scratch / values.stem
+        alone.mkdir(parents=True, exist_ok=True)
+        (alone / values.name).write_bytes(values.read_bytes())
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(alone))  # type: ignore[no-untyped-call]
+        counts[values.stem] = _healthz_requests(generate_latest(registry).decode())
+    return counts
+
+
+async def test_metrics_count_the_requests_of_every_worker_whichever_answers(
+    served: str, tmp_path: Path
+) -> None:
+    scratch = tmp_path / "scratch"
+    sent = 0
+    async with httpx.AsyncClient(base_url=served, timeout=30) as client:
+        # New connections until both workers have served some (the kernel picks the worker).
+        while sent < 400:
+            for _ in range(20):
+                response = await client.get("/healthz", headers={"Connection": "close"})
+                assert response.status_code == 200
+                sent += 1
+            per_worker = _healthz_requests_per_worker(tmp_path / "metrics", scratch)
+            if sum(1 for count in per_worker.values() if count) == 2:
+                break
+        assert sorted(count > 0 for count in per_worker.values()) == [True, True], per_worker
+        assert sum(per_worker.values()) == sent
+
+        scrapes = [
+            (await client.get("/metrics", headers={"Connection": "close"})).text for _ in range(8)
+        ]
+    assert [_healthz_requests(text) for text in scrapes] == [sent] * 8

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
 from tests.support import TEST_PASSWORD, account_payload, running_app
@@ -102,6 +103,35 @@ async def test_metrics_count_requests_by_route(client: httpx.AsyncClient) -> Non
 
     assert response.status_code == 200
     assert 'login_http_requests_total{method="GET",route="/healthz",status="200"}' in response.text
+
+
+async def test_metrics_show_the_outbox_backlog_while_the_broker_is_away(
+    make_settings: Any,
+) -> None:
+    settings = make_settings(rabbitmq_url="amqp://guest:guest@127.0.0.1:1/")
+    async with running_app(settings) as (_, client):
+        before = _samples((await client.get("/metrics")).text)
+        for number in (1, 2):
+            await client.post("/v1/accounts", json=account_payload(number))
+            login = await client.post(
+                "/v1/auth/login", json={"identifier": f"user{number}", "password": TEST_PASSWORD}
+            )
+            assert login.status_code == 200
+        after = _samples((await client.get("/metrics")).text)
+
+    assert before["login_outbox_pending_events"] == 0
+    assert before["login_outbox_oldest_pending_age_seconds"] == 0
+    assert after["login_outbox_pending_events"] == 2
+    assert 0 < after["login_outbox_oldest_pending_age_seconds"] < 60
+
+
+def _samples(exposition: str) -> dict[str, float]:
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if not sample.labels
+    }
 
 
 async def test_cors_allows_the_local_dev_origins_by_default(client: httpx.AsyncClient) -> None:

@@ -2,22 +2,24 @@
 
 import uvicorn
 
+from promotion_service.api_metrics import shared_metrics_directory
 from promotion_service.config import get_settings
 
 
 def main() -> None:
     settings = get_settings()
-    uvicorn.run(
-        "promotion_service.main:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        access_log=False,  # one structured line per request comes from our middleware
-        proxy_headers=True,
-        server_header=False,
-        log_config=None,
-    )
+    with shared_metrics_directory(settings.workers):
+        uvicorn.run(
+            "promotion_service.main:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            access_log=False,  # one structured line per request comes from our middleware
+            proxy_headers=True,
+            server_header=False,
+            log_config=None,
+        )
 
 
 if __name__ == "__main__":

@@ -7,9 +7,10 @@ import httpx
 import structlog
 from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 
 from promotion_service import health
+from promotion_service.api_metrics import exposition
 from promotion_service.auth.jwks import JwksClient
 from promotion_service.auth.tokens import TokenVerifier
 from promotion_service.campaigns.router import router as campaigns_router
@@ -83,12 +84,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get(
         "/metrics",
         tags=["health"],
-        summary="Prometheus metrics of this process",
+        summary="Prometheus metrics of the API (all workers of this instance)",
         response_class=Response,
         responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Metrics"}},
     )
     async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(registry), media_type=CONTENT_TYPE_LATEST)
 
     # Added innermost first: the request context wraps everything, including CORS and 413s.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -20,7 +20,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from login_service.clock import utc_now_ms
 from login_service.db import Document
-from login_service.metrics import ServiceMetrics
+from login_service.metrics import OutboxBacklog, ServiceMetrics
 from login_service.outbox.publisher import EventPublisher, OutgoingMessage
 
 log = structlog.get_logger("login_service.outbox")
@@ -81,6 +81,19 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 if not task.cancelled():
                     raise
+
+    async def backlog(self) -> OutboxBacklog:
+        """Events not yet confirmed by the broker, and how long the oldest has waited."""
+        pending = {"status": "pending"}
+        count = await self._outbox.count_documents(pending)
+        oldest = await self._outbox.find_one(
+            pending, projection={"created_at": True}, sort=[("created_at", ASCENDING)]
+        )
+        if oldest is None:
+            return OutboxBacklog(pending=count, oldest_age_seconds=0.0)
+        created_at: datetime = oldest["created_at"]
+        age = (self._clock() - created_at).total_seconds()
+        return OutboxBacklog(pending=count, oldest_age_seconds=max(0.0, age))
 
     async def relay_pending(self) -> tuple[int, float | None]:
         """Publish every due event. Returns (published count, retry delay after a failure)."""

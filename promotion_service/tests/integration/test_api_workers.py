@@ -1,0 +1,103 @@
+"""``python -m promotion_service`` with two Uvicorn workers: one metrics view of both."""
+
+import asyncio
+import signal
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
+
+from promotion_service.config import Settings
+from tests.integration.consumer_processes import ConsumerProcess
+from tests.jwks_server import JwksServer
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _healthz_requests(exposition: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == "promotion_http_requests_total" and sample.labels["route"] == "/healthz"
+    )
+
+
+def _healthz_requests_per_worker(directory: Path, scratch: Path) -> dict[str, float]:
+    """Each worker's own count, read from its counter file alone."""
+    counts = {}
+    for values in directory.glob("counter_*.db"):
+        alone = scratch / values.stem
+        alone.mkdir(parents=True, exist_ok=True)
+        (alone / values.name).write_bytes(values.read_bytes())
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(alone))  # type: ignore[no-untyped-call]
+        counts[values.stem] = _healthz_requests(generate_latest(registry).decode())
+    return counts
+
+
+async def _ready(base: str, api: ConsumerProcess) -> None:
+    deadline = asyncio.get_running_loop().time() + 60
+    async with httpx.AsyncClient(base_url=base, timeout=2) as client:
+        while asyncio.get_running_loop().time() < deadline:
+            assert api.process.poll() is None, f"the API exited during start-up:\n{api.output()}"
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.3)
+    pytest.fail(f"the API did not become ready within 60 s:\n{api.output()}")
+
+
+async def test_metrics_count_the_requests_of_every_worker_whichever_answers(
+    settings: Settings, jwks: JwksServer, tmp_path: Path
+) -> None:
+    port = _free_port()
+    metrics = tmp_path / "metrics"
+    api = ConsumerProcess(
+        settings,
+        tmp_path,
+        "api",
+        module="promotion_service",
+        PROMOTION_PORT=str(port),
+        PROMOTION_WORKERS="2",
+        PROMOTION_JWKS_URL=jwks.url,
+        PROMETHEUS_MULTIPROC_DIR=str(metrics),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await _ready(base, api)
+        sent = 0
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            # New connections until both workers have served some (the kernel picks).
+            while sent < 400:
+                for _ in range(20):
+                    response = await client.get("/healthz", headers={"Connection": "close"})
+                    assert response.status_code == 200
+                    sent += 1
+                per_worker = _healthz_requests_per_worker(metrics, tmp_path / "scratch")
+                if sum(1 for count in per_worker.values() if count) == 2:
+                    break
+            assert sorted(count > 0 for count in per_worker.values()) == [True, True], per_worker
+            assert sum(per_worker.values()) == sent
+
+            scrapes = [
+                (await client.get("/metrics", headers={"Connection": "close"})).text
+                for _ in range(8)
+            ]
+        assert [_healthz_requests(text) for text in scrapes] == [sent] * 8
+    finally:
+        api.process.send_signal(signal.SIGTERM)
+        assert await api.wait(timeout=30) == 0, api.output()
