@@ -9,6 +9,7 @@ in ``test_first_login_http.py``.
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -108,3 +109,33 @@ async def test_concurrent_first_logins_of_one_account_record_one_order_and_one_e
     counter = await mongo[database_name]["counters"].find_one({"_id": "first_login_order"})
     assert counter is not None
     assert counter["value"] == 1, "an aborted recording must give its order number back"
+
+
+async def test_a_host_whose_clock_runs_behind_never_gives_a_later_order_an_earlier_time(
+    mongodb_uri: str, mongo: AsyncMongoClient[dict[str, Any]], database_name: str
+) -> None:
+    """Two login hosts, one of them 10 s behind: times follow orders, not clocks."""
+    await ensure_indexes(Collections.of(mongo[database_name]), sent_retention_days=7)
+    await insert_accounts(mongo, database_name, 3)
+    first, second, third = sorted(await _account_ids(mongo, database_name))
+    on_time = datetime(2026, 11, 26, 9, 0, 0, tzinfo=UTC)
+    collections = Collections.of(mongo[database_name])
+
+    def recorder(clock: datetime) -> FirstLoginRecorder:
+        return FirstLoginRecorder(mongo, collections, routing_key=ROUTING_KEY, clock=lambda: clock)
+
+    one = await recorder(on_time).record(first, None)
+    two = await recorder(on_time - timedelta(seconds=10)).record(second, None)
+    three = await recorder(on_time + timedelta(seconds=1)).record(third, None)
+
+    recorded = [event for event in (one, two, three) if event is not None]
+    assert [e.first_login_order for e in recorded] == [1, 2, 3]
+    assert [e.first_login_at for e in recorded] == [
+        on_time,
+        on_time,
+        on_time + timedelta(seconds=1),
+    ]
+    stored = await mongo[database_name]["accounts"].find_one({"_id": second})
+    assert stored is not None
+    assert stored["first_login_at"] == on_time
+    assert stored["first_login_order"] == 2

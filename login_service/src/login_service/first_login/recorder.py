@@ -13,6 +13,9 @@ from login_service.clock import utc_now_ms
 from login_service.db import FIRST_LOGIN_COUNTER_ID, Collections, Document
 from login_service.first_login.event import EVENT_TYPE, EVENT_VERSION, FirstLoginEvent
 
+# On the counter document: the first_login_at of the latest recording.
+LATEST_TIME_FIELD = "latest_first_login_at"
+
 
 class _AlreadyRecorded(Exception):
     """Raised inside the transaction to abort it: another login recorded this account first."""
@@ -42,22 +45,24 @@ class FirstLoginRecorder:
           unset, and the unique index on ``first_login_order`` backs it up;
         - orders 1, 2, 3, ... without gaps: the counter ``$inc`` is rolled back with
           the transaction when the account update matches nothing;
-        - a smaller order never carries a later time: the time is read after the
-          counter increment, and the counter document serialises every recording;
+        - a smaller order never carries a later time, whatever the clocks of the hosts
+          recording: the counter document, written by every recording (so they
+          serialise on it), keeps the latest time handed out, and each recording takes
+          ``max(its clock, that time)`` in the same update as its order number;
         - no lost event: the outbox document commits with the account update.
         """
 
         async def step(session: AsyncClientSession) -> FirstLoginEvent:
             counter = await self._collections.counters.find_one_and_update(
                 {"_id": FIRST_LOGIN_COUNTER_ID},
-                {"$inc": {"value": 1}},
+                {"$inc": {"value": 1}, "$max": {LATEST_TIME_FIELD: self._clock()}},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
                 session=session,
             )
             assert counter is not None  # upsert with AFTER always returns the document
             order = int(counter["value"])
-            now = self._clock()
+            now: datetime = counter[LATEST_TIME_FIELD]
             marked = await self._collections.accounts.update_one(
                 {"_id": account_id, "first_login_at": None},
                 {"$set": {"first_login_at": now, "first_login_order": order, "last_login_at": now}},
