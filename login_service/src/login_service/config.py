@@ -74,10 +74,17 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=ARGON2_MIN_TIME_COST, ge=ARGON2_MIN_TIME_COST)
     argon2_parallelism: int = Field(default=ARGON2_MIN_PARALLELISM, ge=ARGON2_MIN_PARALLELISM)
 
+    # Failed logins per account from one client network (IPv4 address, IPv6 /64).
     throttle_account_max_failures: int = Field(default=5, ge=1)
     throttle_account_window_seconds: int = Field(default=900, ge=1)
+    # Failed logins per client network, whatever the accounts.
     throttle_client_max_failures: int = Field(default=20, ge=1)
     throttle_client_window_seconds: int = Field(default=900, ge=1)
+    # Failed logins per account from all networks its owner has not logged in from.
+    throttle_account_total_max_failures: int = Field(default=50, ge=1)
+    throttle_account_total_window_seconds: int = Field(default=900, ge=1)
+    # How many distinct networks of successful logins an account remembers.
+    remembered_networks: int = Field(default=10, ge=0, le=100)
     trusted_proxies: Annotated[list[IpNetwork], NoDecode] = []
 
     phone_default_region: str | None = Field(

@@ -77,6 +77,12 @@ async def build_services(settings: Settings, metrics: ServiceMetrics) -> Service
         per_client=ThrottleRule(
             "client", settings.throttle_client_max_failures, settings.throttle_client_window_seconds
         ),
+        per_account_total=ThrottleRule(
+            "account_total",
+            settings.throttle_account_total_max_failures,
+            settings.throttle_account_total_window_seconds,
+        ),
+        remembered_networks=settings.remembered_networks,
     )
     login = LoginService(
         accounts=repository,

@@ -189,3 +189,75 @@ async def test_a_burst_of_concurrent_good_logins_from_one_address_leaves_no_fail
 
     assert all(window["count"] == 0 for window in windows), windows
     assert after == [200] * burst
+
+
+def _from(address: str) -> dict[str, str]:
+    return {"X-Forwarded-For": address}
+
+
+async def test_an_attacker_at_one_address_does_not_lock_the_owner_out_at_another(
+    make_settings: Any, mongo: Any
+) -> None:
+    settings = make_settings(throttle_account_max_failures=3, trusted_proxies="10.0.0.0/8")
+    async with running_app(settings, client_address="10.0.0.2") as (_, proxy):
+        assert (await proxy.post("/v1/accounts", json=account_payload(1))).status_code == 201
+        attacker = [
+            (
+                await proxy.post("/v1/auth/login", json=WRONG, headers=_from("198.51.100.66"))
+            ).status_code
+            for _ in range(5)
+        ]
+        right_password_at_the_attackers = await proxy.post(
+            "/v1/auth/login", json=RIGHT, headers=_from("198.51.100.66")
+        )
+        owner = await proxy.post("/v1/auth/login", json=RIGHT, headers=_from("192.0.2.10"))
+
+    assert attacker == [401, 401, 401, 429, 429]
+    assert right_password_at_the_attackers.status_code == 429
+    assert owner.status_code == 200
+
+
+async def test_guessing_from_many_addresses_spares_the_networks_the_owner_logs_in_from(
+    make_settings: Any, mongo: Any, database_name: str
+) -> None:
+    settings = make_settings(
+        throttle_account_max_failures=3,
+        throttle_account_total_max_failures=4,
+        trusted_proxies="10.0.0.0/8",
+    )
+    async with running_app(settings, client_address="10.0.0.2") as (_, proxy):
+        assert (await proxy.post("/v1/accounts", json=account_payload(1))).status_code == 201
+        home = _from("192.0.2.10")
+        assert (await proxy.post("/v1/auth/login", json=RIGHT, headers=home)).status_code == 200
+        botnet = [
+            (
+                await proxy.post("/v1/auth/login", json=WRONG, headers=_from(f"198.51.100.{i}"))
+            ).status_code
+            for i in range(1, 7)
+        ]
+        new_place = await proxy.post("/v1/auth/login", json=RIGHT, headers=_from("203.0.113.5"))
+        at_home = await proxy.post("/v1/auth/login", json=RIGHT, headers=home)
+
+    assert botnet == [401, 401, 401, 401, 429, 429], "one guess per address, four in all"
+    assert new_place.status_code == 429, "an unknown network waits while the attack goes on"
+    assert at_home.status_code == 200, "the owner's own network is not locked out"
+    stored = await mongo[database_name]["accounts"].find_one({"username_key": "user1"})
+    assert stored["login_networks"] == ["192.0.2.10"]
+
+
+async def test_addresses_of_one_ipv6_64_share_one_client_budget(
+    make_settings: Any, mongo: Any
+) -> None:
+    settings = make_settings(throttle_client_max_failures=2, trusted_proxies="10.0.0.0/8")
+    bad = {"identifier": "nobody", "password": "guessing-passwords"}
+    async with running_app(settings, client_address="10.0.0.2") as (_, proxy):
+        same_64 = [
+            (
+                await proxy.post("/v1/auth/login", json=bad, headers=_from(f"2001:db8:1:2::{i}"))
+            ).status_code
+            for i in range(1, 4)
+        ]
+        next_64 = await proxy.post("/v1/auth/login", json=bad, headers=_from("2001:db8:1:3::1"))
+
+    assert same_64 == [401, 401, 429]
+    assert next_64.status_code == 401

@@ -2,7 +2,9 @@
 
 import ipaddress
 
-from login_service.auth.client_address import client_address
+import pytest
+
+from login_service.auth.client_address import client_address, client_network
 
 PROXIES = [ipaddress.ip_network("10.0.0.0/8")]
 
@@ -21,3 +23,17 @@ def test_garbage_in_forwarded_for_stops_the_walk() -> None:
 
 def test_no_peer_gives_a_stable_placeholder() -> None:
     assert client_address(None, None, PROXIES) == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("address", "network"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_client_network_is_the_ipv4_address_or_the_ipv6_64(address: str, network: str) -> None:
+    assert client_network(address) == network

@@ -19,6 +19,21 @@ def _trusted(
     return any(address in network for network in proxies)
 
 
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_network(address: str) -> str:
+    """The key of a client for throttling and remembered networks: an IPv4 address as is,
+    an IPv6 address by its /64 (one subscriber's prefix: rotating within it buys nothing)."""
+    parsed = _parse(address)
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        network = ipaddress.IPv6Network((parsed, IPV6_CLIENT_PREFIX), strict=False)
+        return str(network)
+    return str(parsed) if parsed is not None else address
+
+
 def client_address(
     peer: str | None, forwarded_for: str | None, trusted_proxies: Sequence[IpNetwork]
 ) -> str:

@@ -8,6 +8,7 @@ import structlog
 
 from login_service.accounts.normalize import classify_identifier
 from login_service.accounts.repository import Account, AccountRepository
+from login_service.auth.client_address import client_network
 from login_service.auth.keys import KeySet
 from login_service.auth.passwords import PasswordHasher
 from login_service.auth.throttle import LoginThrottle, ThrottleRule
@@ -22,8 +23,21 @@ log = structlog.get_logger("login_service.auth")
 
 @dataclass(frozen=True, slots=True)
 class ThrottleRules:
+    """Three budgets of failed logins; an attempt counts against each one that applies.
+
+    - ``per_account``: one account from one client network. An attacker at one address
+      uses up this budget, not the owner's at theirs.
+    - ``per_client``: one client network, whatever the accounts (password spraying).
+    - ``per_account_total``: one account from every network its owner has not logged in
+      from (guessing spread over many addresses). A network of one of the account's
+      latest successful logins is exempt, so such an attack cannot lock the owner out
+      where they usually log in.
+    """
+
     per_account: ThrottleRule
     per_client: ThrottleRule
+    per_account_total: ThrottleRule
+    remembered_networks: int = 10
 
 
 class LoginService:
@@ -69,10 +83,13 @@ class LoginService:
         wanted = classify_identifier(identifier, self._phone_region)
         account = await self._accounts.find_by_identifier(wanted.kind, wanted.key)
         account_key = f"account:{account.id}" if account else f"{wanted.kind}:{wanted.key}"
+        network = client_network(client_address)
         subjects = [
-            (self._rules.per_account, account_key),
-            (self._rules.per_client, client_address),
+            (self._rules.per_account, f"{account_key}|{network}"),
+            (self._rules.per_client, network),
         ]
+        if account is None or network not in account.networks:
+            subjects.append((self._rules.per_account_total, account_key))
         try:
             reservation = await self._throttle.reserve(subjects)
         except LoginThrottled:
@@ -93,6 +110,10 @@ class LoginService:
                 account.id, account.password_hash, result.new_hash
             )
         await self._record_login(account, request_id)
+        if network not in account.networks and self._rules.remembered_networks:
+            await self._accounts.remember_network(
+                account.id, network, self._rules.remembered_networks
+            )
         self._metrics.logins.labels("success").inc()
         log.info("login_succeeded", account_id=account.id)
         return issue_access_token(self._keys, self._token_policy, account.id, self._clock())
