@@ -3,10 +3,12 @@
 from http import HTTPStatus
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from login_service.errors import (
@@ -20,6 +22,9 @@ from login_service.errors import (
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "urn:bank:login:problem:"
+
+
+log = structlog.get_logger("login_service.problems")
 
 
 class FieldProblem(BaseModel):
@@ -127,6 +132,22 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, status, code, detail, headers=dict(exc.headers or {}))
 
 
+# MongoDB unreachable, or too slow to answer: the request may succeed later.
+DATABASE_UNAVAILABLE = (ConnectionFailure, ExecutionTimeout, WTimeoutError)
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database_unavailable", error=type(exc).__name__, path=request.url.path)
+    return problem_response(
+        request,
+        503,
+        "service-unavailable",
+        "The service cannot reach its database. Try again later.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def tidy_problem_content(spec: dict[str, Any]) -> dict[str, Any]:
     """Problems are only ``application/problem+json``; drop the JSON twin FastAPI adds."""
     for operations in spec.get("paths", {}).values():
@@ -143,6 +164,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    for error in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error, _database_unavailable)
 
 
 _EXAMPLES: dict[int, dict[str, Any]] = {
@@ -168,6 +191,10 @@ _EXAMPLES: dict[int, dict[str, Any]] = {
         "code": "too-many-login-failures",
         "detail": "Too many failed login attempts. Try again later.",
     },
+    503: {
+        "code": "service-unavailable",
+        "detail": "The service cannot reach its database. Try again later.",
+    },
 }
 
 
@@ -192,6 +219,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "Request body too large.",
         422: "Invalid input; `errors` lists each field.",
         429: "Too many failed logins; retry after `Retry-After` seconds.",
+        503: "The database cannot be reached; retry after `Retry-After` seconds.",
     }
     return {
         status: {

@@ -17,7 +17,7 @@ from pymongo import AsyncMongoClient
 from yarl import URL
 
 from login_service.config import Settings
-from tests.support import TEST_PASSWORD, account_payload, repo_root, running_app
+from tests.support import TEST_PASSWORD, TcpProxy, account_payload, repo_root, running_app
 
 pytestmark = pytest.mark.integration
 
@@ -173,44 +173,6 @@ async def test_an_unroutable_event_stays_in_the_outbox_for_a_later_retry(
     assert event is not None
     assert event["status"] == "pending"
     assert event["last_error"]
-
-
-class TcpProxy:
-    """A local TCP forwarder to the broker that can drop every connection and come back."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._writers: list[asyncio.StreamWriter] = []
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def cut(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in self._writers:
-            writer.close()
-        self._writers.clear()
-        await self._server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
-        self._writers += [writer, up_writer]
-
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            try:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            except (ConnectionError, OSError):
-                pass
-            finally:
-                dst.close()
-
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
 
 async def test_events_recorded_while_an_open_broker_connection_is_cut_go_out_after_it_recovers(

@@ -31,7 +31,7 @@ def _account_out(response: Response, account: Account) -> AccountOut:
     status_code=status.HTTP_201_CREATED,
     response_model=AccountOut,
     summary="Create an account",
-    responses=problem_responses(409, 413, 422),
+    responses=problem_responses(409, 413, 422, 503),
 )
 async def register(
     body: RegistrationRequest, response: Response, services: ServicesDep
@@ -45,7 +45,7 @@ async def register(
     "/me",
     response_model=AccountOut,
     summary="The authenticated account's profile",
-    responses=problem_responses(401),
+    responses=problem_responses(401, 503),
 )
 async def me(account: CurrentAccount, response: Response) -> AccountOut:
     return _account_out(response, account)

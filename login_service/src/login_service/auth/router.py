@@ -23,7 +23,7 @@ def _token_response(response: Response, issued: IssuedToken) -> TokenResponse:
     "/v1/auth/login",
     response_model=TokenResponse,
     summary="Log in with username, email or phone",
-    responses=problem_responses(401, 413, 422, 429),
+    responses=problem_responses(401, 413, 422, 429, 503),
 )
 async def login(
     body: LoginRequest,
@@ -45,7 +45,7 @@ async def login(
     "/v1/auth/token",
     response_model=TokenResponse,
     summary="OAuth2 password grant (for Swagger's Authorize button)",
-    responses=problem_responses(401, 413, 422, 429),
+    responses=problem_responses(401, 413, 422, 429, 503),
 )
 async def token(
     form: Annotated[TokenForm, Form()],
