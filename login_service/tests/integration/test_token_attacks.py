@@ -101,8 +101,21 @@ ATTACKS: dict[str, Callable[[KeySet, str], str | None]] = {
     "missing_sub": lambda keys, token: _resign(
         keys, {k: v for k, v in _claims(token).items() if k != "sub"}
     ),
+    "missing_iat": lambda keys, token: _without(keys, token, "iat"),
+    "missing_iss": lambda keys, token: _without(keys, token, "iss"),
+    "missing_aud": lambda keys, token: _without(keys, token, "aud"),
+    "not_yet_valid": lambda keys, token: _resign(
+        keys, {**_claims(token), "nbf": int(time.time()) + 3600}
+    ),
+    "issued_in_the_future": lambda keys, token: _resign(
+        keys, {**_claims(token), "iat": int(time.time()) + 3600}
+    ),
     "unknown_subject": lambda keys, token: _resign(keys, {**_claims(token), "sub": "nobody"}),
 }
+
+
+def _without(keys: KeySet, token: str, claim: str) -> str:
+    return _resign(keys, {k: v for k, v in _claims(token).items() if k != claim})
 
 
 def _hs256_with_public_pem(keys: KeySet, token: str) -> str:
