@@ -145,6 +145,8 @@ def _type(document: dict[str, Any], schema: dict[str, Any]) -> str:
         return f"{kind} ({schema['format']})"
     if "const" in schema:
         return f"`{schema['const']!r}`"
+    if "enum" in schema:
+        return f"{kind}, one of " + ", ".join(f"`{value}`" for value in schema["enum"])
     return str(kind)
 
 
