@@ -3,6 +3,11 @@
 LOGIN_URL and PROMOTION_URL set: the tests use that stack (for instance the compose proxy,
 http://localhost:8080 for both). Otherwise the session starts the local stack itself with
 `python -m devstack` on free ports, and stops it (and removes its queues) afterwards.
+
+Tests marked `fresh_campaign` need a first-login campaign nobody has claimed from yet: they
+get `fresh_stack`, a local stack of their own (started for their module only), or the
+external stack, and they run before every other test so that the other tests' first logins
+do not come first on an external stack.
 """
 
 from collections.abc import Iterator
@@ -14,13 +19,19 @@ import pytest
 from tests.e2e.harness import LocalStack, StackUrls, external_stack
 
 
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUrls]:
-    external = external_stack()
-    if external is not None:
-        yield external
-        return
-    local = LocalStack(Path(tmp_path_factory.mktemp("stack")))
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "fresh_campaign: needs a campaign no first login has reached yet (runs first)",
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("fresh_campaign") is None)
+
+
+def _local_stack(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[StackUrls]:
+    local = LocalStack(Path(tmp_path_factory.mktemp(name)))
     local.start()
     try:
         try:
@@ -30,6 +41,25 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUrls]:
         yield local.urls
     finally:
         local.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUrls]:
+    external = external_stack()
+    if external is not None:
+        yield external
+        return
+    yield from _local_stack(tmp_path_factory, "stack")
+
+
+@pytest.fixture(scope="module")
+def fresh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackUrls]:
+    """A stack whose campaign only this module's tests touch (when this session starts it)."""
+    external = external_stack()
+    if external is not None:
+        yield external
+        return
+    yield from _local_stack(tmp_path_factory, "fresh-stack")
 
 
 @pytest.fixture

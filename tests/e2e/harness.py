@@ -24,6 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_SECONDS = 240.0
 STOP_TIMEOUT_SECONDS = 60.0
 DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
+CONSUMERS = 2  # consumer processes of a local stack (DEV_CONSUMERS)
 
 
 @dataclass(frozen=True)
@@ -37,19 +38,26 @@ class StackUrls:
     owned: bool  # True when this session started the stack (fresh data)
     mongodb_uri: str | None = None  # where the services keep their data, when known
     databases: tuple[tuple[str, str], ...] = ()  # (service, database name)
+    rabbitmq_url: str | None = None  # the broker, when known
+    queue: str | None = None  # the consumers' work queue, when known
+    dead_letter_queue: str | None = None
+    consumers: int | None = None  # consumer processes, when known
+    supervisor_pid: int | None = None  # `python -m devstack`, when this session started it
 
 
 def external_stack() -> StackUrls | None:
     """The stack named by LOGIN_URL and PROMOTION_URL, if both are set.
 
     When both name one address (a reverse proxy such as the compose one), health endpoints
-    are reached under /login and /promotion.
+    are reached under /login and /promotion. With RABBITMQ_URL set too, the work queue is
+    PROMOTION_QUEUE_NAME (default promotion.first_login) on that broker.
     """
     login, promotion = os.environ.get("LOGIN_URL"), os.environ.get("PROMOTION_URL")
     if not login or not promotion:
         return None
     login, promotion = login.rstrip("/"), promotion.rstrip("/")
     shared = login == promotion
+    rabbitmq_url = os.environ.get("RABBITMQ_URL") or None
     return StackUrls(
         login=login,
         promotion=promotion,
@@ -60,6 +68,17 @@ def external_stack() -> StackUrls | None:
         databases=(
             ("login", os.environ.get("LOGIN_MONGODB_DATABASE", "login")),
             ("promotion", os.environ.get("PROMOTION_MONGODB_DATABASE", "promotion")),
+        ),
+        rabbitmq_url=rabbitmq_url,
+        queue=(
+            os.environ.get("PROMOTION_QUEUE_NAME", "promotion.first_login")
+            if rabbitmq_url
+            else None
+        ),
+        dead_letter_queue=(
+            os.environ.get("PROMOTION_DEAD_LETTER_QUEUE", "promotion.first_login.dead")
+            if rabbitmq_url
+            else None
         ),
     )
 
@@ -144,6 +163,11 @@ class LocalStack:
                 ("login", self.databases["LOGIN_MONGODB_DATABASE"]),
                 ("promotion", self.databases["PROMOTION_MONGODB_DATABASE"]),
             ),
+            rabbitmq_url=self.rabbitmq_url,
+            queue=self.broker.queue,
+            dead_letter_queue=self.broker.dead_letter_queue,
+            consumers=CONSUMERS,
+            supervisor_pid=self._process.pid if self._process is not None else None,
         )
 
     def _announced_mongodb_uri(self) -> str | None:
@@ -166,7 +190,7 @@ class LocalStack:
             LOGIN_PORT=str(self.login_port),
             PROMOTION_PORT=str(self.promotion_port),
             PROMOTION_CONSUMER_METRICS_PORT="0",
-            DEV_CONSUMERS="2",
+            DEV_CONSUMERS=str(CONSUMERS),
             DEV_DATA_DIR=str(self.workdir / "data"),
             DEV_ENV_FILE="",
             DEV_COLOR="never",
@@ -264,3 +288,47 @@ class LocalStack:
             return "(no output)"
         text = self.log_path.read_text(encoding="utf-8", errors="replace")
         return "\n".join(text.splitlines()[-lines:])
+
+
+def service_processes(root_pid: int, module: str) -> list[int]:
+    """The processes doing the work of `python -m module` somewhere below `root_pid`.
+
+    Each such Python process (not the `uv run` in front of it) counts, or, when it spawned
+    workers (Uvicorn with several workers), those workers instead.
+    """
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(proc.name))
+    found: list[int] = []
+    pending = list(children.get(root_pid, []))
+    while pending:
+        pid = pending.pop()
+        pending.extend(children.get(pid, []))
+        argv = _argv(pid)
+        if argv[-2:] == ["-m", module] and Path(argv[0]).name.startswith("python"):
+            workers = [
+                child
+                for child in children.get(pid, [])
+                if any("multiprocessing.spawn" in arg for arg in _argv(child))
+            ]
+            found.extend(workers or [pid])
+    return sorted(found)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _argv(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return raw.decode(errors="replace").split("\0")[:-1]
