@@ -4,15 +4,20 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractConnection
+from pymongo.errors import ServerSelectionTimeoutError
 
 from promotion_service.config import Settings
+from promotion_service.consumer.attempts import DeliveryAttempts
 from promotion_service.consumer.claim import ClaimPolicy, ClaimResult, claim_first_login_voucher
-from promotion_service.consumer.handler import ClaimFunction
+from promotion_service.consumer.handler import ClaimFunction, MessageHandler
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.consumer.runner import FirstLoginConsumer
+from promotion_service.consumer.topology import declare_topology
+from promotion_service.consumer.transaction import TransactionRetriesExhausted
 from promotion_service.db import DELIVERY_ATTEMPTS, PROCESSED_EVENTS, VOUCHERS, Database
 from promotion_service.events.first_login import FirstLoginEvent
 from promotion_service.log_setup import configure_logging
@@ -110,11 +115,12 @@ async def _exists(db: Database, event_id: str) -> bool:
 
 
 def always_failing() -> tuple[ClaimFunction, list[FirstLoginEvent]]:
+    """A claim that fails with an error that is not the database's (a bug)."""
     calls: list[FirstLoginEvent] = []
 
     async def claim(event: FirstLoginEvent) -> ClaimResult:
         calls.append(event)
-        raise ConnectionError("database unavailable")
+        raise RuntimeError("a bug in the claim")
 
     return claim, calls
 
@@ -145,12 +151,14 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_maximum_a
     assert json.loads(message.body) == event
     assert await db[DELIVERY_ATTEMPTS].count_documents({}) == 0  # settled: counter removed
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "{" in line[:1]]
-    attempts = [line["attempt"] for line in logged if line["event"] == "event_failed"]
+    failed = [line for line in logged if line["event"] == "event_failed"]
     dead = [line for line in logged if line["event"] == "event_dead_lettered"]
-    assert attempts == [1, 2]
+    assert [line["attempt"] for line in failed] == [1, 2]
+    assert all(line["cause"] == "error" for line in failed)
     assert len(dead) == 1
     assert dead[0]["attempt"] == 3
-    assert "gave up after 3 attempts: ConnectionError" in dead[0]["reason"]
+    assert "gave up after 3 attempts: RuntimeError" in dead[0]["reason"]
+    assert all(line["correlation_id"] == event["correlation_id"] for line in [*failed, *dead])
 
 
 async def test_a_message_that_fails_transiently_is_handled_on_a_later_attempt(
@@ -193,3 +201,147 @@ async def test_a_delivery_past_the_maximum_attempts_is_dead_lettered_without_han
     assert calls == []
     assert metrics.dead_lettered.labels(reason="attempts_exhausted")._value.get() == 1
     assert await db[DELIVERY_ATTEMPTS].count_documents({}) == 0
+
+
+class FailingClaim:
+    """The real claim, after `failures` calls that raise `failure` (the database away)."""
+
+    def __init__(self, db: Database, settings: Settings, failures: int, failure: Exception) -> None:
+        self.calls = 0
+        self.counter_when_handled: dict[str, object] | None = None
+        self._db = db
+        self._policy = ClaimPolicy(settings.campaign_id, 30, 10)
+        self._failures = failures
+        self._failure = failure
+
+    async def __call__(self, event: FirstLoginEvent) -> ClaimResult:
+        self.calls += 1
+        if self.calls <= self._failures:
+            raise self._failure
+        self.counter_when_handled = await self._db[DELIVERY_ATTEMPTS].find_one(
+            {"_id": f"id:{event.event_id}"}
+        )
+        return await claim_first_login_voucher(self._db.client, self._db, event, self._policy)
+
+
+@pytest.mark.parametrize(
+    ("queue_type", "failure"),
+    [
+        ("classic", ServerSelectionTimeoutError("no replica set primary")),
+        ("quorum", ServerSelectionTimeoutError("no replica set primary")),
+        ("classic", TransactionRetriesExhausted("gave up after 10 attempts")),
+    ],
+    ids=["classic", "quorum", "classic-contended"],
+)
+async def test_an_event_outlasting_a_database_outage_is_handled_and_never_dead_lettered(
+    settings: Settings,
+    db: Database,
+    channel: AbstractChannel,
+    queue_type: str,
+    failure: Exception,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(json_logs=True)
+    settings = settings.model_copy(update={"queue_type": queue_type, "max_attempts": 3})
+    outage = 5 * settings.max_attempts  # failed claims, far beyond the attempt limit
+    claim = FailingClaim(db, settings, outage, failure)
+    event = first_login_event(1)
+
+    async with running_consumer(settings, claim) as metrics:
+        await publish(channel, settings, event)
+        await eventually(lambda: _exists(db, event["event_id"]), timeout=60, what="event handled")
+
+    assert claim.calls == outage + 1
+    voucher = await db[VOUCHERS].find_one({"account_id": event["account_id"]})
+    assert voucher is not None
+    assert voucher["slot"] == 1
+    assert await queue_depth(channel, settings.dead_letter_queue) == (0, 0)
+    assert metrics.dead_lettered.labels(reason="attempts_exhausted")._value.get() == 0
+    assert metrics.granted._value.get() == 1
+    assert metrics.message_retries._value.get() == outage
+    # Every delivery the handler handed back was uncounted: the crash limit stayed far away.
+    assert claim.counter_when_handled is not None
+    assert claim.counter_when_handled["attempts"] == outage + 1
+    assert claim.counter_when_handled["handed_back"] == outage
+    assert await db[DELIVERY_ATTEMPTS].count_documents({}) == 0  # acknowledged: counter removed
+
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "{" in line[:1]]
+    waits = [line for line in logged if line["event"] == "event_failed"]
+    handled = [line for line in logged if line["event"] == "event_handled"]
+    assert len(waits) == outage
+    assert all(line["attempt"] == 1 for line in [*waits, *handled])
+    assert [line["handed_back"] for line in waits] == list(range(outage))
+    assert all(line["cause"] == "database_unavailable" for line in waits)
+    assert not [line for line in logged if line["event"] == "event_dead_lettered"]
+    # The login request that caused the event can be followed to its voucher.
+    assert len(handled) == 1
+    assert handled[0]["correlation_id"] == event["correlation_id"]
+    assert handled[0]["voucher_id"] == voucher["_id"]
+    assert all(line["correlation_id"] == event["correlation_id"] for line in waits)
+
+
+async def test_deliveries_handed_back_for_the_database_do_not_count_toward_the_crash_limit(
+    settings: Settings, db: Database, channel: AbstractChannel
+) -> None:
+    settings = settings.model_copy(update={"max_attempts": 3})
+    event = first_login_event(1)
+    # Ten deliveries so far, eight of them handed back by a handler waiting for the database:
+    # this one is the third that counts, within the limit.
+    await db[DELIVERY_ATTEMPTS].insert_one(
+        {"_id": f"id:{event['event_id']}", "attempts": 10, "handed_back": 8}
+    )
+
+    async with running_consumer(settings) as metrics:
+        await publish(channel, settings, event)
+        await eventually(lambda: _exists(db, event["event_id"]), timeout=30, what="event handled")
+
+    assert await db[VOUCHERS].count_documents({"account_id": event["account_id"]}) == 1
+    assert metrics.dead_lettered.labels(reason="attempts_exhausted")._value.get() == 0
+    assert await queue_depth(channel, settings.dead_letter_queue) == (0, 0)
+
+
+class UnreachableWhenHandingBack(DeliveryAttempts):
+    """The database answers the delivery count, then goes away before the hand-back."""
+
+    async def hand_back(self, key: str) -> None:
+        raise ServerSelectionTimeoutError("no replica set primary")
+
+
+async def test_a_hand_back_the_database_cannot_record_is_logged_and_the_message_requeued(
+    settings: Settings, db: Database, channel: AbstractChannel, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(json_logs=True)
+    queue = await declare_topology(channel, settings)
+    event = first_login_event(1)
+    await publish(channel, settings, event)
+    claim = FailingClaim(db, settings, 1, ServerSelectionTimeoutError("no replica set primary"))
+    handler = MessageHandler(
+        settings=settings,
+        claim=claim,
+        attempts=UnreachableWhenHandingBack(db, ttl=timedelta(hours=1)),
+        metrics=ConsumerMetrics(),
+        stopping=asyncio.Event(),
+    )
+
+    await eventually(lambda: _depth_is(channel, settings.queue_name, 1), timeout=10, what="queued")
+    await handler(await queue.get(timeout=10))
+
+    await eventually(
+        lambda: _depth_is(channel, settings.queue_name, 1), timeout=10, what="requeued"
+    )
+    counter = await db[DELIVERY_ATTEMPTS].find_one({"_id": f"id:{event['event_id']}"})
+    assert counter is not None
+    assert (counter["attempts"], counter.get("handed_back", 0)) == (1, 0)  # left to the TTL
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "{" in line[:1]]
+    [not_uncounted] = [line for line in logged if line["event"] == "attempt_not_uncounted"]
+    assert not_uncounted["error"] == "ServerSelectionTimeoutError"
+    assert not_uncounted["correlation_id"] == event["correlation_id"]
+
+    await handler(await queue.get(timeout=10))  # the database is back: handled
+
+    assert await _exists(db, event["event_id"])
+    assert await db[DELIVERY_ATTEMPTS].count_documents({}) == 0
+
+
+async def _depth_is(channel: AbstractChannel, queue: str, expected: int) -> bool:
+    return (await queue_depth(channel, queue))[0] == expected

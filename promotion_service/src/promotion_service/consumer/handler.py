@@ -5,9 +5,12 @@
   type. A delivery beyond `max_attempts` is dead-lettered without being handled again.
 - Malformed JSON, unknown version, schema violations, contradictions with stored state:
   rejected without requeue, so RabbitMQ dead-letters them; the log line says why.
-- Other failures (database down, conflicts that outlast the transaction's retries): handed
-  back to the queue after a growing, jittered delay; the failure of attempt `max_attempts`
-  is dead-lettered.
+- The database unavailable or contended (`failures.py`; also when the delivery cannot even
+  be counted): nothing is wrong with the message. It is handed back to the queue after a
+  growing, jittered delay, as often as it takes, never dead-lettered, and the delivery does
+  not count as an attempt.
+- Any other failure (a bug, an unexpected error): handed back after a growing, jittered
+  delay; the failure of attempt `max_attempts` is dead-lettered.
 - The ack goes out only after the claim's transaction has committed.
 """
 
@@ -17,13 +20,16 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aio_pika
+import aiormq
 import structlog
-from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.abc import AbstractExchange, AbstractIncomingMessage
 
 from promotion_service.config import Settings
-from promotion_service.consumer.attempts import DeliveryAttempts, attempt_key
+from promotion_service.consumer.attempts import Delivery, DeliveryAttempts, attempt_key
 from promotion_service.consumer.backoff import backoff_delay
 from promotion_service.consumer.claim import ClaimOutcome, ClaimResult, PermanentClaimError
+from promotion_service.consumer.failures import database_unavailable
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.events.first_login import FirstLoginEvent, InvalidEvent, decode_first_login
 
@@ -31,9 +37,36 @@ type ClaimFunction = Callable[[FirstLoginEvent], Awaitable[ClaimResult]]
 
 log = structlog.get_logger("promotion_service.consumer")
 
+PUBLISH_TIMEOUT_SECONDS = 10.0
+MAX_LOGGED_ID_LENGTH = 128
+
 
 def _reason(failure: Exception) -> str:
     return f"{type(failure).__name__}: {failure}"[:300]
+
+
+def _logged_id(value: str | None) -> str | None:
+    return (value or "")[:MAX_LOGGED_ID_LENGTH] or None
+
+
+def fresh_copy(message: AbstractIncomingMessage) -> aio_pika.Message:
+    """The message as its producer sent it, for publishing again: without the broker's
+    delivery count, and without user_id (the broker checks it against the publisher)."""
+    headers = {k: v for k, v in (message.headers or {}).items() if k != "x-delivery-count"}
+    return aio_pika.Message(
+        message.body,
+        headers=headers,
+        content_type=message.content_type,
+        content_encoding=message.content_encoding,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        priority=message.priority,
+        correlation_id=message.correlation_id,
+        reply_to=message.reply_to,
+        message_id=message.message_id,
+        timestamp=message.timestamp,
+        type=message.type,
+        app_id=message.app_id,
+    )
 
 
 class MessageHandler:
@@ -47,18 +80,27 @@ class MessageHandler:
         attempts: DeliveryAttempts,
         metrics: ConsumerMetrics,
         stopping: asyncio.Event,
+        requeue_exchange: AbstractExchange | None = None,
     ) -> None:
+        """`requeue_exchange` (quorum queues: the default exchange of the consuming channel):
+        a message waiting for the database is handed back as a fresh copy published there
+        (routed to the work queue), then acknowledged. A quorum queue counts every
+        nack-with-requeue against its `x-delivery-limit` and would dead-letter the message."""
         self._settings = settings
         self._claim = claim
         self._attempts = attempts
         self._metrics = metrics
         self._stopping = stopping
+        self._requeue_exchange = requeue_exchange
 
     async def __call__(self, message: AbstractIncomingMessage) -> None:
         started = time.perf_counter()
         key = attempt_key(message.message_id, message.body)
         # message_id is the event id by contract; the decoded event_id replaces it below.
-        logger = log.bind(event_id=(message.message_id or "")[:128] or None)
+        logger = log.bind(
+            event_id=_logged_id(message.message_id),
+            correlation_id=_logged_id(message.correlation_id),
+        )
         try:
             await self._handle(message, key, logger)
         except Exception:  # last resort: leave it to a later delivery, never crash the consumer
@@ -69,11 +111,13 @@ class MessageHandler:
 
     async def _handle(self, message: AbstractIncomingMessage, key: str, logger: Any) -> None:
         try:
-            attempt = await self._attempts.count(key)
+            delivery = await self._attempts.count(key)
         except Exception as failure:
             # Nothing is known to be wrong with the message: it waits for the database.
-            await self._retry_later(message, 1, f"cannot count: {_reason(failure)}", logger)
+            reason = f"cannot count: {_reason(failure)}"
+            await self._retry_later(message, 1, reason, logger, database=True)
             return
+        attempt = delivery.attempt
         logger = logger.bind(attempt=attempt)
         if attempt > self._settings.max_attempts:
             reason = f"delivered {attempt} times without being settled (did it crash a consumer?)"
@@ -84,14 +128,20 @@ class MessageHandler:
         except InvalidEvent as invalid:
             await self._dead_letter(message, key, "invalid", invalid.reason, logger)
             return
-        logger = logger.bind(event_id=event.event_id, first_login_order=event.first_login_order)
+        logger = logger.bind(
+            event_id=event.event_id,
+            correlation_id=event.correlation_id,
+            first_login_order=event.first_login_order,
+        )
         try:
             result = await self._claim(event)
         except PermanentClaimError as contradiction:
             await self._dead_letter(message, key, "contradiction", str(contradiction), logger)
             return
         except Exception as failure:
-            if attempt >= self._settings.max_attempts:
+            if database_unavailable(failure):
+                await self._wait_for_database(message, key, delivery, _reason(failure), logger)
+            elif attempt >= self._settings.max_attempts:
                 reason = f"gave up after {attempt} attempts: {_reason(failure)}"
                 await self._dead_letter(message, key, "attempts_exhausted", reason, logger)
             else:
@@ -125,20 +175,90 @@ class MessageHandler:
             self._metrics.dead_lettered.labels(reason=kind).inc()
             logger.warning("event_dead_lettered", outcome="dead_lettered", kind=kind, reason=reason)
 
-    async def _retry_later(
-        self, message: AbstractIncomingMessage, attempt: int, reason: str, logger: Any
+    async def _wait_for_database(
+        self,
+        message: AbstractIncomingMessage,
+        key: str,
+        delivery: Delivery,
+        reason: str,
+        logger: Any,
     ) -> None:
-        """Keep the message for a growing delay (or until stopping), then requeue it."""
+        """The database is unavailable or contended: retry later, as often as it takes, and
+        do not count this delivery as an attempt (the delay still grows per hand-back)."""
+        await self._retry_later(
+            message,
+            delivery.handed_back + 1,
+            reason,
+            logger.bind(handed_back=delivery.handed_back),
+            database=True,
+            uncount=key,
+        )
+
+    async def _retry_later(
+        self,
+        message: AbstractIncomingMessage,
+        step: int,
+        reason: str,
+        logger: Any,
+        *,
+        database: bool = False,
+        uncount: str | None = None,
+    ) -> None:
+        """Keep the message for a growing delay (or until stopping), then hand it back.
+
+        `database`: the failure is the database's, not the message's; `uncount` names the
+        delivery counter to tell that this delivery does not count as an attempt."""
         delay = backoff_delay(
-            attempt,
+            step,
             base=self._settings.retry_base_delay_seconds,
             ceiling=self._settings.retry_max_delay_seconds,
         )
-        logger.warning("event_failed", outcome="retry", reason=reason, retry_in_s=round(delay, 3))
+        logger.warning(
+            "event_failed",
+            outcome="retry",
+            cause="database_unavailable" if database else "error",
+            reason=reason,
+            retry_in_s=round(delay, 3),
+        )
         self._metrics.message_retries.inc()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+        if not database:
+            await self._settle(message.nack(requeue=True), logger)
+            return
+        if uncount is not None:
+            try:
+                await self._attempts.hand_back(uncount)
+            except Exception as exc:  # the database is away: the TTL index cleans up later
+                logger.warning("attempt_not_uncounted", error=type(exc).__name__)
+        await self._hand_back(message, logger)
+
+    async def _hand_back(self, message: AbstractIncomingMessage, logger: Any) -> None:
+        """Requeue without the broker counting it: a nack for a classic queue; for a quorum
+        queue a confirmed fresh copy, then an ack (a nack if the copy cannot be published)."""
+        if self._requeue_exchange is not None and await self._publish_copy(
+            self._requeue_exchange, message, logger
+        ):
+            await self._settle(message.ack(), logger)
+            return
         await self._settle(message.nack(requeue=True), logger)
+
+    async def _publish_copy(
+        self, exchange: AbstractExchange, message: AbstractIncomingMessage, logger: Any
+    ) -> bool:
+        try:
+            confirmed = await exchange.publish(
+                fresh_copy(message),
+                routing_key=self._settings.queue_name,
+                timeout=PUBLISH_TIMEOUT_SECONDS,
+            )
+        except Exception as exc:
+            logger.warning("requeue_copy_failed", error=type(exc).__name__, fallback="nack")
+            return False
+        if not isinstance(confirmed, aiormq.spec.Basic.Ack):  # returned: no queue took it
+            logger.warning("requeue_copy_failed", error="not_routed", fallback="nack")
+            return False
+        return True
 
     async def _forget(self, key: str, logger: Any) -> None:
         try:

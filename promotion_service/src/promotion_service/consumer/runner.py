@@ -125,6 +125,11 @@ class FirstLoginConsumer:
                 attempts=attempts,
                 metrics=self._metrics,
                 stopping=self._stopping,
+                # A quorum queue counts every requeue against its delivery limit: messages
+                # waiting for the database go back as fresh copies (publisher confirms).
+                requeue_exchange=(
+                    channel.default_exchange if settings.queue_type == "quorum" else None
+                ),
             )
             consumer_tag = await queue.consume(partial(self._track, handler))
             log.info(
