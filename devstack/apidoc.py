@@ -34,9 +34,11 @@ def render_markdown(documents: dict[str, dict[str, Any]]) -> str:
         "documents: [openapi/login.json](openapi/login.json),",
         "[openapi/promotion.json](openapi/promotion.json).",
         "",
-        "Errors of both services are `application/problem+json` (RFC 9457): `type`, `title`,",
-        "`status`, `detail`, and `errors` for field problems.",
-        "Every response carries `X-Request-ID`.",
+        "Errors of both services are `application/problem+json` (RFC 9457) of one shape:",
+        "`type` (`urn:bank:<service>:problem:<code>`), `title`, `status`, `detail`, `instance`",
+        "(the request path), `request_id` (the response's `X-Request-ID`), and `errors`",
+        "(`[{field, message, type}]`) for field problems. Every response carries `X-Request-ID`.",
+        "A database the service cannot reach answers 503 with `Retry-After`.",
         "",
     ]
     for service, document in documents.items():

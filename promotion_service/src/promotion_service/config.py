@@ -1,13 +1,26 @@
 """Settings, read from the environment when asked for (never at import time)."""
 
+import json
 from functools import lru_cache
-from typing import Literal, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEV_CORS_ORIGINS = ["http://localhost:3000", "http://localhost:5173", "http://127.0.0.1:3000"]
+
+
+def _split_list(value: Any) -> Any:
+    """Accept a JSON list or a comma-separated string for list settings (as the login does)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            return json.loads(text)
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return value
 
 
 class Settings(BaseSettings):
@@ -36,7 +49,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8001, ge=0, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
     max_body_bytes: int = Field(default=16_384, ge=256)
-    cors_origins: list[str] | None = None
+    # PROMOTION_CORS_ORIGINS: a JSON list or comma-separated origins; empty = none.
+    cors_origins: Annotated[list[str] | None, NoDecode] = None
 
     # Token verification against the login service's JWKS.
     jwks_url: str = "http://127.0.0.1:8000/.well-known/jwks.json"
@@ -72,6 +86,11 @@ class Settings(BaseSettings):
     shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
     consumer_metrics_port: int = Field(default=9101, ge=0, le=65535)
     consumer_name: str | None = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: Any) -> Any:
+        return _split_list(value)
 
     @model_validator(mode="after")
     def _default_cors_origins(self) -> Self:

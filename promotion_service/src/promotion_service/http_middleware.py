@@ -8,9 +8,10 @@ from typing import Any
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from promotion_service.problems import internal_error_response, problem_response
+from promotion_service.problems import internal_error_response, payload_too_large_response
 
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -77,7 +78,7 @@ class RequestContextMiddleware:
             log.error("unhandled_error", error=type(exc).__name__, exc_info=exc)
             if response_started:
                 raise
-            await internal_error_response()(scope, receive, send_with_id)
+            await internal_error_response(Request(scope))(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
@@ -103,7 +104,7 @@ class BodySizeLimitMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self._detail = f"The body must not exceed {max_bytes} bytes."
+        self._detail = f"The request body must not exceed {max_bytes} bytes."
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -128,11 +129,5 @@ class BodySizeLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem_response(
-            413,
-            "body-too-large",
-            "Request body too large",
-            self._detail,
-            headers={"Connection": "close"},
-        )
-        await response(scope, receive, send)
+        # Inside RequestContextMiddleware: the scope's state already holds the request id.
+        await payload_too_large_response(Request(scope), self._detail)(scope, receive, send)

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import structlog
@@ -22,7 +23,7 @@ from promotion_service.http_middleware import (
     RequestContextMiddleware,
 )
 from promotion_service.log_setup import configure_logging
-from promotion_service.problems import install_problem_handlers
+from promotion_service.problems import install_problem_handlers, tidy_problem_content
 from promotion_service.vouchers.router import router as vouchers_router
 
 DESCRIPTION = """
@@ -30,7 +31,11 @@ Vouchers of the first-login promotion: the first accounts to log in (by the logi
 first-login order) get a discount voucher for their next purchase.
 
 Authenticate with the access token of the login service (`Authorization: Bearer ...`).
-Errors are `application/problem+json` (RFC 9457). Money travels as decimal strings.
+Errors are `application/problem+json` (RFC 9457) with the login service's members: `type`
+(`urn:bank:promotion:problem:<name>`), `title`, `status`, `detail`, `instance` (the request
+path), `request_id` (the response's `X-Request-ID`) and, for invalid input,
+`errors: [{field, message, type}]`. A 503 carries `Retry-After`.
+Money travels as decimal strings.
 """
 
 
@@ -91,6 +96,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def metrics() -> Response:
         return Response(exposition(registry), media_type=CONTENT_TYPE_LATEST)
 
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = tidy_problem_content(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
     # Added innermost first: the request context wraps everything, including CORS and 413s.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -98,7 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_origins=settings.cors_origins or [],
         allow_methods=["GET", "POST"],
         allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-        expose_headers=["X-Request-ID"],
+        # Retry-After: browsers may read how long to wait after a 503.
+        expose_headers=["X-Request-ID", "Retry-After"],
         max_age=600,
     )
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))

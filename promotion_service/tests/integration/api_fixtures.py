@@ -94,3 +94,20 @@ async def insert_voucher(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+PROBLEM_MEMBERS = {"type", "title", "status", "detail", "instance", "request_id"}
+
+
+def assert_problem(response: httpx.Response, status: int, name: str) -> dict[str, Any]:
+    """A problem+json body of the login service's shape; returns the body."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem: dict[str, Any] = response.json()
+    assert PROBLEM_MEMBERS <= problem.keys() <= PROBLEM_MEMBERS | {"errors"}, problem
+    assert problem["type"] == f"urn:bank:promotion:problem:{name}"
+    assert problem["status"] == status
+    assert problem["title"]
+    assert problem["instance"] == response.request.url.path
+    assert problem["request_id"] == response.headers["x-request-id"]
+    return problem

@@ -15,7 +15,7 @@ from asgi_lifespan import LifespanManager
 from promotion_service import create_app
 from promotion_service.config import Settings
 from promotion_service.db import VOUCHERS, Database
-from tests.integration.api_fixtures import Keys, bearer, insert_voucher
+from tests.integration.api_fixtures import Keys, assert_problem, bearer, insert_voucher
 from tests.jwks_server import AUDIENCE, ISSUER, JwksServer, make_token
 
 
@@ -98,7 +98,7 @@ async def test_a_bad_token_is_401_with_a_bearer_challenge_and_writes_nothing(
     for response in (listing, redeem):
         assert response.status_code == 401, (case, response.text)
         assert response.headers["www-authenticate"].startswith("Bearer")
-        assert response.headers["content-type"] == "application/problem+json"
+        assert_problem(response, 401, "invalid-token")
         assert token not in response.text
     stored = await db[VOUCHERS].find_one({"_id": voucher_id})
     assert stored is not None
@@ -115,6 +115,7 @@ async def test_a_missing_bearer_token_is_401(
 
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
+    assert_problem(response, 401, "not-authenticated")
 
 
 async def test_a_key_published_after_start_is_fetched_on_its_first_token(
@@ -155,8 +156,8 @@ async def test_an_unreachable_jwks_is_503_not_500(
 
     response = await client.get("/v1/vouchers", headers=bearer(make_token(keys.rs256)))
 
-    assert response.status_code == 503
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_problem(response, 503, "token-keys-unavailable")
+    assert response.headers["retry-after"] == "5"
     readiness = await client.get("/readyz")
     assert readiness.status_code == 503
     assert readiness.json()["checks"]["jwks"].startswith("error")

@@ -9,7 +9,7 @@ from asgi_lifespan import LifespanManager
 from promotion_service import create_app
 from promotion_service.config import Settings
 from promotion_service.db import CAMPAIGNS, Database
-from tests.integration.api_fixtures import Keys, bearer
+from tests.integration.api_fixtures import Keys, assert_problem, bearer
 from tests.jwks_server import make_token
 
 
@@ -43,9 +43,51 @@ async def test_a_campaign_with_every_slot_claimed_is_exhausted(
 async def test_an_unknown_campaign_is_404_problem(client: httpx.AsyncClient) -> None:
     response = await client.get("/v1/campaigns/no-such-campaign")
 
-    assert response.status_code == 404
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.json()["title"] == "Campaign not found"
+    problem = assert_problem(response, 404, "campaign-not-found")
+    assert problem["title"] == "Campaign not found"
+    assert problem["detail"] == "No such campaign."
+
+
+async def test_a_404_problem_names_the_request_path_and_the_request_id(
+    client: httpx.AsyncClient,
+) -> None:
+    sent = await client.get("/v1/campaigns/no-such-campaign", headers={"X-Request-ID": "req-404"})
+    generated = await client.get("/nowhere/at/all")
+
+    assert sent.json()["instance"] == "/v1/campaigns/no-such-campaign"
+    assert sent.json()["request_id"] == "req-404" == sent.headers["x-request-id"]
+    assert generated.json()["instance"] == "/nowhere/at/all"
+    assert generated.json()["request_id"] == generated.headers["x-request-id"]
+    assert len(generated.json()["request_id"]) == 32
+
+
+async def test_a_422_problem_names_the_request_path_the_request_id_and_each_field(
+    client: httpx.AsyncClient, db: Database, keys: Keys
+) -> None:
+    too_long = "c" * 65
+    path_problem = await client.get(f"/v1/campaigns/{too_long}", headers={"X-Request-ID": "r-1"})
+    body_problem = await client.post(
+        "/v1/vouchers/some-voucher/redeem",
+        json={"amount": "10.00", "currency": "EUR"},
+        headers={**bearer(make_token(keys.rs256, "acct-me")), "X-Request-ID": "r-2"},
+    )
+
+    first = assert_problem(path_problem, 422, "validation-error")
+    assert first["instance"] == f"/v1/campaigns/{too_long}"
+    assert first["request_id"] == "r-1"
+    assert first["errors"] == [
+        {
+            "field": "campaign_id",
+            "message": "String should have at most 64 characters",
+            "type": "string_too_long",
+        }
+    ]
+    second = assert_problem(body_problem, 422, "validation-error")
+    assert second["instance"] == "/v1/vouchers/some-voucher/redeem"
+    assert second["request_id"] == "r-2"
+    assert second["errors"] == [
+        {"field": "purchase_id", "message": "Field required", "type": "missing"}
+    ]
 
 
 async def test_health_and_readiness_answer(client: httpx.AsyncClient) -> None:
@@ -82,10 +124,9 @@ async def test_unknown_routes_and_methods_are_problems(client: httpx.AsyncClient
     missing = await client.get("/nowhere")
     wrong_method = await client.delete("/v1/vouchers")
 
-    assert missing.status_code == 404
-    assert wrong_method.status_code == 405
-    for response in (missing, wrong_method):
-        assert response.headers["content-type"] == "application/problem+json"
+    assert assert_problem(missing, 404, "not-found")["detail"] == "No such resource."
+    assert_problem(wrong_method, 405, "method-not-allowed")
+    assert wrong_method.headers["allow"] == "GET"
 
 
 async def test_cors_allows_the_configured_origins_only(client: httpx.AsyncClient) -> None:
@@ -138,6 +179,30 @@ async def test_every_operation_documents_its_responses_and_examples(
         assert schemas[name].get("examples"), name
 
 
+async def test_openapi_documents_problems_only_as_problem_json(
+    client: httpx.AsyncClient,
+) -> None:
+    document = (await client.get("/openapi.json")).json()
+
+    problem_responses = 0
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for status, response in operation["responses"].items():
+                if int(status) < 400 or "content" not in response:
+                    continue
+                if "application/problem+json" in response["content"]:
+                    problem_responses += 1
+                    assert list(response["content"]) == ["application/problem+json"], status
+                    example = response["content"]["application/problem+json"]["example"]
+                    assert example["type"].startswith("urn:bank:promotion:problem:")
+                    assert example["status"] == int(status)
+    assert problem_responses >= 10
+    problem = document["components"]["schemas"]["Problem"]["properties"]
+    assert set(problem) == {"type", "title", "status", "detail", "instance", "request_id", "errors"}
+    field_problem = document["components"]["schemas"]["FieldProblem"]["properties"]
+    assert set(field_problem) == {"field", "message", "type"}
+
+
 async def test_each_request_logs_one_line_with_its_request_id_and_never_the_token(
     api_settings: Settings, keys: Keys, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -177,7 +242,6 @@ async def test_an_unexpected_error_is_a_500_problem_with_a_request_id_and_no_det
     ):
         response = await c.get("/boom")
 
-    assert response.status_code == 500
-    assert response.headers["content-type"] == "application/problem+json"
-    assert response.headers["x-request-id"]
+    problem = assert_problem(response, 500, "internal-error")
+    assert problem["instance"] == "/boom"
     assert "secret internals" not in response.text

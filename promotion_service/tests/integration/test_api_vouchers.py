@@ -11,7 +11,7 @@ from asgi_lifespan import LifespanManager
 from promotion_service import create_app
 from promotion_service.config import Settings
 from promotion_service.db import VOUCHERS, Database
-from tests.integration.api_fixtures import Keys, bearer, insert_voucher
+from tests.integration.api_fixtures import Keys, assert_problem, bearer, insert_voucher
 from tests.jwks_server import make_token
 
 
@@ -112,9 +112,7 @@ async def test_the_same_purchase_with_another_amount_or_currency_is_a_conflict(
     )
 
     assert first.status_code == 200
-    assert again.status_code == 409
-    assert again.headers["content-type"] == "application/problem+json"
-    assert again.json()["type"].endswith("/purchase-redeemed-with-other-amount")
+    assert_problem(again, 409, "purchase-redeemed-with-other-amount")
     stored = await db[VOUCHERS].find_one({"_id": voucher_id})
     assert stored is not None
     assert stored["redemption"]["original_amount"] == "100.00"
@@ -153,9 +151,7 @@ async def test_redeeming_for_another_purchase_is_a_conflict(
         url, json={"amount": "10.00", "currency": "EUR", "purchase_id": "p-2"}, headers=headers
     )
 
-    assert other.status_code == 409
-    assert other.headers["content-type"] == "application/problem+json"
-    assert other.json()["status"] == 409
+    assert_problem(other, 409, "voucher-already-redeemed")
 
 
 async def test_redeeming_an_expired_voucher_is_gone(
@@ -169,7 +165,7 @@ async def test_redeeming_an_expired_voucher_is_gone(
         headers=bearer(make_token(keys.rs256, "acct-me")),
     )
 
-    assert response.status_code == 410
+    assert_problem(response, 410, "voucher-expired")
     stored = await db[VOUCHERS].find_one({"_id": voucher_id})
     assert stored is not None
     assert stored["status"] == "active"
@@ -189,8 +185,8 @@ async def test_someone_elses_or_a_missing_voucher_is_not_found(
         headers=bearer(make_token(keys.rs256, "acct-me")),
     )
 
-    assert response.status_code == 404
-    assert response.json()["title"] == "Voucher not found"
+    problem = assert_problem(response, 404, "voucher-not-found")
+    assert problem["title"] == "Voucher not found"
     if voucher_owner:
         stored = await db[VOUCHERS].find_one({"_id": voucher_id})
         assert stored is not None
@@ -257,11 +253,10 @@ async def test_bad_redemption_input_is_422_and_writes_nothing(
         headers=bearer(make_token(keys.rs256, "acct-me")),
     )
 
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem = response.json()
-    assert problem["status"] == 422
+    problem = assert_problem(response, 422, "validation-error")
     assert problem["errors"]
+    for error in problem["errors"]:
+        assert error.keys() == {"field", "message", "type"}
     stored = await db[VOUCHERS].find_one({"_id": voucher_id})
     assert stored is not None
     assert stored["status"] == "active"
@@ -282,8 +277,7 @@ async def test_malformed_json_is_422(
         headers={**bearer(make_token(keys.rs256, "acct-me")), "Content-Type": "application/json"},
     )
 
-    assert response.status_code == 422
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_problem(response, 422, "validation-error")
 
 
 async def test_a_number_with_thousands_of_digits_is_422_not_a_parse_error(
@@ -305,8 +299,10 @@ async def test_a_number_with_thousands_of_digits_is_422_not_a_parse_error(
             },
         )
 
-    assert response.status_code == 422, response.text
-    assert response.json()["errors"][0]["loc"] == ["body", "amount"]
+    problem = assert_problem(response, 422, "validation-error")
+    assert problem["errors"] == [
+        {"field": "amount", "message": "amount must not exceed 1000000000", "type": "value_error"}
+    ]
 
 
 async def test_an_oversized_body_is_413_and_writes_nothing(
@@ -327,9 +323,8 @@ async def test_an_oversized_body_is_413_and_writes_nothing(
     )
 
     for response in (declared, streamed):
-        assert response.status_code == 413
-        assert response.headers["content-type"] == "application/problem+json"
-        assert response.headers["x-request-id"]
+        problem = assert_problem(response, 413, "payload-too-large")
+        assert problem["detail"] == "The request body must not exceed 4096 bytes."
     stored = await db[VOUCHERS].find_one({"_id": voucher_id})
     assert stored is not None
     assert stored["status"] == "active"

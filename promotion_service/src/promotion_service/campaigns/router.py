@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
     "/{campaign_id}",
     response_model=CampaignOut,
     summary="A campaign and how many of its slots are claimed",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(404, 422, 503),
 )
 async def get_campaign(
     request: Request,
