@@ -25,20 +25,22 @@ class Session:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+def registration(username: str) -> dict[str, str]:
+    """A registration body for `username`, with a random phone number (retry on its 409)."""
+    return {
+        "username": username,
+        "email": f"{username}@example.com",
+        "phone": f"+1 202 555 {secrets.randbelow(10_000):04d}",
+        "password": PASSWORD,
+    }
+
+
 def register(http: httpx.Client, stack: StackUrls) -> str:
     """Create an account with fresh details; returns its username."""
     for _ in range(5):
         tag = secrets.token_hex(5)
         username = f"e2e{tag}"
-        response = http.post(
-            f"{stack.login}/v1/accounts",
-            json={
-                "username": username,
-                "email": f"{username}@example.com",
-                "phone": f"+1 202 555 {secrets.randbelow(10_000):04d}",
-                "password": PASSWORD,
-            },
-        )
+        response = http.post(f"{stack.login}/v1/accounts", json=registration(username))
         if response.status_code == 409:  # a phone number taken by an earlier run
             continue
         assert response.status_code == 201, response.text

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.flows import PASSWORD, campaign
+from tests.e2e.flows import PASSWORD, campaign, registration
 from tests.e2e.harness import StackUrls, cpu_seconds, service_processes
 
 ACCOUNTS = 120
@@ -69,15 +69,7 @@ async def register(stack: StackUrls, run_tag: str, index: int) -> str:
     username = f"top{run_tag}n{index:03d}"
     async with httpx.AsyncClient(timeout=60.0) as client:
         for _ in range(5):
-            response = await client.post(
-                f"{stack.login}/v1/accounts",
-                json={
-                    "username": username,
-                    "email": f"{username}@example.com",
-                    "phone": f"+1 202 555 {secrets.randbelow(10_000):04d}",
-                    "password": PASSWORD,
-                },
-            )
+            response = await client.post(f"{stack.login}/v1/accounts", json=registration(username))
             if response.status_code == 409 and response.json().get("field") == "phone":
                 continue  # a number another account of this run (or an earlier one) took
             assert response.status_code == 201, response.text
