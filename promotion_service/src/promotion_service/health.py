@@ -1,7 +1,7 @@
 """Liveness and readiness of the API process (the consumer's readiness is its own)."""
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -17,16 +17,17 @@ CHECK_TIMEOUT_SECONDS = 3.0
 
 class Liveness(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
-    status: str
+    status: Literal["ok"]
 
 
 class Readiness(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"status": "ready", "checks": {"mongodb": "ok", "jwks": "ok"}}]
+            "examples": [{"status": "ok", "checks": {"mongodb": "ok", "jwks": "ok"}}]
         }
     )
-    status: str
+    # The login service's words: one probe rule and one alert rule read both services.
+    status: Literal["ok", "unavailable"]
     checks: dict[str, str]
 
 
@@ -57,6 +58,6 @@ async def readyz(request: Request) -> JSONResponse:
     checks = {"mongodb": mongodb, "jwks": jwks_state}
     ready = all(state == "ok" for state in checks.values())
     return JSONResponse(
-        {"status": "ready" if ready else "not_ready", "checks": checks},
+        {"status": "ok" if ready else "unavailable", "checks": checks},
         status_code=200 if ready else 503,
     )

@@ -160,5 +160,6 @@ async def test_an_unreachable_jwks_is_503_not_500(
     assert response.headers["retry-after"] == "5"
     readiness = await client.get("/readyz")
     assert readiness.status_code == 503
+    assert readiness.json()["status"] == "unavailable"
     assert readiness.json()["checks"]["jwks"].startswith("error")
     assert readiness.json()["checks"]["mongodb"] == "ok"

@@ -96,7 +96,7 @@ async def test_health_and_readiness_answer(client: httpx.AsyncClient) -> None:
 
     assert health.status_code == 200
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {"mongodb": "ok", "jwks": "ok"}}
+    assert ready.json() == {"status": "ok", "checks": {"mongodb": "ok", "jwks": "ok"}}
 
 
 @pytest.mark.parametrize(
