@@ -2,6 +2,11 @@
 
 import asyncio
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -218,3 +223,77 @@ async def test_events_recorded_while_an_open_broker_connection_is_cut_go_out_aft
 
     assert json.loads(message.body)["first_login_order"] == 2
     await proxy.cut()
+
+
+def _serve(
+    settings: Settings, port: int, rabbitmq_url: str, key_dir: Path
+) -> subprocess.Popen[bytes]:
+    """`python -m login_service`, one worker with its relay, in a process group of its own."""
+    env = {
+        **os.environ,
+        "MONGODB_URI": settings.mongodb_uri.get_secret_value(),
+        "RABBITMQ_URL": rabbitmq_url,
+        "LOGIN_PORT": str(port),
+        "LOGIN_WORKERS": "1",
+        "LOGIN_MONGODB_DATABASE": settings.mongodb_database,
+        "LOGIN_EVENTS_EXCHANGE": settings.events_exchange,
+        "LOGIN_DEV_KEY_DIR": str(key_dir),
+        "LOGIN_OUTBOX_RELAY_ENABLED": "true",
+        "LOGIN_LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "login_service"], env=env, start_new_session=True
+    )
+
+
+def _wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server exited during start-up"
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    pytest.fail("the server did not become ready within 60 s")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def test_a_login_process_killed_right_after_answering_loses_no_event(
+    bound_queue: tuple[AbstractQueue, Settings], rabbitmq_url: str, tmp_path: Path
+) -> None:
+    """SPEC 5.3: the first login answered 200, then its process died before publishing
+    (its broker unreachable, then SIGKILL). Another process publishes the event."""
+    queue, settings = bound_queue
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    doomed = _serve(settings, port, UNREACHABLE_BROKER, tmp_path / "keys")
+    try:
+        _wait_ready(base, doomed)
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            login = await _register_and_login(client, "req-killed-1")
+        assert login.status_code == 200
+    finally:
+        os.killpg(doomed.pid, signal.SIGKILL)
+        doomed.wait(timeout=10)
+    assert await queue.get(no_ack=True, fail=False) is None, "nothing was published yet"
+
+    survivor = _serve(settings, port, rabbitmq_url, tmp_path / "keys")
+    try:
+        _wait_ready(base, survivor)
+        message = await _next_message(queue, within=30)
+    finally:
+        survivor.send_signal(signal.SIGTERM)
+        survivor.wait(timeout=20)
+
+    body = json.loads(message.body)
+    assert body["first_login_order"] == 1
+    assert message.correlation_id == "req-killed-1"
+    assert await queue.get(no_ack=True, fail=False) is None, "published once"
