@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_LOGIN_PORT = 8000
+DEV_REGISTRATION_BUDGET = 10_000  # registrations per client network and hour under make dev
 DEFAULT_PROMOTION_PORT = 8001
 DEFAULT_CONSUMER_METRICS_PORT = 9101
 LOCAL_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -84,6 +85,8 @@ def service_env(config: StackConfig, base: Mapping[str, str], mongodb_uri: str) 
     env.setdefault("PROMOTION_JWKS_URL", f"{config.login_url}/.well-known/jwks.json")
     # All login workers share one generated development key, kept with the other local data.
     env.setdefault("LOGIN_DEV_KEY_DIR", str(config.data_dir / "login-dev-keys"))
+    # One developer (and the end-to-end tests) sign up many accounts from one address.
+    env.setdefault("LOGIN_THROTTLE_REGISTRATION_MAX_ATTEMPTS", str(DEV_REGISTRATION_BUDGET))
     return env
 
 

@@ -146,6 +146,9 @@ def make_settings(
             "dev_key_dir": dev_key_dir,
             "outbox_relay_enabled": False,
             "log_format": "json",
+            # Tests register many accounts from one address; the registration budget
+            # has its own test.
+            "throttle_registration_max_attempts": 100_000,
         }
         values.update(overrides)
         return Settings(**values)

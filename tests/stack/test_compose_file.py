@@ -25,7 +25,8 @@ def _compose(repo_root: Path) -> dict[str, Any]:
     return loaded
 
 
-def _docker_compose(repo_root: Path, *files: str, env: dict[str, str]) -> None:
+def _docker_compose(repo_root: Path, *files: str, env: dict[str, str]) -> dict[str, Any]:
+    """The configuration docker-compose makes of `files` (validated, merged)."""
     binary = shutil.which("docker-compose")
     if binary is None:
         pytest.fail(
@@ -36,7 +37,7 @@ def _docker_compose(repo_root: Path, *files: str, env: dict[str, str]) -> None:
     for name in files:
         argv += ["-f", name]
     result = subprocess.run(
-        [*argv, "config", "-q"],
+        [*argv, "config"],
         cwd=repo_root,
         env={**os.environ, **env},
         capture_output=True,
@@ -45,6 +46,8 @@ def _docker_compose(repo_root: Path, *files: str, env: dict[str, str]) -> None:
         check=False,
     )
     assert result.returncode == 0, f"docker-compose config failed:\n{result.stderr}"
+    merged: dict[str, Any] = yaml.safe_load(result.stdout)
+    return merged
 
 
 def test_compose_file_is_valid_for_docker_compose(repo_root: Path) -> None:
@@ -54,9 +57,13 @@ def test_compose_file_is_valid_for_docker_compose(repo_root: Path) -> None:
 def test_production_override_is_valid_when_its_required_settings_are_given(
     repo_root: Path,
 ) -> None:
-    _docker_compose(
+    merged = _docker_compose(
         repo_root, "docker-compose.yml", "deploy/compose.production.yml", env=PRODUCTION_ENV
     )
+    login = merged["services"]["login-api"]["environment"]
+    assert login["LOGIN_ENVIRONMENT"] == "production"
+    # The local stack's generous sign-up budget must not reach production.
+    assert login["LOGIN_THROTTLE_REGISTRATION_MAX_ATTEMPTS"] == "20"
 
 
 def test_mongodb_runs_as_a_replica_set_that_initiates_itself(repo_root: Path) -> None:

@@ -45,14 +45,28 @@ class InvalidCredentials(DomainError):
         super().__init__("The identifier or the password is incorrect.")
 
 
-class LoginThrottled(DomainError):
+class Throttled(DomainError):
+    """Refused for now: a budget of attempts is spent until ``retry_after_seconds``."""
+
+    message = "Too many attempts. Try again later."
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(self.message)
+        self.retry_after_seconds = max(1, retry_after_seconds)
+
+
+class LoginThrottled(Throttled):
     """Too many failed logins for this account or from this client address."""
 
     code = "too-many-login-failures"
+    message = "Too many failed login attempts. Try again later."
 
-    def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__("Too many failed login attempts. Try again later.")
-        self.retry_after_seconds = max(1, retry_after_seconds)
+
+class RegistrationThrottled(Throttled):
+    """Too many registrations from this client network."""
+
+    code = "too-many-registrations"
+    message = "Too many accounts were created from your network. Try again later."
 
 
 class NotAuthenticated(DomainError):

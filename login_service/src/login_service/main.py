@@ -68,6 +68,7 @@ async def build_services(settings: Settings, metrics: ServiceMetrics) -> Service
         leeway_seconds=settings.jwt_leeway_seconds,
     )
     repository = AccountRepository(collections.accounts)
+    throttle = LoginThrottle(collections.login_failures)
     rules = ThrottleRules(
         per_account=ThrottleRule(
             "account",
@@ -87,7 +88,7 @@ async def build_services(settings: Settings, metrics: ServiceMetrics) -> Service
     login = LoginService(
         accounts=repository,
         hasher=hasher,
-        throttle=LoginThrottle(collections.login_failures),
+        throttle=throttle,
         rules=rules,
         recorder=FirstLoginRecorder(
             mongo, collections, routing_key=settings.first_login_routing_key
@@ -104,7 +105,17 @@ async def build_services(settings: Settings, metrics: ServiceMetrics) -> Service
         keys=keys,
         token_policy=token_policy,
         mongo=mongo,
-        accounts=AccountService(repository, hasher, phone_region=settings.phone_default_region),
+        accounts=AccountService(
+            repository,
+            hasher,
+            throttle=throttle,
+            per_client=ThrottleRule(
+                "registration",
+                settings.throttle_registration_max_attempts,
+                settings.throttle_registration_window_seconds,
+            ),
+            phone_region=settings.phone_default_region,
+        ),
         login=login,
         publisher=publisher,
         relay=relay,

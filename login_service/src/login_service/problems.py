@@ -16,8 +16,8 @@ from login_service.errors import (
     DomainError,
     InvalidCredentials,
     InvalidField,
-    LoginThrottled,
     NotAuthenticated,
+    Throttled,
 )
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -72,7 +72,7 @@ def problem_response(
 _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
     (AccountConflict, 409),
     (InvalidField, 422),
-    (LoginThrottled, 429),
+    (Throttled, 429),
     (InvalidCredentials, 401),
     (NotAuthenticated, 401),
 ]
@@ -83,7 +83,7 @@ def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     status = next((code for cls, code in _DOMAIN_STATUS if isinstance(exc, cls)), 400)
     headers: dict[str, str] = {}
     extra: dict[str, Any] = {}
-    if isinstance(exc, LoginThrottled):
+    if isinstance(exc, Throttled):
         headers["Retry-After"] = str(exc.retry_after_seconds)
     if isinstance(exc, NotAuthenticated | InvalidCredentials):
         headers["WWW-Authenticate"] = "Bearer"
@@ -218,7 +218,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "A unique field is already taken; `field` names it.",
         413: "Request body too large.",
         422: "Invalid input; `errors` lists each field.",
-        429: "Too many failed logins; retry after `Retry-After` seconds.",
+        429: "Too many attempts (failed logins, or registrations from one network); retry after "
+        "`Retry-After` seconds.",
         503: "The database cannot be reached; retry after `Retry-After` seconds.",
     }
     return {

@@ -177,7 +177,11 @@ async def test_a_burst_of_concurrent_good_logins_from_one_address_leaves_no_fail
                 for i in range(burst)
             )
         )
-        windows = await mongo[database_name]["login_failures"].find({}).to_list()
+        windows = (
+            await mongo[database_name]["login_failures"]
+            .find({"_id": {"$not": {"$regex": "^registration:"}}})
+            .to_list()
+        )
         after = [
             (
                 await client.post(
@@ -187,6 +191,7 @@ async def test_a_burst_of_concurrent_good_logins_from_one_address_leaves_no_fail
             for i in range(burst)
         ]
 
+    assert windows, "the burst reserved login windows"
     assert all(window["count"] == 0 for window in windows), windows
     assert after == [200] * burst
 
@@ -261,3 +266,29 @@ async def test_addresses_of_one_ipv6_64_share_one_client_budget(
 
     assert same_64 == [401, 401, 429]
     assert next_64.status_code == 401
+
+
+async def test_registrations_from_one_network_are_limited_and_conflicts_count(
+    make_settings: Any, mongo: Any, database_name: str
+) -> None:
+    settings = make_settings(throttle_registration_max_attempts=3)
+    async with running_app(settings, client_address="198.51.100.20") as (_, farm):
+        created = [
+            (await farm.post("/v1/accounts", json=account_payload(i))).status_code for i in (1, 2)
+        ]
+        conflict = await farm.post("/v1/accounts", json=account_payload(1))
+        refused = await farm.post("/v1/accounts", json=account_payload(3))
+        invalid = await farm.post("/v1/accounts", json={**account_payload(4), "password": "x"})
+    async with running_app(settings, client_address="192.0.2.30") as (_, elsewhere):
+        other_network = await elsewhere.post("/v1/accounts", json=account_payload(5))
+
+    assert created == [201, 201]
+    assert conflict.status_code == 409
+    assert refused.status_code == 429
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["type"] == "urn:bank:login:problem:too-many-registrations"
+    assert 1 <= int(refused.headers["retry-after"]) <= 3600
+    assert invalid.status_code == 422, "invalid input is refused before any budget"
+    assert other_network.status_code == 201
+    usernames = await mongo[database_name]["accounts"].distinct("username")
+    assert sorted(usernames) == ["user1", "user2", "user5"]

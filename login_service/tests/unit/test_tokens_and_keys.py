@@ -203,7 +203,7 @@ def test_headers_other_than_the_issued_ones_are_refused(
 
 def test_a_token_issued_in_the_future_is_refused(private_keys: dict[str, PrivateKey]) -> None:
     keys = KeySet.create(private_keys["ES256"], "ES256")
-    issued = issue_access_token(keys, POLICY, "a", NOW + timedelta(seconds=120))
+    issued = issue_access_token(keys, POLICY, "a", datetime.now(UTC) + timedelta(seconds=120))
 
     with pytest.raises(InvalidToken):
         verify_access_token(keys, POLICY, issued.access_token)

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response, status
 
 from login_service.accounts.repository import Account
 from login_service.accounts.schemas import AccountOut, RegistrationRequest
-from login_service.dependencies import CurrentAccount, ServicesDep
+from login_service.dependencies import ClientAddress, CurrentAccount, ServicesDep
 from login_service.problems import problem_responses
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
@@ -31,12 +31,12 @@ def _account_out(response: Response, account: Account) -> AccountOut:
     status_code=status.HTTP_201_CREATED,
     response_model=AccountOut,
     summary="Create an account",
-    responses=problem_responses(409, 413, 422, 503),
+    responses=problem_responses(409, 413, 422, 429, 503),
 )
 async def register(
-    body: RegistrationRequest, response: Response, services: ServicesDep
+    body: RegistrationRequest, response: Response, services: ServicesDep, client: ClientAddress
 ) -> AccountOut:
-    account = await services.accounts.register(body)
+    account = await services.accounts.register(body, client)
     services.metrics.registrations.inc()
     return _account_out(response, account)
 

@@ -7,9 +7,11 @@ from datetime import datetime
 from login_service.accounts.normalize import normalize_email, normalize_phone, normalize_username
 from login_service.accounts.repository import Account, AccountRepository
 from login_service.accounts.schemas import RegistrationRequest
+from login_service.auth.client_address import client_network
 from login_service.auth.passwords import PasswordHasher
+from login_service.auth.throttle import LoginThrottle, ThrottleRule
 from login_service.clock import utc_now_ms
-from login_service.errors import InvalidField, InvalidToken
+from login_service.errors import InvalidField, InvalidToken, RegistrationThrottled
 
 
 class AccountService:
@@ -20,16 +22,25 @@ class AccountService:
         accounts: AccountRepository,
         hasher: PasswordHasher,
         *,
+        throttle: LoginThrottle,
+        per_client: ThrottleRule,
         phone_region: str | None = None,
         clock: Callable[[], datetime] = utc_now_ms,
     ) -> None:
         self._accounts = accounts
         self._hasher = hasher
+        self._throttle = throttle
+        self._per_client = per_client
         self._phone_region = phone_region
         self._clock = clock
 
-    async def register(self, request: RegistrationRequest) -> Account:
+    async def register(self, request: RegistrationRequest, client_address: str) -> Account:
         """Create an account from a validated request.
+
+        Every registration that gets this far (created, or refused with a conflict) spends
+        one of the client network's registrations of the window, before any Argon2 work:
+        a flood of sign-ups costs the service nothing past the budget, and the 409 that
+        says an email or phone is taken cannot be asked without limit.
 
         Uniqueness is decided by the unique indexes on the normalised keys, so two
         racing registrations of one username, email or phone cannot both succeed;
@@ -42,6 +53,9 @@ class AccountService:
             phone = normalize_phone(request.phone, self._phone_region)
         except ValueError as exc:
             raise InvalidField("phone", str(exc)) from None
+        await self._throttle.reserve(
+            [(self._per_client, client_network(client_address))], RegistrationThrottled
+        )
         password_hash = await self._hasher.hash(request.password)
         now = self._clock()
         document = {

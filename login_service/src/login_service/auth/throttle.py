@@ -23,7 +23,7 @@ from pymongo.errors import DuplicateKeyError
 
 from login_service.clock import utc_now_ms
 from login_service.db import Document
-from login_service.errors import LoginThrottled
+from login_service.errors import LoginThrottled, Throttled
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +70,12 @@ class LoginThrottle:
         self._attempts = attempts
         self._clock = clock
 
-    async def reserve(self, subjects: list[tuple[ThrottleRule, str]]) -> Reservation:
-        """Count one attempt against every subject; raise ``LoginThrottled`` past a limit.
+    async def reserve(
+        self,
+        subjects: list[tuple[ThrottleRule, str]],
+        refusal: Callable[[int], Throttled] = LoginThrottled,
+    ) -> Reservation:
+        """Count one attempt against every subject; raise ``refusal`` past a limit.
 
         The count is taken before the password is checked. A refused attempt gives it
         back at once; the caller gives it back after a success, and keeps it (a failure)
@@ -87,7 +91,7 @@ class LoginThrottle:
         reservation = Reservation(tuple(window.document_id for _, window in windows))
         if blocked:
             await self.release(reservation)
-            raise LoginThrottled(max(blocked))
+            raise refusal(max(blocked))
         return reservation
 
     async def release(self, reservation: Reservation) -> None:
