@@ -29,6 +29,15 @@ def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
     return uuid.uuid4().hex
 
 
+def _protective_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """No MIME sniffing, and no caching of what a route did not declare cacheable: the
+    responses carry personal data and tokens unless a route says otherwise (the JWKS)."""
+    added = [(b"x-content-type-options", b"nosniff")]
+    if not any(name.lower() == b"cache-control" for name, _ in headers):
+        added.append((b"cache-control", b"no-store"))
+    return added
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -58,6 +67,7 @@ class RequestContextMiddleware:
                 response_started = True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
+                headers += _protective_headers(headers)
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -134,6 +134,20 @@ def _samples(exposition: str) -> dict[str, float]:
     }
 
 
+async def test_responses_are_not_cached_or_sniffed_unless_a_route_allows_caching(
+    client: httpx.AsyncClient,
+) -> None:
+    health = await client.get("/healthz")
+    missing = await client.get("/no/such/route")
+    jwks = await client.get("/.well-known/jwks.json")
+
+    for response in (health, missing, jwks):
+        assert response.headers["x-content-type-options"] == "nosniff"
+    assert health.headers["cache-control"] == "no-store"
+    assert missing.headers["cache-control"] == "no-store"
+    assert jwks.headers["cache-control"] == "public, max-age=300"
+
+
 async def test_cors_allows_the_local_dev_origins_by_default(client: httpx.AsyncClient) -> None:
     response = await client.options(
         "/v1/auth/login",

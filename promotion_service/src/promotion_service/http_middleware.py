@@ -26,6 +26,15 @@ def request_id_from(value: str | None) -> str:
     return uuid.uuid4().hex
 
 
+def _protective_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """No MIME sniffing, and no caching of what a route did not declare cacheable: vouchers
+    and redemptions are personal, financial data."""
+    added = [(b"x-content-type-options", b"nosniff")]
+    if not any(name.lower() == b"cache-control" for name, _ in headers):
+        added.append((b"cache-control", b"no-store"))
+    return added
+
+
 class HttpMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter(
@@ -67,6 +76,7 @@ class RequestContextMiddleware:
                 response_started = True
                 message.setdefault("headers", [])
                 message["headers"].append((b"x-request-id", request_id.encode("latin-1")))
+                message["headers"] += _protective_headers(message["headers"])
             await send(message)
 
         structlog.contextvars.bind_contextvars(request_id=request_id)

@@ -35,6 +35,9 @@ async def test_listing_shows_only_the_token_subjects_vouchers(
     assert by_id[mine]["slot"] == 1
     assert {"granted_at", "expires_at"} <= by_id[mine].keys()
     assert by_id[expired]["status"] == "expired"
+    # Personal, financial data: never cached, never sniffed.
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
 
 
 @pytest.mark.parametrize(
