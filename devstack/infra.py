@@ -15,6 +15,7 @@ from devstack.processes import ManagedProcess
 STANDIN_READY_TIMEOUT = 60.0
 RABBITMQ_HOST = "127.0.0.1"
 RABBITMQ_PORT = 5672
+RABBITMQ_START_TIMEOUT = 120  # seconds for a started broker to accept connections
 _SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
 
 
@@ -83,8 +84,7 @@ async def ensure_local_rabbitmq(console: Console, env: Mapping[str, str]) -> boo
         return False
     path = f"{env.get('PATH', '')}:{_SBIN}"
     server = shutil.which("rabbitmq-server", path=path)
-    ctl = shutil.which("rabbitmqctl", path=path)
-    if server is None or ctl is None:
+    if server is None:
         raise StackError(
             "RabbitMQ does not answer on 127.0.0.1:5672 and is not installed. Install it "
             "(Debian/Ubuntu: sudo apt-get install rabbitmq-server; macOS: brew install rabbitmq) "
@@ -92,13 +92,17 @@ async def ensure_local_rabbitmq(console: Console, env: Mapping[str, str]) -> boo
         )
     console.info("RabbitMQ does not answer on 127.0.0.1:5672: running rabbitmq-server -detached")
     await _run_checked([server, "-detached"], env, within=60)
-    await _run_checked([ctl, "await_startup"], env, within=120)
-    for _ in range(60):
+    # -detached returns at once, before the node has even registered, so `rabbitmqctl
+    # await_startup` would fail straight away: wait for the AMQP listener instead.
+    for _ in range(RABBITMQ_START_TIMEOUT):
         if await port_answers(RABBITMQ_HOST, RABBITMQ_PORT):
             console.info("RabbitMQ is up")
             return True
         await asyncio.sleep(1)
-    raise StackError("RabbitMQ started but does not accept connections on 127.0.0.1:5672")
+    raise StackError(
+        f"RabbitMQ was started but accepts no connections on 127.0.0.1:5672 within "
+        f"{RABBITMQ_START_TIMEOUT} s"
+    )
 
 
 async def _run_checked(argv: list[str], env: Mapping[str, str], *, within: float) -> None:

@@ -27,13 +27,14 @@ fi
 
 if ! answers; then
   echo "starting RabbitMQ"
+  # -detached returns at once, before the node has even registered: rabbitmqctl
+  # await_startup would fail straight away, so wait for the AMQP listener instead.
   rabbitmq-server -detached || true
-  rabbitmqctl await_startup --timeout 120
 fi
 
-for _ in $(seq 1 60); do
+for _ in $(seq 1 120); do
   answers && { echo "RabbitMQ is up"; exit 0; }
   sleep 1
 done
-echo "RabbitMQ did not come up on 127.0.0.1:5672" >&2
+echo "RabbitMQ did not come up on 127.0.0.1:5672 within 120 s" >&2
 exit 1
