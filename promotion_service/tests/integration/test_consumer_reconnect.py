@@ -14,9 +14,11 @@ import pytest
 from aio_pika.abc import AbstractConnection
 
 from promotion_service.config import Settings
+from promotion_service.consumer.claim import ClaimPolicy, ClaimResult, claim_first_login_voucher
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.consumer.runner import FirstLoginConsumer
 from promotion_service.db import PROCESSED_EVENTS, VOUCHERS, Database
+from promotion_service.events.first_login import FirstLoginEvent
 from tests.factories import eventually, first_login_event, publish
 
 
@@ -67,16 +69,36 @@ async def test_a_connection_closed_by_the_server_is_reopened_and_consuming_resum
         await channel.close()
 
 
+class GatedClaim:
+    """The real claim; once `hold` is set, each call waits for `release` before claiming."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self._db = db
+        self._policy = ClaimPolicy(settings.campaign_id, 30, 10)
+        self.hold = False
+        self.release = asyncio.Event()
+        self.waiting = 0
+        self.calls = 0
+
+    async def __call__(self, event: FirstLoginEvent) -> ClaimResult:
+        self.calls += 1
+        if self.hold and not self.release.is_set():
+            self.waiting += 1
+            await self.release.wait()
+        return await claim_first_login_voucher(self._db.client, self._db, event, self._policy)
+
+
 async def test_a_broker_restart_is_survived_without_loss_or_double_grant(
     settings: Settings, db: Database
 ) -> None:
-    """The broker's application is stopped while events wait in the queue and the consumer is
-    handling some; after start_app the consumer reconnects by itself, what was in flight is
-    redelivered and every event ends with exactly one voucher.
+    """The broker's application is stopped while events wait in the queue and the consumer
+    holds some unacknowledged; after start_app the consumer reconnects by itself, what it
+    held is delivered again, and every event ends with exactly one voucher.
 
     The test publishes over connections of its own: the broker closes every connection."""
     stop = asyncio.Event()
-    consumer = FirstLoginConsumer(settings, metrics=ConsumerMetrics())
+    claim = GatedClaim(db, settings)
+    consumer = FirstLoginConsumer(settings, metrics=ConsumerMetrics(), claim=claim)
     task = asyncio.create_task(consumer.run(stop))
     before = [first_login_event(order) for order in range(1, 13)]
     after = [first_login_event(order) for order in range(13, 15)]
@@ -84,9 +106,12 @@ async def test_a_broker_restart_is_survived_without_loss_or_double_grant(
         await asyncio.wait_for(consumer.consuming.wait(), timeout=30)
         await _publish(settings, before[:2])
         await eventually(lambda: _processed(db, 2), timeout=30, what="events before the restart")
+        claim.hold = True
         await _publish(settings, before[2:])  # confirmed, so persisted in the durable queue
+        await eventually(lambda: _holding(claim), timeout=30, what="events in the consumer's hands")
         try:
             await asyncio.to_thread(rabbitmqctl, "stop_app")
+            claim.release.set()  # what was held goes on while the broker is away
         finally:
             await asyncio.to_thread(rabbitmqctl, "start_app")
             await asyncio.to_thread(rabbitmqctl, "await_startup")
@@ -102,6 +127,10 @@ async def test_a_broker_restart_is_survived_without_loss_or_double_grant(
     assert await _waiting(settings, 0)
     assert sorted(await db[VOUCHERS].distinct("slot")) == list(range(1, 15))
     assert await db[VOUCHERS].count_documents({}) == 14
+    # Each message held across the restart was delivered again: 16 deliveries were
+    # published (12 events, 2 new, 2 copies), plus one more for each held one.
+    assert claim.waiting > 0
+    assert claim.calls == 16 + claim.waiting, (claim.calls, claim.waiting)
     assert sorted(await db[VOUCHERS].distinct("account_id")) == sorted(
         event["account_id"] for event in [*before, *after]
     )
@@ -112,6 +141,10 @@ async def _publish(settings: Settings, events: list[dict[str, object]]) -> None:
         channel = await connection.channel(publisher_confirms=True)
         for event in events:
             await publish(channel, settings, event)
+
+
+async def _holding(claim: GatedClaim) -> bool:
+    return claim.waiting > 0
 
 
 async def _processed(db: Database, count: int) -> bool:

@@ -16,6 +16,7 @@
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -67,6 +68,15 @@ def fresh_copy(message: AbstractIncomingMessage) -> aio_pika.Message:
         type=message.type,
         app_id=message.app_id,
     )
+
+
+def _channel_open(message: AbstractIncomingMessage) -> bool:
+    """Whether the channel that delivered `message` is still open (it cannot be settled,
+    nor copied usefully, on another: the broker requeues what a closed channel held)."""
+    try:
+        return not message.channel.is_closed
+    except Exception:  # aio-pika raises when the channel is gone
+        return False
 
 
 class MessageHandler:
@@ -227,15 +237,36 @@ class MessageHandler:
             await self._settle(message.nack(requeue=True), logger)
             return
         if uncount is not None:
-            try:
-                await self._attempts.hand_back(uncount)
-            except Exception as exc:  # the database is away: the TTL index cleans up later
-                logger.warning("attempt_not_uncounted", error=type(exc).__name__)
+            await self._record_hand_back(uncount, logger)
         await self._hand_back(message, logger)
+
+    async def _record_hand_back(self, key: str, logger: Any) -> None:
+        """Tell the delivery counter that this delivery was ours to hand back, not a crash.
+
+        Retried while the message is held: left unrecorded, each delivery of a flapping
+        database would count as an attempt and a valid event could end dead-lettered. Given
+        up only when stopping (the redelivery then counts once)."""
+        for step in itertools.count(1):
+            try:
+                await self._attempts.hand_back(key)
+                return
+            except Exception as exc:
+                logger.warning("attempt_not_uncounted", error=type(exc).__name__, step=step)
+            if self._stopping.is_set():
+                return
+            delay = backoff_delay(
+                step,
+                base=self._settings.retry_base_delay_seconds,
+                ceiling=self._settings.retry_max_delay_seconds,
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
 
     async def _hand_back(self, message: AbstractIncomingMessage, logger: Any) -> None:
         """Requeue without the broker counting it: a nack for a classic queue; for a quorum
         queue a confirmed fresh copy, then an ack (a nack if the copy cannot be published)."""
+        if not _channel_open(message):
+            return  # the broker has taken it back already, with the channel
         if self._requeue_exchange is not None and await self._publish_copy(
             self._requeue_exchange, message, logger
         ):
