@@ -69,3 +69,14 @@ def test_proxy_replaces_a_client_supplied_forwarded_for_header(repo_root: Path) 
     text = (repo_root / "deploy" / "nginx" / "default.conf").read_text()
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in text
     assert "$proxy_add_x_forwarded_for" not in text
+
+
+def test_metrics_are_served_to_private_networks_only(repo_root: Path) -> None:
+    text = (repo_root / "deploy" / "nginx" / "default.conf").read_text()
+    bodies = {prefix: body for exact, prefix, body in _LOCATION.findall(text) if exact}
+    for service in ("login", "promotion"):
+        body = bodies[f"/{service}/metrics"]
+        assert "deny all;" in body
+        allowed = re.findall(r"allow\s+(\S+);", body)
+        assert allowed == ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+        assert f"proxy_pass ${service}_api/metrics;" in body

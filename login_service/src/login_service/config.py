@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     # Failed logins per account from all networks its owner has not logged in from.
     throttle_account_total_max_failures: int = Field(default=50, ge=1)
     throttle_account_total_window_seconds: int = Field(default=900, ge=1)
+    # The same per day: a slow, distributed guesser gets at most this many guesses a day.
+    throttle_account_daily_max_failures: int = Field(default=100, ge=1)
     # Registrations (201 or 409) per client network: Argon2 work and an existence oracle.
     throttle_registration_max_attempts: int = Field(default=20, ge=1)
     throttle_registration_window_seconds: int = Field(default=3600, ge=1)

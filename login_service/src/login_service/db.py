@@ -93,7 +93,10 @@ async def ensure_indexes(collections: Collections, *, sent_retention_days: int) 
         ]
     )
     await collections.outbox.create_indexes(
-        [IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="pending_due")]
+        [
+            IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="pending_due"),
+            IndexModel([("status", ASCENDING), ("created_at", ASCENDING)], name="pending_oldest"),
+        ]
     )
     await _ensure_ttl(collections.outbox, "sent_at", "sent_ttl", sent_retention_days * 86400)
     await collections.login_failures.create_indexes(

@@ -83,6 +83,9 @@ async def build_services(settings: Settings, metrics: ServiceMetrics) -> Service
             settings.throttle_account_total_max_failures,
             settings.throttle_account_total_window_seconds,
         ),
+        per_account_daily=ThrottleRule(
+            "account_day", settings.throttle_account_daily_max_failures, 86_400
+        ),
         remembered_networks=settings.remembered_networks,
     )
     login = LoginService(

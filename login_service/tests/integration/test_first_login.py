@@ -139,3 +139,29 @@ async def test_a_host_whose_clock_runs_behind_never_gives_a_later_order_an_earli
     assert stored is not None
     assert stored["first_login_at"] == on_time
     assert stored["first_login_order"] == 2
+
+
+async def test_a_host_whose_clock_runs_ahead_does_not_delay_other_hosts_events(
+    mongo: AsyncMongoClient[dict[str, Any]], database_name: str
+) -> None:
+    """The handed-out time may be pulled forward; the relay's schedule is the host's own."""
+    await ensure_indexes(Collections.of(mongo[database_name]), sent_retention_days=7)
+    await insert_accounts(mongo, database_name, 2)
+    first, second = sorted(await _account_ids(mongo, database_name))
+    on_time = datetime(2026, 11, 26, 9, 0, 0, tzinfo=UTC)
+    ahead = on_time + timedelta(hours=1)
+    collections = Collections.of(mongo[database_name])
+
+    await FirstLoginRecorder(
+        mongo, collections, routing_key=ROUTING_KEY, clock=lambda: ahead
+    ).record(first, None)
+    event = await FirstLoginRecorder(
+        mongo, collections, routing_key=ROUTING_KEY, clock=lambda: on_time
+    ).record(second, None)
+
+    assert event is not None
+    assert event.first_login_at == ahead, "orders keep non-decreasing times"
+    stored = await mongo[database_name]["outbox"].find_one({"_id": event.event_id})
+    assert stored is not None
+    assert stored["next_attempt_at"] == on_time, "due now for this host's relay"
+    assert stored["created_at"] == on_time

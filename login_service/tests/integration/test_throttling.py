@@ -292,3 +292,31 @@ async def test_registrations_from_one_network_are_limited_and_conflicts_count(
     assert other_network.status_code == 201
     usernames = await mongo[database_name]["accounts"].distinct("username")
     assert sorted(usernames) == ["user1", "user2", "user5"]
+
+
+async def test_a_network_logged_in_from_again_is_the_last_to_be_forgotten(
+    make_settings: Any, mongo: Any, database_name: str
+) -> None:
+    settings = make_settings(remembered_networks=3, trusted_proxies="10.0.0.0/8")
+    async with running_app(settings, client_address="10.0.0.2") as (_, proxy):
+        assert (await proxy.post("/v1/accounts", json=account_payload(1))).status_code == 201
+        for address in ("192.0.2.1", "198.51.100.1", "192.0.2.1", "203.0.113.1", "203.0.113.2"):
+            login = await proxy.post("/v1/auth/login", json=RIGHT, headers=_from(address))
+            assert login.status_code == 200
+
+    stored = await mongo[database_name]["accounts"].find_one({"username_key": "user1"})
+    assert stored["login_networks"] == ["192.0.2.1", "203.0.113.1", "203.0.113.2"]
+
+
+async def test_a_slow_distributed_guesser_is_capped_per_day(make_settings: Any, mongo: Any) -> None:
+    settings = make_settings(throttle_account_daily_max_failures=3, trusted_proxies="10.0.0.0/8")
+    async with running_app(settings, client_address="10.0.0.2") as (_, proxy):
+        assert (await proxy.post("/v1/accounts", json=account_payload(1))).status_code == 201
+        guesses = [
+            await proxy.post("/v1/auth/login", json=WRONG, headers=_from(f"198.51.100.{i}"))
+            for i in range(1, 5)
+        ]
+
+    assert [guess.status_code for guess in guesses] == [401, 401, 401, 429]
+    until_the_days_window_ends = 86_400 - time.time() % 86_400
+    assert abs(int(guesses[-1].headers["retry-after"]) - until_the_days_window_ends) <= 3

@@ -75,7 +75,7 @@ async def test_unknown_account_and_wrong_password_do_the_same_database_and_hashi
     unknown_commands, unknown_verified, unknown_status = trace["unknown"]
     assert wrong_status == unknown_status == 401
     assert wrong_commands == unknown_commands
-    assert [name for name, _ in wrong_commands] == ["find"] + ["findAndModify"] * 3
+    assert [name for name, _ in wrong_commands] == ["find"] + ["findAndModify"] * 4
     assert wrong_verified == [True]
     assert len(unknown_verified) == 1, "an unknown account still costs one Argon2 verification"
 

@@ -102,7 +102,13 @@ class AccountRepository:
         await self._accounts.update_one({"_id": account_id}, {"$max": {"last_login_at": now}})
 
     async def remember_network(self, account_id: str, network: str, keep: int) -> None:
-        """Add ``network`` to the account's latest ``keep`` login networks (once)."""
+        """Make ``network`` the latest of the account's last ``keep`` distinct login networks.
+
+        A network used again moves to the end, so the networks an owner keeps using are
+        the last to be forgotten. Two steps; the second adds the network only while it is
+        absent, so concurrent logins never store it twice.
+        """
+        await self._accounts.update_one({"_id": account_id}, {"$pull": {"login_networks": network}})
         await self._accounts.update_one(
             {"_id": account_id, "login_networks": {"$ne": network}},
             {"$push": {"login_networks": {"$each": [network], "$slice": -keep}}},

@@ -31,12 +31,15 @@ class ThrottleRules:
     - ``per_account_total``: one account from every network its owner has not logged in
       from (guessing spread over many addresses). A network of one of the account's
       latest successful logins is exempt, so such an attack cannot lock the owner out
-      where they usually log in.
+      where they usually log in. ``per_account_daily`` is the same over a day, so a slow,
+      distributed guesser gets a bounded number of guesses a day (NIST SP 800-63B caps
+      consecutive failures at 100).
     """
 
     per_account: ThrottleRule
     per_client: ThrottleRule
     per_account_total: ThrottleRule
+    per_account_daily: ThrottleRule
     remembered_networks: int = 10
 
 
@@ -90,6 +93,7 @@ class LoginService:
         ]
         if account is None or network not in account.networks:
             subjects.append((self._rules.per_account_total, account_key))
+            subjects.append((self._rules.per_account_daily, account_key))
         try:
             reservation = await self._throttle.reserve(subjects)
         except LoginThrottled:
@@ -110,7 +114,7 @@ class LoginService:
                 account.id, account.password_hash, result.new_hash
             )
         await self._record_login(account, request_id)
-        if network not in account.networks and self._rules.remembered_networks:
+        if account.networks[-1:] != (network,) and self._rules.remembered_networks:
             await self._accounts.remember_network(
                 account.id, network, self._rules.remembered_networks
             )

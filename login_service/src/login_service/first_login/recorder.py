@@ -53,9 +53,10 @@ class FirstLoginRecorder:
         """
 
         async def step(session: AsyncClientSession) -> FirstLoginEvent:
+            host_now = self._clock()
             counter = await self._collections.counters.find_one_and_update(
                 {"_id": FIRST_LOGIN_COUNTER_ID},
-                {"$inc": {"value": 1}, "$max": {LATEST_TIME_FIELD: self._clock()}},
+                {"$inc": {"value": 1}, "$max": {LATEST_TIME_FIELD: host_now}},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,
                 session=session,
@@ -86,8 +87,10 @@ class FirstLoginRecorder:
                     "correlation_id": correlation_id,
                     "status": "pending",
                     "attempts": 0,
-                    "created_at": now,
-                    "next_attempt_at": now,
+                    # The relay's schedule follows this host's clock, not the handed-out
+                    # time, which a host whose clock runs ahead may have pushed forward.
+                    "created_at": host_now,
+                    "next_attempt_at": host_now,
                 },
                 session=session,
             )
