@@ -2,10 +2,8 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,25 +16,18 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
-from tests.support import TEST_PASSWORD, insert_accounts
+from tests.support import TEST_PASSWORD, free_port, insert_accounts, wait_ready
 
 pytestmark = pytest.mark.integration
 
 LOGINS = 12
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def served(
     mongodb_uri: str, rabbitmq_url: str, database_name: str, tmp_path: Path, events_exchange: str
 ) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "MONGODB_URI": mongodb_uri,
@@ -53,17 +44,7 @@ def served(
     process = subprocess.Popen([sys.executable, "-m", "login_service"], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, "the server exited during start-up"
-            time.sleep(0.3)
-        else:
-            pytest.fail("the server did not become ready within 60 s")
+        wait_ready(base, process)
         yield base
     finally:
         process.send_signal(signal.SIGTERM)

@@ -4,7 +4,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,15 @@ from pymongo import AsyncMongoClient
 from yarl import URL
 
 from login_service.config import Settings
-from tests.support import TEST_PASSWORD, TcpProxy, account_payload, repo_root, running_app
+from tests.support import (
+    TEST_PASSWORD,
+    TcpProxy,
+    account_payload,
+    free_port,
+    repo_root,
+    running_app,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -246,37 +253,17 @@ def _serve(
     )
 
 
-def _wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the server exited during start-up"
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    pytest.fail("the server did not become ready within 60 s")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 async def test_a_login_process_killed_right_after_answering_loses_no_event(
     bound_queue: tuple[AbstractQueue, Settings], rabbitmq_url: str, tmp_path: Path
 ) -> None:
     """SPEC 5.3: the first login answered 200, then its process died before publishing
     (its broker unreachable, then SIGKILL). Another process publishes the event."""
     queue, settings = bound_queue
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     doomed = _serve(settings, port, UNREACHABLE_BROKER, tmp_path / "keys")
     try:
-        _wait_ready(base, doomed)
+        wait_ready(base, doomed)
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             login = await _register_and_login(client, "req-killed-1")
         assert login.status_code == 200
@@ -287,7 +274,7 @@ async def test_a_login_process_killed_right_after_answering_loses_no_event(
 
     survivor = _serve(settings, port, rabbitmq_url, tmp_path / "keys")
     try:
-        _wait_ready(base, survivor)
+        wait_ready(base, survivor)
         message = await _next_message(queue, within=30)
     finally:
         survivor.send_signal(signal.SIGTERM)
