@@ -218,11 +218,7 @@ class MessageHandler:
 
         `database`: the failure is the database's, not the message's; `uncount` names the
         delivery counter to tell that this delivery does not count as an attempt."""
-        delay = backoff_delay(
-            step,
-            base=self._settings.retry_base_delay_seconds,
-            ceiling=self._settings.retry_max_delay_seconds,
-        )
+        delay = self._backoff(step)
         logger.warning(
             "event_failed",
             outcome="retry",
@@ -231,8 +227,7 @@ class MessageHandler:
             retry_in_s=round(delay, 3),
         )
         self._metrics.message_retries.inc()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+        await self._pause(delay)
         if not database:
             await self._settle(message.nack(requeue=True), logger)
             return
@@ -254,13 +249,20 @@ class MessageHandler:
                 logger.warning("attempt_not_uncounted", error=type(exc).__name__, step=step)
             if self._stopping.is_set():
                 return
-            delay = backoff_delay(
-                step,
-                base=self._settings.retry_base_delay_seconds,
-                ceiling=self._settings.retry_max_delay_seconds,
-            )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+            await self._pause(self._backoff(step))
+
+    def _backoff(self, step: int) -> float:
+        """The growing, jittered wait after failed step `step` (1 = the first)."""
+        return backoff_delay(
+            step,
+            base=self._settings.retry_base_delay_seconds,
+            ceiling=self._settings.retry_max_delay_seconds,
+        )
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait `seconds`, or less if the consumer is asked to stop meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
     async def _hand_back(self, message: AbstractIncomingMessage, logger: Any) -> None:
         """Requeue without the broker counting it: a nack for a classic queue; for a quorum
