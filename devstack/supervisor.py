@@ -92,11 +92,12 @@ async def _run(stack: Stack, stop_requested: asyncio.Event) -> int:
     else:
         console.info("using MONGODB_URI from the environment; no stand-in started")
     if config.rabbitmq_url is None:
-        host, port = config.local_rabbitmq_host, config.local_rabbitmq_port
-        if await ensure_local_rabbitmq(console, stack.env, host=host, port=port):
+        if await ensure_local_rabbitmq(
+            console, stack.env, host=config.local_rabbitmq_host, port=config.local_rabbitmq_port
+        ):
             node = stack.env.get("RABBITMQ_NODENAME")
-            stop = f"rabbitmqctl -n {node} stop" if node else "rabbitmqctl stop"
-            console.info(f"RabbitMQ keeps running after this run; stop it with `{stop}`")
+            how = f"rabbitmqctl -n {node} stop" if node else "rabbitmqctl stop"
+            console.info(f"RabbitMQ keeps running after this run; stop it with `{how}`")
     else:
         console.info("using RABBITMQ_URL from the environment")
     if stop_requested.is_set():
