@@ -18,7 +18,7 @@ uv: ## Make sure uv runs (installs it with pip into the Python 3.13 of .python-v
 .PHONY: install
 install: uv ## Install every project's locked dependencies (one uv lock each)
 	@for p in . $(PROJECTS); do \
-	  echo "== installing the locked dependencies of $$p (uv sync; a minute on a fresh clone)"; \
+	  echo "== installing the locked dependencies of $$p (uv sync; about a minute the first time)"; \
 	  $(UV) sync --project $$p --frozen || exit 1; \
 	done
 

@@ -33,7 +33,12 @@ if ! PYTHON="$(python_for_project)"; then
 fi
 
 echo "uv is not installed: installing it into $PYTHON (Python $WANTED) with pip (about 10 s)"
-"$PYTHON" -m pip install --disable-pip-version-check --root-user-action=ignore --progress-bar off uv
+if ! "$PYTHON" -m pip install --disable-pip-version-check --root-user-action=ignore \
+  --progress-bar off uv; then
+  echo "pip could not install uv into $PYTHON (see above): install uv another way" \
+    "(https://docs.astral.sh/uv/getting-started/installation/) and run this again" >&2
+  exit 1
+fi
 if command -v pyenv >/dev/null 2>&1; then
   pyenv rehash
 fi
