@@ -71,14 +71,17 @@ class RabbitNode:
 
     def start(self) -> None:
         """Start the node in the background and wait until it accepts AMQP connections."""
-        subprocess.run(
+        done = subprocess.run(
             [rabbitmq_executable("rabbitmq-server"), "-detached"],
             env={**os.environ, **self.server_env},
             cwd=self.folder,
-            check=True,
+            check=False,
             capture_output=True,
+            text=True,
             timeout=60,
         )
+        if done.returncode != 0:
+            pytest.fail(f"rabbitmq-server -detached for {self.name}: {done.stderr.strip()}")
         self.wait_until_answering()
 
     def wait_until_answering(self, timeout: float = START_TIMEOUT) -> None:
@@ -105,12 +108,13 @@ class RabbitNode:
         """Stop this node (and only it), whether it is running, half-started or stopped."""
         if not self.pid_file.exists():
             return
-        subprocess.run(
-            [rabbitmq_executable("rabbitmqctl"), "-n", self.name, "stop", str(self.pid_file)],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            subprocess.run(
+                [rabbitmq_executable("rabbitmqctl"), "-n", self.name, "stop", str(self.pid_file)],
+                capture_output=True,
+                timeout=120,
+                check=False,
+            )
         self._kill_leftover()
 
     def _kill_leftover(self) -> None:
