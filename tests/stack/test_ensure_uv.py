@@ -1,7 +1,9 @@
 """scripts/ensure-uv.sh on a machine without uv: it installs uv into the Python 3.13 that
 .python-version selects, and uv then answers. The machine is simulated by a PATH that holds
-a scratch virtual environment of this Python 3.13 and the system's own folders, no uv."""
+a scratch virtual environment of this Python 3.13 and the system's own folders, no uv; the
+pyenv trap by a pyenv root of the test's own, with uv in another Python version only."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -74,3 +76,40 @@ def test_without_the_projects_python_it_says_what_is_missing(
     assert result.returncode == 1
     assert f"no Python {wanted} is on PATH" in result.stderr
     assert "installing" not in result.stdout
+
+
+def test_the_pyenv_shim_trap_is_avoided_by_installing_into_the_selected_version(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    """uv in another pyenv version only: its shim exists, but in a folder whose
+    .python-version selects 3.13 it answers "pyenv: uv: command not found"."""
+    pyenv = shutil.which("pyenv", path=f"{Path.home() / '.pyenv' / 'bin'}:{SYSTEM_PATH}")
+    real_uv = os.environ.get("UV")  # set by `uv run`, which runs this suite
+    if pyenv is None or real_uv is None:
+        pytest.fail("this test needs pyenv and to run under `uv run` (it reads $UV)")
+    root = tmp_path / "pyenv"
+    # This suite's Python is the one .python-version selects; its full version names it.
+    selected = root / "versions" / "{}.{}.{}".format(*sys.version_info[:3])
+    subprocess.run([sys.executable, "-m", "venv", str(selected)], check=True, timeout=300)
+    other = root / "versions" / "3.11.99" / "bin"
+    other.mkdir(parents=True)
+    (other / "uv").symlink_to(real_uv)
+    env = machine_env(f"{root / 'shims'}:{Path(pyenv).parent}:{SYSTEM_PATH}", tmp_path / "home")
+    env["PYENV_ROOT"] = str(root)
+    subprocess.run([pyenv, "rehash"], env=env, check=True, timeout=60)
+    trapped = subprocess.run(
+        ["uv", "--version"], cwd=repo_root, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert trapped.returncode != 0
+    assert "pyenv: uv: command not found" in trapped.stderr
+
+    result = run_ensure_uv(repo_root, env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "installing it into" in result.stdout
+    assert (selected / "bin" / "uv").is_file()
+    answer = subprocess.run(
+        ["uv", "--version"], cwd=repo_root, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert answer.returncode == 0, answer.stderr
+    assert answer.stdout.strip() in result.stdout
