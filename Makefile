@@ -9,22 +9,34 @@ UV := uv
 
 .PHONY: help
 help: ## List the entry points
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: uv
+uv: ## Make sure uv runs (installs it with pip into the Python 3.13 of .python-version)
+	@bash scripts/ensure-uv.sh
 
 .PHONY: install
-install: ## Install every project's dependencies (one uv lock each)
-	@for p in . $(PROJECTS); do echo "== uv sync $$p"; $(UV) sync --project $$p --frozen --quiet || exit 1; done
+install: uv ## Install every project's locked dependencies (one uv lock each)
+	@for p in . $(PROJECTS); do \
+	  echo "== installing the locked dependencies of $$p (uv sync; about a minute the first time)"; \
+	  $(UV) sync --project $$p --frozen || exit 1; \
+	done
 
 .PHONY: dev
 dev: install rabbitmq ## Run the whole system locally in the foreground (Ctrl-C stops all)
 	$(UV) run --project . python -m devstack
 
 .PHONY: rabbitmq
-rabbitmq: ## Make sure a local RabbitMQ is installed and running
+rabbitmq: ## Make sure a local RabbitMQ answers (starts it, or installs it from Debian as root)
+	@echo "== RabbitMQ"
 	@bash scripts/ensure-rabbitmq.sh
 
+.PHONY: test-tools
+test-tools: ## Install the programs the tests call (docker-compose from Debian, as root)
+	@bash scripts/ensure-docker-compose.sh
+
 .PHONY: test
-test: install rabbitmq ## Run every test suite (real RabbitMQ, real MongoDB wire server)
+test: install rabbitmq test-tools ## Run every test suite (real RabbitMQ, real MongoDB wire server)
 	@set -e; for p in $(PROJECTS); do \
 	  echo "== tests: $$p"; (cd $$p && $(UV) run --frozen pytest -q); \
 	done
@@ -40,23 +52,24 @@ test-promotion: install rabbitmq ## Run the promotion service's tests
 	cd promotion_service && $(UV) run --frozen pytest -q
 
 .PHONY: test-e2e
-test-e2e: install rabbitmq ## Run the end-to-end tests (LOGIN_URL/PROMOTION_URL to target a running stack)
+test-e2e: install rabbitmq test-tools ## Run the end-to-end tests (LOGIN_URL/PROMOTION_URL to target a running stack)
 	$(UV) run --frozen pytest -q tests
 
 .PHONY: lint
 lint: install ## ruff (lint + format check) and mypy on every project
-	@$(UV) sync --project bench --frozen --quiet
+	@echo "== installing the locked dependencies of bench (uv sync)"
+	@$(UV) sync --project bench --frozen
 	@set -e; for p in . $(PROJECTS) bench; do \
 	  echo "== lint: $$p"; \
 	  (cd $$p && $(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check . && $(UV) run --frozen mypy); \
 	done
 
 .PHONY: format
-format: ## Format and auto-fix every project
+format: install ## Format and auto-fix every project
 	@for p in . $(PROJECTS); do (cd $$p && $(UV) run ruff format . && $(UV) run ruff check --fix .); done
 
 .PHONY: compose-check
-compose-check: ## Validate docker-compose.yml (needs Debian's docker-compose)
+compose-check: test-tools ## Validate docker-compose.yml with docker-compose
 	docker-compose -f docker-compose.yml config -q
 
 .PHONY: apidoc
@@ -65,7 +78,7 @@ apidoc: install ## Regenerate docs/api.md and docs/openapi/*.json from the servi
 
 .PHONY: bench
 bench: install rabbitmq ## Run the benchmarks and regenerate docs/benchmarks.md (about 15 min; --quick: BENCH_ARGS=--quick)
-	$(UV) sync --project bench --frozen --quiet
+	$(UV) sync --project bench --frozen
 	$(UV) run --project bench python -m benchmarks $(BENCH_ARGS)
 
 .PHONY: clean

@@ -11,7 +11,8 @@ DEFAULT_LOGIN_PORT = 8000
 DEV_REGISTRATION_BUDGET = 10_000  # registrations per client network and hour under make dev
 DEFAULT_PROMOTION_PORT = 8001
 DEFAULT_CONSUMER_METRICS_PORT = 9101
-LOCAL_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
+LOCAL_RABBITMQ_HOST = "127.0.0.1"
+LOCAL_RABBITMQ_PORT = 5672
 
 
 class ConfigError(ValueError):
@@ -39,6 +40,9 @@ class StackConfig:
     data_dir: Path
     ready_timeout: float
     colour: str
+    # Where a local broker answers when RABBITMQ_URL is unset (LOCAL_RABBITMQ_HOST/_PORT).
+    local_rabbitmq_host: str = LOCAL_RABBITMQ_HOST
+    local_rabbitmq_port: int = LOCAL_RABBITMQ_PORT
 
     @property
     def login_url(self) -> str:
@@ -47,6 +51,12 @@ class StackConfig:
     @property
     def promotion_url(self) -> str:
         return f"http://127.0.0.1:{self.promotion_port}"
+
+    @property
+    def broker_url(self) -> str:
+        """RABBITMQ_URL, else the local broker's default guest account."""
+        local = f"amqp://guest:guest@{self.local_rabbitmq_host}:{self.local_rabbitmq_port}/"
+        return self.rabbitmq_url or local
 
 
 def load_config(env: Mapping[str, str], repo_root: Path) -> StackConfig:
@@ -67,6 +77,10 @@ def load_config(env: Mapping[str, str], repo_root: Path) -> StackConfig:
         data_dir=data_dir,
         ready_timeout=float(_int(env, "DEV_READY_TIMEOUT", 180, low=1, high=3600)),
         colour=colour,
+        local_rabbitmq_host=env.get("LOCAL_RABBITMQ_HOST") or LOCAL_RABBITMQ_HOST,
+        local_rabbitmq_port=_int(
+            env, "LOCAL_RABBITMQ_PORT", LOCAL_RABBITMQ_PORT, low=1, high=65535
+        ),
     )
 
 
@@ -75,7 +89,7 @@ def service_env(config: StackConfig, base: Mapping[str, str], mongodb_uri: str) 
     env = {key: value for key, value in base.items() if key != "VIRTUAL_ENV"}
     env.update(
         MONGODB_URI=mongodb_uri,
-        RABBITMQ_URL=config.rabbitmq_url or LOCAL_RABBITMQ_URL,
+        RABBITMQ_URL=config.broker_url,
         LOGIN_PORT=str(config.login_port),
         PROMOTION_PORT=str(config.promotion_port),
         PYTHONUNBUFFERED="1",

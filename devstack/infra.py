@@ -78,29 +78,43 @@ async def port_answers(host: str, port: int, within: float = 2.0) -> bool:
     return True
 
 
-async def ensure_local_rabbitmq(console: Console, env: Mapping[str, str]) -> bool:
-    """Make sure RabbitMQ answers on 127.0.0.1:5672; return True when this call started it."""
-    if await port_answers(RABBITMQ_HOST, RABBITMQ_PORT):
+async def ensure_local_rabbitmq(
+    console: Console,
+    env: Mapping[str, str],
+    *,
+    host: str = RABBITMQ_HOST,
+    port: int = RABBITMQ_PORT,
+) -> bool:
+    """Make sure RabbitMQ answers on host:port; return True when this call started it.
+
+    `rabbitmq-server` runs with `env`, so its own variables (RABBITMQ_NODENAME,
+    RABBITMQ_CONFIG_FILE, ...) choose the node; unset, the machine's broker.
+    """
+    where = f"{host}:{port}"
+    if await port_answers(host, port):
         return False
     path = f"{env.get('PATH', '')}:{_SBIN}"
     server = shutil.which("rabbitmq-server", path=path)
     if server is None:
         raise StackError(
-            "RabbitMQ does not answer on 127.0.0.1:5672 and is not installed. Install it "
+            f"RabbitMQ does not answer on {where} and is not installed. Install it "
             "(Debian/Ubuntu: sudo apt-get install rabbitmq-server; macOS: brew install rabbitmq) "
             "or set RABBITMQ_URL to a running broker."
         )
-    console.info("RabbitMQ does not answer on 127.0.0.1:5672: running rabbitmq-server -detached")
+    node = env.get("RABBITMQ_NODENAME", "of this machine")
+    console.info(
+        f"RabbitMQ does not answer on {where}: starting node {node} (rabbitmq-server -detached)"
+    )
     await _run_checked([server, "-detached"], env, within=60)
     # -detached returns at once, before the node has even registered, so `rabbitmqctl
     # await_startup` would fail straight away: wait for the AMQP listener instead.
     for _ in range(RABBITMQ_START_TIMEOUT):
-        if await port_answers(RABBITMQ_HOST, RABBITMQ_PORT):
-            console.info("RabbitMQ is up")
+        if await port_answers(host, port):
+            console.info(f"RabbitMQ is up on {where}")
             return True
         await asyncio.sleep(1)
     raise StackError(
-        f"RabbitMQ was started but accepts no connections on 127.0.0.1:5672 within "
+        f"RabbitMQ was started but accepts no connections on {where} within "
         f"{RABBITMQ_START_TIMEOUT} s"
     )
 

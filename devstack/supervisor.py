@@ -92,8 +92,12 @@ async def _run(stack: Stack, stop_requested: asyncio.Event) -> int:
     else:
         console.info("using MONGODB_URI from the environment; no stand-in started")
     if config.rabbitmq_url is None:
-        if await ensure_local_rabbitmq(console, stack.env):
-            console.info("RabbitMQ keeps running after this run; stop it with `rabbitmqctl stop`")
+        if await ensure_local_rabbitmq(
+            console, stack.env, host=config.local_rabbitmq_host, port=config.local_rabbitmq_port
+        ):
+            node = stack.env.get("RABBITMQ_NODENAME")
+            how = f"rabbitmqctl -n {node} stop" if node else "rabbitmqctl stop"
+            console.info(f"RabbitMQ keeps running after this run; stop it with `{how}`")
     else:
         console.info("using RABBITMQ_URL from the environment")
     if stop_requested.is_set():
@@ -170,7 +174,7 @@ def _announce(config: StackConfig, mongodb_uri: str, console: Console) -> None:
         f"  promotion API  {config.promotion_url}   (Swagger UI {config.promotion_url}/docs)",
         f"  consumers      {config.consumers}",
         f"  MongoDB        {redact_credentials(mongodb_uri)}",
-        f"  RabbitMQ       {redact_credentials(config.rabbitmq_url or 'amqp://guest:***@127.0.0.1:5672/')}",
+        f"  RabbitMQ       {redact_credentials(config.broker_url)}",
         "Ctrl-C stops everything.",
     ]
     for line in lines:

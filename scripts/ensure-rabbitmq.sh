@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Make sure a local RabbitMQ answers on 127.0.0.1:5672: start it if installed and stopped,
-# install it (Debian, as root) if absent. Does nothing when RABBITMQ_URL is set.
+# Make sure a local RabbitMQ answers: start it if installed and stopped, install it (Debian,
+# as root) if absent. Does nothing when RABBITMQ_URL is set.
+#
+# Where it should answer: LOCAL_RABBITMQ_HOST (127.0.0.1) and LOCAL_RABBITMQ_PORT (5672).
+# Which node it starts: rabbitmq-server reads its own variables from the environment
+# (RABBITMQ_NODENAME, RABBITMQ_CONFIG_FILE, RABBITMQ_MNESIA_BASE, ...); unset, the machine's.
 set -euo pipefail
 
 if [ -n "${RABBITMQ_URL:-}" ]; then
@@ -8,33 +12,40 @@ if [ -n "${RABBITMQ_URL:-}" ]; then
   exit 0
 fi
 
-answers() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+HOST="${LOCAL_RABBITMQ_HOST:-127.0.0.1}"
+PORT="${LOCAL_RABBITMQ_PORT:-5672}"
+START_TIMEOUT=120
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
+answers() { (exec 3<>"/dev/tcp/$HOST/$PORT") 2>/dev/null; }
 
 if answers; then
-  echo "RabbitMQ answers on 127.0.0.1:5672"
+  echo "RabbitMQ answers on $HOST:$PORT"
   exit 0
 fi
 
 if ! command -v rabbitmq-server >/dev/null 2>&1; then
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "RabbitMQ is not installed and cannot be installed here: install rabbitmq-server or set RABBITMQ_URL" >&2
+    echo "RabbitMQ does not answer on $HOST:$PORT and is not installed; it cannot be installed" \
+      "here (needs root and apt-get): install rabbitmq-server or set RABBITMQ_URL" >&2
     exit 1
   fi
-  echo "installing rabbitmq-server (Debian package)"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
+  echo "installing RabbitMQ from Debian's packages (apt-get install rabbitmq-server, about a minute)"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q rabbitmq-server
 fi
 
 if ! answers; then
-  echo "starting RabbitMQ"
+  echo "starting RabbitMQ (node ${RABBITMQ_NODENAME:-of this machine}, rabbitmq-server -detached)"
   # -detached returns at once, before the node has even registered: rabbitmqctl
   # await_startup would fail straight away, so wait for the AMQP listener instead.
   rabbitmq-server -detached || true
+  echo "waiting for RabbitMQ on $HOST:$PORT (up to $START_TIMEOUT s)"
 fi
 
-for _ in $(seq 1 120); do
-  answers && { echo "RabbitMQ is up"; exit 0; }
+for _ in $(seq 1 "$START_TIMEOUT"); do
+  answers && { echo "RabbitMQ is up on $HOST:$PORT"; exit 0; }
   sleep 1
 done
-echo "RabbitMQ did not come up on 127.0.0.1:5672 within 120 s" >&2
+echo "RabbitMQ did not come up on $HOST:$PORT within $START_TIMEOUT s" >&2
 exit 1

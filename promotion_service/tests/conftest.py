@@ -1,5 +1,6 @@
 """Shared fixtures: a real MongoDB wire server (MONGODB_URI, else the stand-in launcher),
-the real RabbitMQ (RABBITMQ_URL, else the local one), per-test database and queue names."""
+the real RabbitMQ (RABBITMQ_URL, else the local one), per-test database and queue names,
+and a throwaway RabbitMQ node for the tests that restart a broker."""
 
 import os
 import select
@@ -16,6 +17,7 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from promotion_service.config import Settings
+from tests.rabbitmq_node import RabbitNode, throwaway_node
 
 pytest_plugins = ["tests.integration.api_fixtures"]
 
@@ -114,8 +116,8 @@ async def database_name(mongo_client: AsyncMongoClient[dict[str, object]]) -> As
 
 
 class Broker:
-    """The suite's connection to RabbitMQ, opened again after the broker closed it (a test
-    restarts the broker), so that one restart does not break the tests after it."""
+    """The suite's connection to RabbitMQ, opened again if the broker closed it (a test
+    closes connections from the server side), so that it does not break the tests after it."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -146,6 +148,16 @@ async def broker(rabbitmq_url: str) -> AsyncIterator[Broker]:
     await session_broker.connection()
     yield session_broker
     await session_broker.close()
+
+
+@pytest.fixture
+def restartable_broker() -> Iterator[RabbitNode]:
+    """A RabbitMQ node of this test's own, running on free ports, for the test to stop and
+    start at will: the machine's broker (and whatever else uses it) never notices. It is
+    stopped and its folder removed afterwards."""
+    with throwaway_node("promotion-test") as node:
+        node.start()
+        yield node
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Static checks of the deployment files: nothing here needs a running server."""
+"""Checks of the deployment files and the local run's start-up (the broker tests start a
+throwaway RabbitMQ node of their own)."""
 
 from pathlib import Path
 

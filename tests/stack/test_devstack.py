@@ -40,6 +40,23 @@ def test_the_four_fixed_names_are_passed_to_services_exactly(repo_root: Path) ->
     assert env["PROMOTION_JWKS_URL"] == "http://127.0.0.1:9000/.well-known/jwks.json"
 
 
+def test_without_rabbitmq_url_services_use_the_local_broker_where_it_answers(
+    repo_root: Path,
+) -> None:
+    default = load_config({}, repo_root)
+    assert service_env(default, {}, "mongodb://x")["RABBITMQ_URL"] == (
+        "amqp://guest:guest@127.0.0.1:5672/"
+    )
+    given = {"LOCAL_RABBITMQ_HOST": "127.0.0.2", "LOCAL_RABBITMQ_PORT": "5673"}
+    moved = load_config(given, repo_root)
+    assert (moved.local_rabbitmq_host, moved.local_rabbitmq_port) == ("127.0.0.2", 5673)
+    assert service_env(moved, given, "mongodb://x")["RABBITMQ_URL"] == (
+        "amqp://guest:guest@127.0.0.2:5673/"
+    )
+    with pytest.raises(ConfigError, match="LOCAL_RABBITMQ_PORT"):
+        load_config({"LOCAL_RABBITMQ_PORT": "amqp"}, repo_root)
+
+
 def test_a_bad_dev_setting_is_refused_with_its_name(repo_root: Path) -> None:
     with pytest.raises(ConfigError, match="DEV_CONSUMERS"):
         load_config({"DEV_CONSUMERS": "many"}, repo_root)

@@ -42,5 +42,7 @@ def test_env_example_states_the_fixed_defaults(repo_root: Path) -> None:
         "# RABBITMQ_URL=amqp://guest:guest@127.0.0.1:5672/",
         "# LOGIN_PORT=8000",
         "# PROMOTION_PORT=8001",
+        "# LOCAL_RABBITMQ_HOST=127.0.0.1",
+        "# LOCAL_RABBITMQ_PORT=5672",
     ):
         assert line in text

@@ -1,5 +1,6 @@
 """A consumer survives its broker: away at start-up, closing the connection later, or
-restarted (stop_app, then start_app) with messages in flight."""
+restarted (stop_app, then start_app) with messages in flight. The restart happens to a
+throwaway node of the test's own, never to the machine's broker."""
 
 import asyncio
 import shutil
@@ -20,6 +21,7 @@ from promotion_service.consumer.runner import FirstLoginConsumer
 from promotion_service.db import PROCESSED_EVENTS, VOUCHERS, Database
 from promotion_service.events.first_login import FirstLoginEvent
 from tests.factories import eventually, first_login_event, publish
+from tests.rabbitmq_node import RabbitNode
 
 
 def rabbitmqctl(*args: str) -> str:
@@ -89,13 +91,14 @@ class GatedClaim:
 
 
 async def test_a_broker_restart_is_survived_without_loss_or_double_grant(
-    settings: Settings, db: Database
+    settings: Settings, db: Database, restartable_broker: RabbitNode
 ) -> None:
     """The broker's application is stopped while events wait in the queue and the consumer
     holds some unacknowledged; after start_app the consumer reconnects by itself, what it
     held is delivered again, and every event ends with exactly one voucher.
 
     The test publishes over connections of its own: the broker closes every connection."""
+    settings = settings.model_copy(update={"rabbitmq_url": restartable_broker.url})
     stop = asyncio.Event()
     claim = GatedClaim(db, settings)
     consumer = FirstLoginConsumer(settings, metrics=ConsumerMetrics(), claim=claim)
@@ -110,11 +113,11 @@ async def test_a_broker_restart_is_survived_without_loss_or_double_grant(
         await _publish(settings, before[2:])  # confirmed, so persisted in the durable queue
         await eventually(lambda: _holding(claim), timeout=30, what="events in the consumer's hands")
         try:
-            await asyncio.to_thread(rabbitmqctl, "stop_app")
+            await asyncio.to_thread(restartable_broker.ctl, "stop_app")
             claim.release.set()  # what was held goes on while the broker is away
         finally:
-            await asyncio.to_thread(rabbitmqctl, "start_app")
-            await asyncio.to_thread(rabbitmqctl, "await_startup")
+            await asyncio.to_thread(restartable_broker.ctl, "start_app")
+            await asyncio.to_thread(restartable_broker.ctl, "await_startup")
 
         await _publish(settings, [*after, before[0], before[5]])  # two duplicates
         await eventually(lambda: _processed(db, 14), timeout=120, what="every event")
