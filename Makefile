@@ -25,6 +25,7 @@ rabbitmq: ## Make sure a local RabbitMQ is installed and running
 
 .PHONY: test
 test: install rabbitmq ## Run every test suite (real RabbitMQ, real MongoDB wire server)
+	@bash scripts/ensure-browser.sh
 	@set -e; for p in $(PROJECTS); do \
 	  echo "== tests: $$p"; (cd $$p && $(UV) run --frozen pytest -q); \
 	done
