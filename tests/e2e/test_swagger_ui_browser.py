@@ -101,3 +101,28 @@ def test_swagger_ui_authorizes_with_a_password_and_calls_get_me(
     origin = urlsplit(docs)[:2]
     outside = [url for url in requested if urlsplit(url)[:2] != origin]
     assert outside == [], f"the docs page reached beyond its own origin: {outside}"
+
+
+def test_the_promotion_apis_swagger_ui_renders_from_its_own_origin(
+    chromium: Browser, stack: StackUrls
+) -> None:
+    base = stack.promotion_health
+    context = chromium.new_context()
+    context.set_default_timeout(UI_TIMEOUT_MS)
+    requested: list[str] = []
+    page = context.new_page()
+    page.on("request", lambda request: requested.append(request.url))
+    try:
+        page.goto(f"{base}/docs")
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text(
+            "Promotion service", timeout=UI_TIMEOUT_MS
+        )
+        expect(page.locator("#operations-vouchers-redeemVoucher")).to_be_visible(
+            timeout=UI_TIMEOUT_MS
+        )
+    finally:
+        context.close()
+
+    assert f"{base}/openapi.json" in requested
+    outside = [url for url in requested if urlsplit(url)[:2] != urlsplit(base)[:2]]
+    assert outside == [], f"the docs page reached beyond its own origin: {outside}"

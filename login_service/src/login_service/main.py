@@ -158,10 +158,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.mongo.close()
             log.info("stopped")
 
-    # Swagger UI and ReDoc load their scripts and styles from the locked fastapi-offline
-    # package, served by this app: bank networks often block CDNs. No validatorUrl, so the
-    # page never sends the document's address to swagger.io either.
+    # Swagger UI loads its scripts and styles from the locked fastapi-offline package, served
+    # by this app: bank networks often block CDNs. No validatorUrl, so the page never sends
+    # the document's address to swagger.io; no ReDoc, whose bundle fetches its logo from its
+    # vendor's CDN on every view.
     app = FastAPIOffline(
+        redoc_url=None,
         title="Login service",
         version=__version__,
         description=DESCRIPTION,

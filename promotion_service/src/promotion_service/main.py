@@ -75,9 +75,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await http.aclose()
             await mongo.close()
 
-    # Swagger UI and ReDoc are served from the locked fastapi-offline package, never a CDN
-    # (bank networks often block them); no validatorUrl, so nothing is sent to swagger.io.
+    # Swagger UI is served from the locked fastapi-offline package, never a CDN (bank
+    # networks often block them); no validatorUrl, so nothing is sent to swagger.io; no
+    # ReDoc, whose bundle fetches its logo from its vendor's CDN on every view.
     app = FastAPIOffline(
+        redoc_url=None,
         title="Promotion service",
         version=__version__,
         description=DESCRIPTION,
