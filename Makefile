@@ -32,8 +32,9 @@ rabbitmq: ## Make sure a local RabbitMQ answers (starts it, or installs it from 
 	@bash scripts/ensure-rabbitmq.sh
 
 .PHONY: test-tools
-test-tools: ## Install the programs the tests call (docker-compose from Debian, as root)
+test-tools: ## Install the programs the tests call (docker-compose and Chromium from Debian, as root)
 	@bash scripts/ensure-docker-compose.sh
+	@bash scripts/ensure-browser.sh
 
 .PHONY: test
 test: install rabbitmq test-tools ## Run every test suite (real RabbitMQ, real MongoDB wire server)

@@ -40,6 +40,11 @@ def render_markdown(documents: dict[str, dict[str, Any]]) -> str:
         "(`[{field, message, type}]`) for field problems. Every response carries `X-Request-ID`.",
         "A database the service cannot reach answers 503 with `Retry-After`.",
         "",
+        "Each operation has a short, stable `operationId` (`register`, `getMe`, `redeemVoucher`,",
+        "...): generated clients name their functions after it, so it changes only with a new",
+        "API version. `clients/typescript/` generates and type-checks a TypeScript client from",
+        "these documents (`tests/stack/test_typescript_client.py`).",
+        "",
     ]
     for service, document in documents.items():
         lines += _service_section(service, document)
@@ -56,11 +61,14 @@ def _service_section(service: str, document: dict[str, Any]) -> list[str]:
     ]
     if info.get("description"):
         lines += [info["description"].strip(), ""]
-    lines += ["| method | path | summary | auth |", "|---|---|---|---|"]
+    lines += ["| method | path | operationId | summary | auth |", "|---|---|---|---|---|"]
     operations = list(_operations(document))
     for method, path, operation in operations:
         summary = _cell(operation.get("summary", ""))
-        lines.append(f"| {method.upper()} | `{path}` | {summary} | {_auth(operation)} |")
+        operation_id = f"`{operation['operationId']}`" if "operationId" in operation else ""
+        lines.append(
+            f"| {method.upper()} | `{path}` | {operation_id} | {summary} | {_auth(operation)} |"
+        )
     lines.append("")
     for method, path, operation in operations:
         lines += _operation_section(document, method, path, operation)

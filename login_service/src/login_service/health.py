@@ -38,6 +38,7 @@ async def _check(probe: Awaitable[Any]) -> str:
 
 @router.get(
     "/healthz",
+    operation_id="health",
     response_model=Liveness,
     summary="The process is alive",
     responses={200: {"description": "Alive."}},
@@ -48,6 +49,7 @@ async def healthz() -> Liveness:
 
 @router.get(
     "/readyz",
+    operation_id="ready",
     response_model=Readiness,
     summary="Dependencies reachable",
     responses={
@@ -84,6 +86,7 @@ async def readyz(services: ServicesDep) -> JSONResponse:
 
 @router.get(
     "/metrics",
+    operation_id="metrics",
     summary="Prometheus metrics of the service (all workers of this instance)",
     include_in_schema=True,
     response_class=Response,

@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from login_service import __version__
 from login_service.accounts.repository import AccountRepository
@@ -157,12 +158,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.mongo.close()
             log.info("stopped")
 
-    app = FastAPI(
+    # Swagger UI loads its scripts and styles from the locked fastapi-offline package, served
+    # by this app: bank networks often block CDNs. No validatorUrl, so the page never sends
+    # the document's address to swagger.io; no ReDoc, whose bundle fetches its logo from its
+    # vendor's CDN on every view.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="Login service",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        swagger_ui_parameters={"persistAuthorization": True},
+        swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
     )
     install_problem_handlers(app)
     _document_problems_only_as_problem_json(app)

@@ -39,13 +39,16 @@ async def _check(probe: Any) -> str:
     return "ok"
 
 
-@router.get("/healthz", response_model=Liveness, summary="The process is alive")
+@router.get(
+    "/healthz", operation_id="health", response_model=Liveness, summary="The process is alive"
+)
 async def healthz() -> Liveness:
     return Liveness(status="ok")
 
 
 @router.get(
     "/readyz",
+    operation_id="ready",
     response_model=Readiness,
     summary="MongoDB answers and the login service's JWKS can be fetched",
     responses={503: {"model": Readiness, "description": "A dependency is not available"}},

@@ -8,9 +8,10 @@ import httpx
 import structlog
 from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 
-from promotion_service import health
+from promotion_service import __version__, health
 from promotion_service.api_metrics import exposition
 from promotion_service.auth.jwks import JwksClient
 from promotion_service.auth.tokens import TokenVerifier
@@ -74,11 +75,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await http.aclose()
             await mongo.close()
 
-    app = FastAPI(
+    # Swagger UI is served from the locked fastapi-offline package, never a CDN (bank
+    # networks often block them); no validatorUrl, so nothing is sent to swagger.io; no
+    # ReDoc, whose bundle fetches its logo from its vendor's CDN on every view.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="Promotion service",
-        version="1.0.0",
+        version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.settings = settings
     install_problem_handlers(app)
@@ -88,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get(
         "/metrics",
+        operation_id="metrics",
         tags=["health"],
         summary="Prometheus metrics of the API (all workers of this instance)",
         response_class=Response,

@@ -28,6 +28,7 @@ def _account_out(response: Response, account: Account) -> AccountOut:
 
 @router.post(
     "",
+    operation_id="register",
     status_code=status.HTTP_201_CREATED,
     response_model=AccountOut,
     summary="Create an account",
@@ -43,6 +44,7 @@ async def register(
 
 @router.get(
     "/me",
+    operation_id="getMe",
     response_model=AccountOut,
     summary="The authenticated account's profile",
     responses=problem_responses(401, 503),

@@ -21,6 +21,7 @@ def _token_response(response: Response, issued: IssuedToken) -> TokenResponse:
 
 @router.post(
     "/v1/auth/login",
+    operation_id="login",
     response_model=TokenResponse,
     summary="Log in with username, email or phone",
     responses=problem_responses(401, 413, 422, 429, 503),
@@ -43,6 +44,7 @@ async def login(
 
 @router.post(
     "/v1/auth/token",
+    operation_id="issueToken",
     response_model=TokenResponse,
     summary="OAuth2 password grant (for Swagger's Authorize button)",
     responses=problem_responses(401, 413, 422, 429, 503),
@@ -65,6 +67,7 @@ async def token(
 
 @router.get(
     "/.well-known/jwks.json",
+    operation_id="getJwks",
     response_model=JsonWebKeySet,
     summary="Public keys that verify access tokens",
     responses={200: {"description": "The JWKS; each key states its `alg`."}},

@@ -13,6 +13,7 @@ router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
 
 @router.get(
     "/{campaign_id}",
+    operation_id="getCampaign",
     response_model=CampaignOut,
     summary="A campaign and how many of its slots are claimed",
     responses=problem_responses(404, 422, 503),

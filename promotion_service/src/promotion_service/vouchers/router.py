@@ -23,6 +23,7 @@ def _db(request: Request) -> Database:
 
 @router.get(
     "",
+    operation_id="listMyVouchers",
     response_model=list[VoucherOut],
     summary="The caller's vouchers",
     responses=problem_responses(401, 503),
@@ -36,6 +37,7 @@ async def list_my_vouchers(request: Request, caller: CurrentAccount) -> list[Vou
 
 @router.post(
     "/{voucher_id}/redeem",
+    operation_id="redeemVoucher",
     response_model=RedemptionOut,
     summary="Redeem a voucher against a purchase (single use; idempotent per purchase_id)",
     responses=problem_responses(401, 404, 409, 410, 413, 422, 503),
