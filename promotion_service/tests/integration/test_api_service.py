@@ -215,7 +215,7 @@ async def test_each_request_logs_one_line_with_its_request_id_and_never_the_toke
         capsys.readouterr()
         await c.get("/v1/vouchers", headers={**bearer(token), "X-Request-ID": "req-42"})
         await c.get("/v1/vouchers", headers=bearer(token + "x"))
-        output = capsys.readouterr().out
+        output = capsys.readouterr().err
 
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     requests = [line for line in lines if line["event"] == "request"]
