@@ -129,12 +129,14 @@ class Delivery:
 
     async def wait_for_database(self, reason: str) -> None:
         """The database is unavailable or contended: keep the message for a growing pause,
-        then hand it back, as often as it takes; this delivery does not count."""
+        then hand it back, as often as it takes; this delivery does not count.
+
+        The hand-back is recorded before the pause: a delivery that comes back meanwhile
+        (a dropped connection returns what it held) must not find this one counted."""
         if self.attempt:
             self.bind(handed_back=self._handed_back)
-        await self._announce_retry(self._handed_back + 1, reason, cause="database_unavailable")
-        if self.attempt:
             await self._record_hand_back()
+        await self._announce_retry(self._handed_back + 1, reason, cause="database_unavailable")
         await hand_back(
             self._message,
             copy_to=self._shared.requeue_exchange,
