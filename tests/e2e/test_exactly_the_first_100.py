@@ -185,8 +185,9 @@ def wait_until_every_event_is_handled(
     """Poll until every one of these accounts' first-login events is handled; what was seen.
 
     Handled means: the login outbox has nothing pending, the work queue has no ready message
-    and, when the promotion database can be read, it has recorded each of the events (in the
-    transaction that grants or refuses the voucher). Without that database, the campaign's
+    and, when the promotion database can be read, it has recorded each of the events within
+    the campaign (in the transaction that grants the voucher; events beyond it are
+    acknowledged without a record). Without that database, the campaign's
     100 claims stand in for it, followed by a short grace for events held unacknowledged.
     """
     deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
@@ -201,7 +202,11 @@ def wait_until_every_event_is_handled(
             raise AssertionError(f"first-login events went to the dead-letter queue: {seen}")
         published = seen.outbox_pending == 0 and (seen.queue is None or seen.queue.ready == 0)
         if published and seen.handled is not None:
-            if sum(seen.handled.values()) == len(account_ids):
+            # Events beyond the campaign are acknowledged without a record (the promotion's
+            # fast path): the records are exactly the events within it, then a short grace
+            # for the others still held unacknowledged.
+            if sum(seen.handled.values()) == min(len(account_ids), SLOTS):
+                time.sleep(GRACE_SECONDS)
                 return seen
         elif published and seen.slots_claimed == SLOTS:
             time.sleep(GRACE_SECONDS)
@@ -294,7 +299,7 @@ def test_exactly_the_first_100_first_logins_get_a_voucher(
 
     # Every event was handled once, none was dead-lettered, by several consumers.
     if settled.handled is not None:
-        expected = {"granted": SLOTS, "not_eligible": ACCOUNTS - SLOTS}
+        expected = {"granted": SLOTS}  # the 20 beyond the campaign leave no record
         assert settled.handled == expected, settled.handled
     queue = queue_state(stack)
     if queue is not None:

@@ -8,6 +8,9 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# The broker's delivery limit stays at least this many times the application's attempts.
+QUORUM_LIMIT_FACTOR = 10
+
 DEV_CORS_ORIGINS = ["http://localhost:3000", "http://localhost:5173", "http://127.0.0.1:3000"]
 
 
@@ -57,6 +60,8 @@ class Settings(BaseSettings):
     jwks_cache_ttl_seconds: float = Field(default=300.0, gt=0)
     jwks_min_refetch_interval_seconds: float = Field(default=10.0, ge=0)
     jwks_timeout_seconds: float = Field(default=3.0, gt=0)
+    # How long keys fetched once stay trusted while the JWKS cannot be fetched again.
+    jwks_max_key_age_seconds: float = Field(default=3600.0, gt=0)
     jwt_issuer: str = "urn:bank:login"
     jwt_audience: str = "urn:bank:api"
     jwt_leeway_seconds: int = Field(default=10, ge=0, le=300)
@@ -79,6 +84,11 @@ class Settings(BaseSettings):
     # Consumer behaviour.
     consumer_prefetch: int = Field(default=16, ge=1, le=1000)
     max_attempts: int = Field(default=8, ge=1, le=100)
+    # Quorum queues: the broker's own x-delivery-limit. It also counts returns caused by
+    # dropped connections, so it sits far above max_attempts (checked below).
+    quorum_delivery_limit: int = Field(default=1000, ge=1)
+    # How long the consumer trusts its reading of the campaign for the fast path.
+    campaign_cache_seconds: float = Field(default=5.0, ge=0, le=300)
     delivery_attempts_ttl_seconds: int = Field(default=86_400, ge=60)
     retry_base_delay_seconds: float = Field(default=2.0, ge=0)
     retry_max_delay_seconds: float = Field(default=60.0, ge=0)
@@ -96,6 +106,14 @@ class Settings(BaseSettings):
     def _default_cors_origins(self) -> Self:
         if self.cors_origins is None:
             self.cors_origins = [] if self.is_production else list(DEV_CORS_ORIGINS)
+        return self
+
+    @model_validator(mode="after")
+    def _delivery_limit_margin(self) -> Self:
+        if self.quorum_delivery_limit < QUORUM_LIMIT_FACTOR * self.max_attempts:
+            raise ValueError(
+                f"quorum_delivery_limit must be at least {QUORUM_LIMIT_FACTOR} x max_attempts"
+            )
         return self
 
     @property

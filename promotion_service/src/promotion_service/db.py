@@ -1,11 +1,12 @@
 """MongoDB client factory, collection names, indexes and the configured campaign."""
 
 import contextlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -28,7 +29,12 @@ def utc_now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def create_client(settings: Settings, *, app_name: str) -> AsyncMongoClient[Document]:
+def create_client(
+    settings: Settings,
+    *,
+    app_name: str,
+    listeners: Sequence[monitoring.CommandListener] = (),
+) -> AsyncMongoClient[Document]:
     """A client with timezone-aware datetimes and bounded server selection."""
     return AsyncMongoClient(
         settings.mongodb_uri,
@@ -37,6 +43,7 @@ def create_client(settings: Settings, *, app_name: str) -> AsyncMongoClient[Docu
         appname=app_name,
         serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
         connectTimeoutMS=settings.mongodb_timeout_ms,
+        event_listeners=list(listeners),
     )
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
-from promotion_service.auth.jwks import JwksClient
+from promotion_service.container import Services
 from promotion_service.db import ping
 
 router = APIRouter(tags=["health"])
@@ -50,13 +50,13 @@ async def healthz() -> Liveness:
     "/readyz",
     operation_id="ready",
     response_model=Readiness,
-    summary="MongoDB answers and the login service's JWKS can be fetched",
+    summary="MongoDB answers and the login service's JWKS keys can be trusted",
     responses={503: {"model": Readiness, "description": "A dependency is not available"}},
 )
 async def readyz(request: Request) -> JSONResponse:
-    jwks: JwksClient = request.app.state.jwks
+    services: Services = request.app.state.services
     mongodb, jwks_state = await asyncio.gather(
-        _check(ping(request.app.state.db)), _check(jwks.check())
+        _check(ping(services.db)), _check(services.jwks.check())
     )
     checks = {"mongodb": mongodb, "jwks": jwks_state}
     ready = all(state == "ok" for state in checks.values())

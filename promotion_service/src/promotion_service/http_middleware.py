@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from promotion_service.problems import internal_error_response, payload_too_large_response
+from promotion_service.raised_at import raised_at
 
 REQUEST_ID_HEADER = "x-request-id"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -85,7 +86,8 @@ class RequestContextMiddleware:
         except Exception as exc:
             # Answered here rather than by the server-error layer outside this middleware,
             # so that a 500 carries its X-Request-ID too.
-            log.error("unhandled_error", error=type(exc).__name__, exc_info=exc)
+            # Type and place only: exception messages may quote data (inputs, documents).
+            log.error("unhandled_error", error=type(exc).__name__, at=raised_at(exc))
             if response_started:
                 raise
             await internal_error_response(Request(scope))(scope, receive, send_with_id)

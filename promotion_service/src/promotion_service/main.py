@@ -17,6 +17,7 @@ from promotion_service.auth.jwks import JwksClient
 from promotion_service.auth.tokens import TokenVerifier
 from promotion_service.campaigns.router import router as campaigns_router
 from promotion_service.config import Settings, get_settings
+from promotion_service.container import Services
 from promotion_service.db import create_client, prepare_database
 from promotion_service.http_middleware import (
     BodySizeLimitMiddleware,
@@ -24,7 +25,9 @@ from promotion_service.http_middleware import (
     RequestContextMiddleware,
 )
 from promotion_service.log_setup import configure_logging
-from promotion_service.problems import install_problem_handlers, tidy_problem_content
+from promotion_service.mongo_metrics import MongoCommandCounter
+from promotion_service.problem_schema import tidy_problem_content
+from promotion_service.problems import install_problem_handlers
 from promotion_service.vouchers.router import router as vouchers_router
 
 DESCRIPTION = """
@@ -45,10 +48,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(json_logs=settings.json_logs, level=settings.log_level)
     registry = CollectorRegistry()
+    mongo_commands = MongoCommandCounter(registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        mongo = create_client(settings, app_name="promotion-api")
+        mongo = create_client(settings, app_name="promotion-api", listeners=[mongo_commands])
         http = httpx.AsyncClient(timeout=settings.jwks_timeout_seconds, follow_redirects=False)
         try:
             db = mongo[settings.mongodb_database]
@@ -58,15 +62,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 http,
                 ttl_seconds=settings.jwks_cache_ttl_seconds,
                 min_refetch_interval_seconds=settings.jwks_min_refetch_interval_seconds,
+                max_key_age_seconds=settings.jwks_max_key_age_seconds,
             )
-            app.state.db = db
-            app.state.jwks = jwks
-            app.state.token_verifier = TokenVerifier(
+            verifier = TokenVerifier(
                 jwks,
                 issuer=settings.jwt_issuer,
                 audience=settings.jwt_audience,
                 leeway_seconds=settings.jwt_leeway_seconds,
             )
+            app.state.services = Services.build(db, jwks, verifier)
             structlog.get_logger(__name__).info(
                 "api_started", environment=settings.environment, database=db.name
             )

@@ -6,26 +6,19 @@ import os
 import signal
 import sys
 
-from pymongo import AsyncMongoClient
-
 from promotion_service.consumer import __main__ as consumer_main
-from promotion_service.consumer import runner
-from promotion_service.consumer.claim import ClaimPolicy, ClaimResult, claim_first_login_voucher
-from promotion_service.db import Database, Document
 from promotion_service.events.first_login import FirstLoginEvent
+from promotion_service.vouchers.grant import GrantResult, VoucherGrant
 
 CRASH_ON_ACCOUNT = os.environ["TEST_CRASH_ON_ACCOUNT"]
-real_claim = claim_first_login_voucher
+real_claim = VoucherGrant.claim
 
 
-async def crashing_claim(
-    client: AsyncMongoClient[Document], db: Database, event: FirstLoginEvent, policy: ClaimPolicy
-) -> ClaimResult:
+async def crashing_claim(grant: VoucherGrant, event: FirstLoginEvent) -> GrantResult:
     if event.account_id == CRASH_ON_ACCOUNT:
         os.kill(os.getpid(), signal.SIGKILL)
-    return await real_claim(client, db, event, policy)
+    return await real_claim(grant, event)
 
 
-# The runner calls the name it imported into its own namespace, so that is the one to replace.
-runner.claim_first_login_voucher = crashing_claim  # type: ignore[attr-defined]
+VoucherGrant.claim = crashing_claim  # type: ignore[method-assign,assignment]
 sys.exit(consumer_main.main())

@@ -1,5 +1,6 @@
 """Bearer tokens checked against a real JWKS endpoint: every bad token is a 401, never a 500."""
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -163,3 +164,29 @@ async def test_an_unreachable_jwks_is_503_not_500(
     assert readiness.json()["status"] == "unavailable"
     assert readiness.json()["checks"]["jwks"].startswith("error")
     assert readiness.json()["checks"]["mongodb"] == "ok"
+
+
+async def test_cached_keys_past_their_maximum_age_are_not_trusted_while_the_jwks_is_down(
+    jwks: JwksServer, keys: Keys, api_settings: Settings
+) -> None:
+    """Keys the login service may have withdrawn meanwhile: 503 with Retry-After, not a 200."""
+    capped = api_settings.model_copy(
+        update={"jwks_cache_ttl_seconds": 0.2, "jwks_max_key_age_seconds": 0.5}
+    )
+    app = create_app(capped)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as c,
+    ):
+        token = make_token(keys.rs256)
+        assert (await c.get("/v1/vouchers", headers=bearer(token))).status_code == 200
+        jwks.failing = True
+        await asyncio.sleep(0.6)  # past the cap: the keys were fetched more than 0.5 s ago
+
+        response = await c.get("/v1/vouchers", headers=bearer(token))
+        readiness = await c.get("/readyz")
+
+    assert_problem(response, 503, "token-keys-unavailable")
+    assert response.headers["retry-after"] == "5"
+    assert readiness.status_code == 503
+    assert readiness.json()["checks"]["jwks"] == "error: JwksUnavailable"

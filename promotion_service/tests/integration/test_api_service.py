@@ -215,7 +215,7 @@ async def test_each_request_logs_one_line_with_its_request_id_and_never_the_toke
         capsys.readouterr()
         await c.get("/v1/vouchers", headers={**bearer(token), "X-Request-ID": "req-42"})
         await c.get("/v1/vouchers", headers=bearer(token + "x"))
-        output = capsys.readouterr().out
+        output = capsys.readouterr().err
 
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     requests = [line for line in lines if line["event"] == "request"]
@@ -228,9 +228,9 @@ async def test_each_request_logs_one_line_with_its_request_id_and_never_the_toke
 
 
 async def test_an_unexpected_error_is_a_500_problem_with_a_request_id_and_no_details(
-    api_settings: Settings,
+    api_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = create_app(api_settings)
+    app = create_app(api_settings.model_copy(update={"log_format": "json"}))
 
     async def boom() -> None:
         raise RuntimeError("secret internals")
@@ -245,3 +245,14 @@ async def test_an_unexpected_error_is_a_500_problem_with_a_request_id_and_no_det
     problem = assert_problem(response, 500, "internal-error")
     assert problem["instance"] == "/boom"
     assert "secret internals" not in response.text
+    logged = capsys.readouterr().err
+    assert '"unhandled_error"' in logged
+    assert "secret internals" not in logged  # type and place only
+
+
+async def test_metrics_count_mongodb_commands_by_name(client: httpx.AsyncClient) -> None:
+    await client.get("/v1/campaigns/first-login")
+
+    response = await client.get("/metrics")
+
+    assert 'mongodb_commands_total{command="find"}' in response.text

@@ -283,6 +283,40 @@ async def test_malformed_json_is_422(
     assert_problem(response, 422, "validation-error")
 
 
+@pytest.mark.parametrize(
+    "amount",
+    [
+        b"1e-9999999999",
+        b"1E-400",
+        b"0.0000000000000000000000000000000000000000001",
+        b"0.00",
+        b"-0",
+        b"0e5",
+        b"-1e-9999999999",
+        b"1.001",
+    ],
+)
+async def test_a_json_number_that_is_no_exact_positive_amount_is_422_and_spends_nothing(
+    client: httpx.AsyncClient, db: Database, keys: Keys, amount: bytes
+) -> None:
+    """1e-9999999999 once passed as a price of zero and spent the voucher on nothing."""
+    voucher_id = await insert_voucher(db, "acct-me")
+    raw = b'{"amount": ' + amount + b', "currency": "EUR", "purchase_id": "p-tiny"}'
+
+    response = await client.post(
+        f"/v1/vouchers/{voucher_id}/redeem",
+        content=raw,
+        headers={**bearer(make_token(keys.rs256, "acct-me")), "Content-Type": "application/json"},
+    )
+
+    problem = assert_problem(response, 422, "validation-error")
+    assert [error["field"] for error in problem["errors"]] == ["amount"]
+    stored = await db[VOUCHERS].find_one({"_id": voucher_id})
+    assert stored is not None
+    assert stored["status"] == "active"
+    assert "redemption" not in stored
+
+
 async def test_a_number_with_thousands_of_digits_is_422_not_a_parse_error(
     api_settings: Settings, db: Database, keys: Keys
 ) -> None:

@@ -15,11 +15,11 @@ import pytest
 from aio_pika.abc import AbstractConnection
 
 from promotion_service.config import Settings
-from promotion_service.consumer.claim import ClaimPolicy, ClaimResult, claim_first_login_voucher
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.consumer.runner import FirstLoginConsumer
 from promotion_service.db import PROCESSED_EVENTS, VOUCHERS, Database
 from promotion_service.events.first_login import FirstLoginEvent
+from promotion_service.vouchers.grant import GrantResult, build_grant
 from tests.factories import eventually, first_login_event, publish
 from tests.rabbitmq_node import RabbitNode
 
@@ -76,18 +76,18 @@ class GatedClaim:
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
-        self._policy = ClaimPolicy(settings.campaign_id, 30, 10)
+        self._claim = build_grant(db.client, db, settings).claim
         self.hold = False
         self.release = asyncio.Event()
         self.waiting = 0
         self.calls = 0
 
-    async def __call__(self, event: FirstLoginEvent) -> ClaimResult:
+    async def __call__(self, event: FirstLoginEvent) -> GrantResult:
         self.calls += 1
         if self.hold and not self.release.is_set():
             self.waiting += 1
             await self.release.wait()
-        return await claim_first_login_voucher(self._db.client, self._db, event, self._policy)
+        return await self._claim(event)
 
 
 async def test_a_broker_restart_is_survived_without_loss_or_double_grant(

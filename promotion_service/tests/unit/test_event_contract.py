@@ -142,3 +142,13 @@ def test_an_invalid_message_says_why(body: bytes, reason: str) -> None:
         decode_first_login(body)
 
     assert reason in refused.value.reason
+
+
+def test_a_schema_violation_names_the_field_and_rule_but_never_the_value() -> None:
+    body = json.dumps(first_login_event(1, account_id="acct-" + "x" * 100)).encode()
+
+    with pytest.raises(InvalidEvent) as refused:
+        decode_first_login(body)
+
+    assert refused.value.reason == "schema violation at account_id: maxLength"
+    assert "xxxx" not in refused.value.reason

@@ -1,12 +1,13 @@
 """The JWKS cache: which keys it keeps, when it fetches (driven by a fake clock)."""
 
+import asyncio
 import json
 
 import httpx
 import pytest
 
-from promotion_service.auth.exceptions import JwksUnavailable
 from promotion_service.auth.jwks import JwksClient, parse_jwks
+from promotion_service.errors import JwksUnavailable
 from tests.jwks_server import make_key
 
 RS = make_key("RS256")
@@ -47,10 +48,16 @@ class Clock:
         return self.now
 
 
-def jwks_client(keys: list[dict[str, object]], fetches: list[int], *, fail: bool = False):  # type: ignore[no-untyped-def]
+def jwks_client(  # type: ignore[no-untyped-def]
+    keys: list[dict[str, object]],
+    fetches: list[int],
+    *,
+    fail: bool = False,
+    login_down: asyncio.Event | None = None,
+):
     def respond(request: httpx.Request) -> httpx.Response:
         fetches.append(1)
-        if fail:
+        if fail or (login_down is not None and login_down.is_set()):
             return httpx.Response(503)
         return httpx.Response(200, content=json.dumps({"keys": keys}))
 
@@ -61,6 +68,7 @@ def jwks_client(keys: list[dict[str, object]], fetches: list[int], *, fail: bool
         http,
         ttl_seconds=300,
         min_refetch_interval_seconds=10,
+        max_key_age_seconds=3600,
         clock=clock,
     )
     return client, clock
@@ -96,3 +104,52 @@ async def test_no_keys_at_all_is_unavailable_not_unknown() -> None:
 
     with pytest.raises(JwksUnavailable):
         await client.key_for(RS.kid)
+
+
+async def test_cached_keys_serve_while_the_login_service_is_away_up_to_the_key_age_cap() -> None:
+    fetches: list[int] = []
+    login_down = asyncio.Event()
+    client, clock = jwks_client([RS.public_jwk], fetches, login_down=login_down)
+    assert await client.key_for(RS.kid) is not None
+    login_down.set()
+
+    clock.now += 3599  # long past the TTL, refreshes failing, still within the cap
+    assert await client.key_for(RS.kid) is not None
+    await client.check()
+    clock.now += 1  # the cap: keys fetched an hour ago are no longer trusted
+    with pytest.raises(JwksUnavailable):
+        await client.key_for(RS.kid)
+    with pytest.raises(JwksUnavailable):
+        await client.check()
+
+    login_down.clear()
+    clock.now += 10  # the next refetch allowed succeeds: trusted again
+    assert await client.key_for(RS.kid) is not None
+
+
+async def test_readiness_checks_obey_the_refetch_rate_limit() -> None:
+    fetches: list[int] = []
+    login_down = asyncio.Event()
+    client, clock = jwks_client([RS.public_jwk], fetches, login_down=login_down)
+    await client.check()
+    login_down.set()
+    clock.now += 301  # keys stale: one refetch is due
+
+    for _ in range(20):
+        await client.check()  # cached keys within the cap: ready, without asking again
+
+    assert len(fetches) == 2
+    clock.now += 11
+    await client.check()
+    assert len(fetches) == 3
+
+
+async def test_readiness_without_any_keys_is_unavailable_and_rate_limited() -> None:
+    fetches: list[int] = []
+    client, _ = jwks_client([], fetches, fail=True)
+
+    for _ in range(5):
+        with pytest.raises(JwksUnavailable):
+            await client.check()
+
+    assert len(fetches) == 1

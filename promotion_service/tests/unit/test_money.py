@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
+from promotion_service.errors import InvalidAmount
 from promotion_service.vouchers.currencies import MINOR_UNITS, minor_units
-from promotion_service.vouchers.exceptions import InvalidAmount
 from promotion_service.vouchers.money import apply_discount, check_amount
 
 

@@ -3,11 +3,11 @@
 import pytest
 from pymongo import errors
 
+from promotion_service.backoff import backoff_delay
 from promotion_service.consumer.attempts import attempt_key
-from promotion_service.consumer.backoff import backoff_delay
-from promotion_service.consumer.claim import CampaignMissing
 from promotion_service.consumer.failures import WRITE_CONFLICT, database_unavailable
-from promotion_service.consumer.transaction import TransactionRetriesExhausted, retry_delay
+from promotion_service.errors import CampaignMissing
+from promotion_service.transaction import TransactionRetriesExhausted, retry_delay
 
 
 def test_a_message_is_known_by_its_id_or_else_by_a_digest_of_its_body() -> None:
@@ -61,7 +61,7 @@ NOT_THE_DATABASE = [
     KeyError("slots_total"),
     ConnectionError("not a pymongo error"),
     TimeoutError("not a pymongo error"),
-    CampaignMissing("first-login"),
+    CampaignMissing(),
     errors.OperationFailure("BadValue", code=2),
     errors.DuplicateKeyError("E11000", code=11000),
     errors.InvalidOperation("client closed"),

@@ -3,8 +3,13 @@
 - Keys are cached for `ttl` seconds; an expired cache is refreshed on the next use.
 - A token whose kid is unknown triggers a refresh, at most once per `min_refetch_interval`,
   so a flood of made-up kids cannot turn into a flood of requests to the login service.
-- If a refresh fails while older keys are cached, those keep serving (logged); with no keys
-  at all the caller gets JwksUnavailable (the API answers 503).
+- If a refresh fails while older keys are cached, those keep serving (logged), but only up
+  to `max_key_age` after they were fetched: a key the login service has withdrawn (rotated
+  out after a leak) must not stay trusted for as long as the login service is unreachable.
+  Past that cap, or with no keys at all, the caller gets JwksUnavailable (the API answers
+  503 with Retry-After).
+- Readiness (`check`) takes the same path as a token, so probes cannot bypass the refetch
+  rate limit either.
 - Only keys that state an allowed `alg` (and suit it) are kept; each key verifies only with
   the algorithm it states.
 """
@@ -19,7 +24,7 @@ import structlog
 from jwt import PyJWK
 from jwt.exceptions import PyJWTError
 
-from promotion_service.auth.exceptions import JwksUnavailable
+from promotion_service.errors import JwksUnavailable
 
 ALLOWED_ALGORITHMS = frozenset({"RS256", "PS256", "ES256", "EdDSA"})
 
@@ -56,12 +61,14 @@ class JwksClient:
         *,
         ttl_seconds: float,
         min_refetch_interval_seconds: float,
+        max_key_age_seconds: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._url = url
         self._http = http
         self._ttl = ttl_seconds
         self._min_refetch = min_refetch_interval_seconds
+        self._max_key_age = max(max_key_age_seconds, ttl_seconds)
         self._clock = clock
         self._keys: dict[str, PyJWK] | None = None
         self._fetched_at = float("-inf")
@@ -79,11 +86,9 @@ class JwksClient:
         return keys.get(kid)
 
     async def check(self) -> None:
-        """Raise JwksUnavailable unless keys were fetched within the TTL or can be now."""
-        if self._clock() - self._fetched_at < self._ttl:
-            return
-        async with self._lock:
-            await self._fetch()
+        """Raise JwksUnavailable unless keys can be trusted now (fetched, or cached and still
+        within the key-age cap); a refetch it needs obeys the same rate limit as tokens."""
+        await self._fresh_keys()
 
     async def _fresh_keys(self) -> dict[str, PyJWK]:
         if self._keys is not None and self._clock() - self._fetched_at < self._ttl:
@@ -94,16 +99,22 @@ class JwksClient:
         async with self._lock:
             # Another request fetched (or failed to) while this one waited for the lock.
             if self._attempted_at >= if_attempted_before:
-                if self._keys is None:
-                    raise JwksUnavailable("JWKS fetch failed recently")
-                return self._keys
+                return self._cached_keys()
             try:
                 return await self._fetch()
             except JwksUnavailable:
-                if self._keys is None:
-                    raise
+                keys = self._cached_keys()
                 log.warning("jwks_refresh_failed_serving_cached_keys", url=self._url)
-                return self._keys
+                return keys
+
+    def _cached_keys(self) -> dict[str, PyJWK]:
+        """The cached keys while they may still be trusted; else JwksUnavailable."""
+        if self._keys is None:
+            raise JwksUnavailable("JWKS fetch failed recently")
+        if self._clock() - self._fetched_at >= self._max_key_age:
+            log.warning("jwks_cached_keys_too_old", url=self._url)
+            raise JwksUnavailable("cached JWKS keys are past their maximum age")
+        return self._keys
 
     async def _fetch(self) -> dict[str, PyJWK]:
         self._attempted_at = self._clock()

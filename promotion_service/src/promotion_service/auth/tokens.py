@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 
 import jwt
 
-from promotion_service.auth.exceptions import InvalidToken
 from promotion_service.auth.jwks import ALLOWED_ALGORITHMS, JwksClient
+from promotion_service.errors import InvalidToken
 
 REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "sub", "jti")
 MAX_ACCOUNT_ID_LENGTH = 64

@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 
-from promotion_service.campaigns import service
 from promotion_service.campaigns.schemas import CampaignOut
-from promotion_service.problems import problem_responses
+from promotion_service.container import ServicesDep
+from promotion_service.problem_schema import problem_responses
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
 
@@ -19,8 +19,8 @@ router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
     responses=problem_responses(404, 422, 503),
 )
 async def get_campaign(
-    request: Request,
+    services: ServicesDep,
     campaign_id: Annotated[str, Path(min_length=1, max_length=64, examples=["first-login"])],
 ) -> CampaignOut:
-    campaign = await service.get_campaign(request.app.state.db, campaign_id)
+    campaign = await services.campaigns.get_campaign(campaign_id)
     return CampaignOut.model_validate(campaign)

@@ -13,7 +13,7 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
-from promotion_service.consumer.transaction import TransactionRetriesExhausted
+from promotion_service.transaction import TransactionRetriesExhausted
 
 WRITE_CONFLICT = 112
 _LABELS = ("TransientTransactionError", "UnknownTransactionCommitResult")

@@ -2,6 +2,8 @@
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
+from promotion_service.mongo_metrics import MongoCommandCounter
+
 
 class ConsumerMetrics:
     """Counters named after what an operator asks: consumed, granted, duplicates, dead-lettered."""
@@ -41,6 +43,7 @@ class ConsumerMetrics:
             "Messages handed back for a later attempt after a failure.",
             registry=self.registry,
         )
+        self.mongo_commands = MongoCommandCounter(self.registry)
         self.handle_seconds = Histogram(
             "promotion_event_handle_seconds",
             "Time from delivery to ack/reject of one message.",

@@ -13,14 +13,15 @@ import aio_pika
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
+from promotion_service.backoff import backoff_delay
 from promotion_service.config import Settings
 from promotion_service.consumer.attempts import DeliveryAttempts
-from promotion_service.consumer.backoff import backoff_delay
-from promotion_service.consumer.claim import ClaimPolicy, claim_first_login_voucher
 from promotion_service.consumer.handler import ClaimFunction, MessageHandler
+from promotion_service.consumer.messaging import Deliveries
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.consumer.topology import declare_topology
-from promotion_service.db import create_client, prepare_database
+from promotion_service.db import Database, create_client, prepare_database
+from promotion_service.vouchers.grant import VoucherGrant, build_grant
 
 log = structlog.get_logger("promotion_service.consumer")
 
@@ -52,24 +53,15 @@ class FirstLoginConsumer:
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; then cancel the consumer, finish in-flight work, close."""
         settings = self._settings
-        mongo = create_client(settings, app_name="promotion-consumer")
+        mongo = create_client(
+            settings, app_name="promotion-consumer", listeners=[self._metrics.mongo_commands]
+        )
         try:
             db = mongo[settings.mongodb_database]
             await self._until_ready("mongodb", partial(prepare_database, db, settings), stop)
             if stop.is_set():
                 return
-            policy = ClaimPolicy(
-                campaign_id=settings.campaign_id,
-                voucher_valid_days=settings.voucher_valid_days,
-                max_transaction_attempts=settings.claim_max_transaction_attempts,
-            )
-            claim = self._claim_override or partial(
-                claim_first_login_voucher, mongo, db, policy=policy
-            )
-            attempts = DeliveryAttempts(
-                db, ttl=timedelta(seconds=settings.delivery_attempts_ttl_seconds)
-            )
-            await self._consume_until(stop, claim, attempts)
+            await self._consume_until(stop, build_grant(mongo, db, settings), db)
         finally:
             await mongo.close()
         log.info("consumer_stopped")
@@ -96,9 +88,7 @@ class FirstLoginConsumer:
                 await asyncio.wait_for(stop.wait(), timeout=delay)
         return None
 
-    async def _consume_until(
-        self, stop: asyncio.Event, claim: ClaimFunction, attempts: DeliveryAttempts
-    ) -> None:
+    async def _consume_until(self, stop: asyncio.Event, grant: VoucherGrant, db: Database) -> None:
         settings = self._settings
         name = connection_name(settings)
         # connect_robust reconnects a connection it once had; the first one is retried here.
@@ -119,10 +109,11 @@ class FirstLoginConsumer:
             channel = await connection.channel()
             await channel.set_qos(prefetch_count=settings.consumer_prefetch)
             queue = await declare_topology(channel, settings)
-            handler = MessageHandler(
+            deliveries = Deliveries(
                 settings=settings,
-                claim=claim,
-                attempts=attempts,
+                attempts=DeliveryAttempts(
+                    db, ttl=timedelta(seconds=settings.delivery_attempts_ttl_seconds)
+                ),
                 metrics=self._metrics,
                 stopping=self._stopping,
                 # A quorum queue counts every requeue against its delivery limit: messages
@@ -130,6 +121,13 @@ class FirstLoginConsumer:
                 requeue_exchange=(
                     channel.default_exchange if settings.queue_type == "quorum" else None
                 ),
+            )
+            handler = MessageHandler(
+                beyond_campaign=grant.beyond_campaign,
+                claim=self._claim_override or grant.claim,
+                deliveries=deliveries,
+                metrics=self._metrics,
+                max_attempts=settings.max_attempts,
             )
             consumer_tag = await queue.consume(partial(self._track, handler))
             log.info(
@@ -154,7 +152,7 @@ class FirstLoginConsumer:
 
     async def _track(self, handler: MessageHandler, message: AbstractIncomingMessage) -> None:
         if self._stopping.is_set():  # delivered while cancelling: hand it straight back
-            await handler.settle_requeue(message)
+            await handler.requeue_now(message)
             return
         task = asyncio.current_task()
         assert task is not None

@@ -9,7 +9,9 @@ from promotion_service.config import Settings
 
 
 def queue_arguments(settings: Settings) -> dict[str, Any]:
-    """Arguments of the work queue: lazy classic, or quorum with a delivery limit; both DLX."""
+    """Arguments of the work queue: lazy classic, or quorum with a delivery limit far above
+    the application's attempts (the broker also counts returns of dropped connections);
+    both DLX."""
     dead_lettering = {
         "x-dead-letter-exchange": settings.dead_letter_exchange,
         "x-dead-letter-routing-key": settings.dead_letter_routing_key,
@@ -17,7 +19,7 @@ def queue_arguments(settings: Settings) -> dict[str, Any]:
     if settings.queue_type == "quorum":
         return {
             "x-queue-type": "quorum",
-            "x-delivery-limit": settings.max_attempts,
+            "x-delivery-limit": settings.quorum_delivery_limit,
             **dead_lettering,
         }
     return {"x-queue-mode": "lazy", **dead_lettering}

@@ -92,7 +92,8 @@ def decode_first_login(body: bytes) -> FirstLoginEvent:
     if errors:
         first = errors[0]
         where = "/".join(str(part) for part in first.path) or "(root)"
-        raise InvalidEvent(f"schema violation at {where}: {first.message:.200}")
+        # The rule that failed, not the validator's message: that one quotes the value.
+        raise InvalidEvent(f"schema violation at {where}: {first.validator}")
     order = int(payload["first_login_order"])
     if order > MAX_ORDER:
         raise InvalidEvent("first_login_order does not fit a 64-bit integer")

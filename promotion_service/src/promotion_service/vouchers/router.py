@@ -2,23 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 
 from promotion_service.auth.deps import CurrentAccount
-from promotion_service.db import Database, utc_now
+from promotion_service.container import ServicesDep
+from promotion_service.db import utc_now
 from promotion_service.decimal_json import DecimalJSONRoute
-from promotion_service.problems import problem_responses
-from promotion_service.vouchers import service
+from promotion_service.problem_schema import problem_responses
 from promotion_service.vouchers.schemas import RedeemRequest, RedemptionOut, VoucherOut
 
 router = APIRouter(prefix="/v1/vouchers", tags=["vouchers"], route_class=DecimalJSONRoute)
 
 VoucherId = Annotated[str, Path(min_length=1, max_length=64, description="Voucher id")]
-
-
-def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 @router.get(
@@ -28,10 +23,8 @@ def _db(request: Request) -> Database:
     summary="The caller's vouchers",
     responses=problem_responses(401, 503),
 )
-async def list_my_vouchers(request: Request, caller: CurrentAccount) -> list[VoucherOut]:
-    vouchers = await service.list_vouchers(
-        _db(request), account_id=caller.account_id, now=utc_now()
-    )
+async def list_my_vouchers(services: ServicesDep, caller: CurrentAccount) -> list[VoucherOut]:
+    vouchers = await services.vouchers.list_vouchers(account_id=caller.account_id, now=utc_now())
     return [VoucherOut.model_validate({**voucher, "id": voucher["_id"]}) for voucher in vouchers]
 
 
@@ -43,10 +36,9 @@ async def list_my_vouchers(request: Request, caller: CurrentAccount) -> list[Vou
     responses=problem_responses(401, 404, 409, 410, 413, 422, 503),
 )
 async def redeem(
-    request: Request, voucher_id: VoucherId, body: RedeemRequest, caller: CurrentAccount
+    services: ServicesDep, voucher_id: VoucherId, body: RedeemRequest, caller: CurrentAccount
 ) -> RedemptionOut:
-    redemption = await service.redeem_voucher(
-        _db(request),
+    redemption = await services.vouchers.redeem(
         voucher_id=voucher_id,
         account_id=caller.account_id,
         amount=body.amount,

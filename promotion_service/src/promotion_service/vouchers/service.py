@@ -1,17 +1,19 @@
-"""Voucher use cases: list a caller's vouchers, redeem one (single use, idempotent per purchase)."""
+"""Voucher use cases of the API: list a caller's vouchers, redeem one (single use, idempotent
+per purchase)."""
 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from promotion_service.db import VOUCHERS, Database, Document
-from promotion_service.vouchers.exceptions import (
+from promotion_service.db import Document
+from promotion_service.errors import (
     PurchaseRedeemedWithOtherAmount,
     VoucherAlreadyRedeemed,
     VoucherExpired,
     VoucherNotFound,
 )
 from promotion_service.vouchers.money import apply_discount, check_amount
+from promotion_service.vouchers.repositories import VoucherRepository
 
 LIST_LIMIT = 100
 _STORED_FIELDS = (
@@ -42,13 +44,6 @@ def voucher_status(voucher: Document, now: datetime) -> str:
     return "expired" if voucher["expires_at"] <= now else "active"
 
 
-async def list_vouchers(db: Database, *, account_id: str, now: datetime) -> list[Document]:
-    """The caller's vouchers, newest first, each with its status as of `now`."""
-    cursor = db[VOUCHERS].find({"account_id": account_id}).sort("granted_at", -1).limit(LIST_LIMIT)
-    vouchers = await cursor.to_list()
-    return [{**voucher, "status": voucher_status(voucher, now)} for voucher in vouchers]
-
-
 def _redemption_of(voucher: Document) -> Redemption:
     stored = voucher["redemption"]
     return Redemption(voucher_id=voucher["_id"], **stored)
@@ -71,56 +66,62 @@ def _settled(voucher: Document, wanted: Redemption, now: datetime) -> Redemption
     return None
 
 
-async def redeem_voucher(
-    db: Database,
-    *,
-    voucher_id: str,
-    account_id: str,
-    amount: Decimal,
-    currency: str,
-    purchase_id: str,
-    now: datetime,
-) -> Redemption:
-    """Apply the caller's voucher to a purchase, once.
+class VoucherService:
+    """A caller's vouchers: listing and redemption."""
 
-    Single use is enforced by one conditional update (status active -> redeemed, only while
-    unexpired and owned by the caller): of two concurrent redemptions exactly one matches.
-    The same purchase_id and amount again returns the first result (idempotent retries).
-    Raises InvalidAmount, VoucherNotFound (also for someone else's voucher), VoucherExpired,
-    VoucherAlreadyRedeemed (for a different purchase_id) or PurchaseRedeemedWithOtherAmount
-    (the same purchase_id with another amount or currency).
-    """
-    check_amount(amount, currency)  # bad input is refused before anything is read or written
-    owned = {"_id": voucher_id, "account_id": account_id}
-    voucher = await db[VOUCHERS].find_one(owned)
-    if voucher is None:
-        raise VoucherNotFound
-    price = apply_discount(amount, currency, voucher["discount_percent"])
-    original, discount, final = price.as_strings()
-    redemption = Redemption(
-        voucher_id=voucher_id,
-        purchase_id=purchase_id,
-        original_amount=original,
-        discount_amount=discount,
-        final_amount=final,
-        currency=currency,
-        redeemed_at=now,
-    )
-    earlier = _settled(voucher, redemption, now)
-    if earlier is not None:
+    def __init__(self, vouchers: VoucherRepository) -> None:
+        self._vouchers = vouchers
+
+    async def list_vouchers(self, *, account_id: str, now: datetime) -> list[Document]:
+        """The caller's vouchers, newest first, each with its status as of `now`."""
+        vouchers = await self._vouchers.of_account(account_id, limit=LIST_LIMIT)
+        return [{**voucher, "status": voucher_status(voucher, now)} for voucher in vouchers]
+
+    async def redeem(
+        self,
+        *,
+        voucher_id: str,
+        account_id: str,
+        amount: Decimal,
+        currency: str,
+        purchase_id: str,
+        now: datetime,
+    ) -> Redemption:
+        """Apply the caller's voucher to a purchase, once.
+
+        Single use is enforced by one conditional update (status active -> redeemed, only
+        while unexpired and owned by the caller): of two concurrent redemptions exactly one
+        matches. The same purchase_id and amount again returns the first result (idempotent
+        retries). Raises InvalidAmount, VoucherNotFound (also for someone else's voucher),
+        VoucherExpired, VoucherAlreadyRedeemed (for a different purchase_id) or
+        PurchaseRedeemedWithOtherAmount (the same purchase_id with another amount or currency).
+        """
+        check_amount(amount, currency)  # bad input is refused before anything is read or written
+        voucher = await self._vouchers.owned(voucher_id, account_id)
+        if voucher is None:
+            raise VoucherNotFound
+        price = apply_discount(amount, currency, voucher["discount_percent"])
+        original, discount, final = price.as_strings()
+        redemption = Redemption(
+            voucher_id=voucher_id,
+            purchase_id=purchase_id,
+            original_amount=original,
+            discount_amount=discount,
+            final_amount=final,
+            currency=currency,
+            redeemed_at=now,
+        )
+        earlier = _settled(voucher, redemption, now)
+        if earlier is not None:
+            return earlier
+        stored = {field: getattr(redemption, field) for field in _STORED_FIELDS}
+        if await self._vouchers.mark_redeemed(voucher_id, account_id, stored, now=now):
+            return redemption
+        # Lost a race (or the voucher just expired): decide from what is stored now.
+        current = await self._vouchers.owned(voucher_id, account_id)
+        if current is None:
+            raise VoucherNotFound  # pragma: no cover - vouchers are never deleted
+        earlier = _settled(current, redemption, now)
+        if earlier is None:
+            raise VoucherAlreadyRedeemed  # pragma: no cover - it changed, yet is still active
         return earlier
-    stored = {field: getattr(redemption, field) for field in _STORED_FIELDS}
-    result = await db[VOUCHERS].update_one(
-        {**owned, "status": "active", "expires_at": {"$gt": now}},
-        {"$set": {"status": "redeemed", "redemption": stored}},
-    )
-    if result.modified_count == 1:
-        return redemption
-    # Lost a race (or the voucher just expired): decide from what is stored now.
-    current = await db[VOUCHERS].find_one(owned)
-    if current is None:
-        raise VoucherNotFound  # pragma: no cover - vouchers are never deleted
-    earlier = _settled(current, redemption, now)
-    if earlier is None:
-        raise VoucherAlreadyRedeemed  # pragma: no cover - it changed, yet is still active
-    return earlier

@@ -1,4 +1,5 @@
-"""The claim transaction against a real MongoDB wire server, including races."""
+"""The grant (its claim transaction and its fast path) against a real MongoDB wire server,
+including races."""
 
 import asyncio
 import json
@@ -7,16 +8,11 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from promotion_service.config import Settings
-from promotion_service.consumer.claim import (
-    ClaimOutcome,
-    ClaimPolicy,
-    ClaimResult,
-    SlotHeldByAnotherAccount,
-    claim_first_login_voucher,
-)
 from promotion_service.consumer.handler import ClaimFunction
 from promotion_service.db import CAMPAIGNS, PROCESSED_EVENTS, VOUCHERS, Database, ensure_campaign
+from promotion_service.errors import SlotHeldByAnotherAccount
 from promotion_service.events.first_login import FirstLoginEvent, decode_first_login
+from promotion_service.vouchers.grant import GrantOutcome, build_grant
 from tests.factories import first_login_event
 
 
@@ -30,16 +26,7 @@ def event_of(order: int, account_id: str | None = None, **overrides: object) -> 
 def claim(
     mongo_client: AsyncMongoClient[dict[str, object]], db: Database, settings: Settings
 ) -> ClaimFunction:
-    policy = ClaimPolicy(
-        campaign_id=settings.campaign_id,
-        voucher_valid_days=settings.voucher_valid_days,
-        max_transaction_attempts=settings.claim_max_transaction_attempts,
-    )
-
-    async def run(event: FirstLoginEvent) -> ClaimResult:
-        return await claim_first_login_voucher(mongo_client, db, event, policy)
-
-    return run
+    return build_grant(mongo_client, db, settings).claim
 
 
 async def slots_claimed(db: Database, settings: Settings) -> int:
@@ -53,7 +40,7 @@ async def test_an_order_within_the_slots_gets_a_voucher_for_the_slot_equal_to_it
 ) -> None:
     result = await claim(event_of(7))
 
-    assert result.outcome is ClaimOutcome.GRANTED
+    assert result.outcome is GrantOutcome.GRANTED
     voucher = await db[VOUCHERS].find_one({"account_id": "acct-00007"})
     assert voucher is not None
     assert voucher["_id"] == result.voucher_id
@@ -71,7 +58,7 @@ async def test_an_order_past_the_slots_is_recorded_without_a_voucher(
 
     result = await claim(event)
 
-    assert result.outcome is ClaimOutcome.NOT_ELIGIBLE
+    assert result.outcome is GrantOutcome.NOT_ELIGIBLE
     assert await db[VOUCHERS].count_documents({}) == 0
     processed = await db[PROCESSED_EVENTS].find_one({"_id": event.event_id})
     assert processed is not None
@@ -87,7 +74,7 @@ async def test_the_same_event_again_is_a_duplicate_and_grants_nothing_more(
 
     again = await claim(event)
 
-    assert again.outcome is ClaimOutcome.DUPLICATE_EVENT
+    assert again.outcome is GrantOutcome.DUPLICATE_EVENT
     assert again.voucher_id == first.voucher_id
     assert await db[VOUCHERS].count_documents({}) == 1
     assert await slots_claimed(db, settings) == 1
@@ -100,7 +87,7 @@ async def test_another_event_for_an_account_that_holds_a_voucher_is_a_duplicate_
 
     again = await claim(event_of(4, "acct-same"))
 
-    assert again.outcome is ClaimOutcome.DUPLICATE_ACCOUNT
+    assert again.outcome is GrantOutcome.DUPLICATE_ACCOUNT
     assert await db[VOUCHERS].count_documents({}) == 1
     assert await db[PROCESSED_EVENTS].count_documents({}) == 2
     assert await slots_claimed(db, settings) == 1
@@ -145,16 +132,13 @@ async def test_two_events_for_one_account_concurrently_grant_one_voucher(
 
 
 async def test_concurrent_claims_for_more_orders_than_slots_fill_exactly_the_slots(
-    claim: ClaimFunction, db: Database, settings: Settings
+    db: Database, settings: Settings
 ) -> None:
     small = settings.model_copy(update={"campaign_id": "small", "campaign_slots": 5})
     await ensure_campaign(db, small)
-    policy = ClaimPolicy(campaign_id="small", voucher_valid_days=30, max_transaction_attempts=10)
-    client = db.client
+    small_claim = build_grant(db.client, db, small).claim
 
-    results = await asyncio.gather(
-        *(claim_first_login_voucher(client, db, event_of(order), policy) for order in range(1, 13))
-    )
+    results = await asyncio.gather(*(small_claim(event_of(order)) for order in range(1, 13)))
 
     granted = sorted(r.outcome.value for r in results).count("granted")
     assert granted == 5

@@ -1,5 +1,0 @@
-"""Campaign domain errors."""
-
-
-class CampaignNotFound(Exception):
-    """No campaign with this id."""
