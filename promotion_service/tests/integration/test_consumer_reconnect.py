@@ -3,15 +3,12 @@ restarted (stop_app, then start_app) with messages in flight. The restart happen
 throwaway node of the test's own, never to the machine's broker."""
 
 import asyncio
-import shutil
 import socket
-import subprocess
 import uuid
 from functools import partial
 from urllib.parse import urlsplit
 
 import aio_pika
-import pytest
 from aio_pika.abc import AbstractConnection
 
 from promotion_service.config import Settings
@@ -21,23 +18,8 @@ from promotion_service.db import PROCESSED_EVENTS, VOUCHERS, Database
 from promotion_service.events.first_login import FirstLoginEvent
 from promotion_service.vouchers.grant import GrantResult, build_grant
 from tests.factories import eventually, first_login_event, publish
+from tests.integration.broker_connections import connection_pids, rabbitmqctl
 from tests.rabbitmq_node import RabbitNode
-
-
-def rabbitmqctl(*args: str) -> str:
-    executable = shutil.which("rabbitmqctl")
-    if executable is None:
-        pytest.fail("rabbitmqctl is needed to close a connection from the server side")
-    done = subprocess.run(
-        [executable, *args], capture_output=True, text=True, timeout=60, check=True
-    )
-    return done.stdout
-
-
-def connection_pids(name: str) -> list[str]:
-    """Pids (as rabbitmqctl accepts them) of connections whose connection_name is `name`."""
-    listed = rabbitmqctl("list_connections", "pid", "client_properties", "-q", "--no-table-headers")
-    return [line.split("\t", 1)[0] for line in listed.splitlines() if f'"{name}"' in line]
 
 
 async def test_a_connection_closed_by_the_server_is_reopened_and_consuming_resumes(
