@@ -10,6 +10,7 @@ from login_service.auth.service import LoginService
 from login_service.auth.tokens import TokenPolicy
 from login_service.config import Settings
 from login_service.db import Document
+from login_service.guard.login_guard import LoginGuard
 from login_service.metrics import ServiceMetrics
 from login_service.outbox.publisher import EventPublisher
 from login_service.outbox.relay import OutboxRelay
@@ -22,6 +23,7 @@ class Services:
     keys: KeySet
     token_policy: TokenPolicy
     mongo: AsyncMongoClient[Document]
+    guard: LoginGuard
     accounts: AccountService
     login: LoginService
     publisher: EventPublisher

@@ -2,14 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Cookie, Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from login_service.accounts.repository import Account
-from login_service.auth.client_address import client_address
 from login_service.auth.tokens import verify_access_token
 from login_service.container import Services
+from login_service.device_cookie import DEVICE_COOKIE, DEVICE_TOKEN_HEADER
 from login_service.errors import NotAuthenticated
+from login_service.guard.client_address import client_address
+from login_service.guard.device_tokens import DeviceToken
 
 # auto_error=False: a missing token is our own 401 problem, not FastAPI's default.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
@@ -39,6 +41,25 @@ def get_client_address(request: Request, services: ServicesDep) -> str:
 
 
 ClientAddress = Annotated[str, Depends(get_client_address)]
+
+
+def get_device_token(
+    services: ServicesDep,
+    header: Annotated[
+        str | None,
+        Header(
+            alias=DEVICE_TOKEN_HEADER,
+            description="The device token of a client that keeps no cookies (as returned "
+            "by registration and login); browsers send the `device` cookie instead.",
+        ),
+    ] = None,
+    cookie: Annotated[str | None, Cookie(alias=DEVICE_COOKIE, include_in_schema=False)] = None,
+) -> DeviceToken | None:
+    """The client's valid device token, if it presented one (else it is untrusted)."""
+    return services.guard.device_tokens.read(header or cookie)
+
+
+PresentedDevice = Annotated[DeviceToken | None, Depends(get_device_token)]
 
 
 async def get_current_account(

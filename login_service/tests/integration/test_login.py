@@ -44,7 +44,8 @@ async def test_oauth2_token_form_logs_in_like_the_json_endpoint(client: httpx.As
     account = await _register(client)
 
     response = await client.post(
-        "/v1/auth/token", data={"username": "user1@example.com", "password": TEST_PASSWORD}
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": "user1@example.com", "password": TEST_PASSWORD},
     )
 
     assert response.status_code == 200, response.text

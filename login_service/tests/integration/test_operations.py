@@ -33,7 +33,10 @@ async def test_secrets_never_reach_the_logs(
         await client.post(
             "/v1/auth/login", json={"identifier": "user1", "password": wrong_password}
         )
-        await client.post("/v1/auth/token", data={"username": "user1", "password": wrong_password})
+        await client.post(
+            "/v1/auth/token",
+            data={"grant_type": "password", "username": "user1", "password": wrong_password},
+        )
     stored = await mongo[database_name]["accounts"].find_one({"username_key": "user1"})
     assert stored is not None
 

@@ -6,7 +6,7 @@ import pytest
 from pymongo import AsyncMongoClient, monitoring
 
 import login_service.main
-from login_service.auth.passwords import PasswordHasher, Verification
+from login_service.guard.passwords import PasswordHasher, Verification
 from tests.support import TEST_PASSWORD, account_payload, running_app
 
 pytestmark = pytest.mark.integration

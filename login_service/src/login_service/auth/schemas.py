@@ -25,20 +25,6 @@ class LoginRequest(BaseModel):
     password: Annotated[str, Field(min_length=1, max_length=LOGIN_PASSWORD_MAX, repr=False)]
 
 
-class TokenForm(BaseModel):
-    """OAuth2 password grant form (RFC 6749 section 4.3), with the same limits as the JSON login.
-
-    ``username`` is any identifier (username, email or phone).
-    """
-
-    model_config = ConfigDict(extra="ignore")
-
-    grant_type: Annotated[str | None, Field(pattern="^password$")] = None
-    username: Annotated[str, Field(min_length=1, max_length=IDENTIFIER_MAX)]
-    password: Annotated[str, Field(min_length=1, max_length=LOGIN_PASSWORD_MAX, repr=False)]
-    scope: Annotated[str, Field(max_length=1024)] = ""
-
-
 class TokenResponse(BaseModel):
     """An access token (RFC 6749 section 5.1)."""
 

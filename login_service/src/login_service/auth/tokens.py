@@ -54,6 +54,17 @@ def issue_access_token(
     return IssuedToken(access_token=token, expires_in=policy.ttl_seconds, jti=jti)
 
 
+@dataclass(frozen=True, slots=True)
+class SessionIssuer:
+    """Signs access tokens with the current key under one policy."""
+
+    keys: KeySet
+    policy: TokenPolicy
+
+    def issue(self, subject: str, now: datetime) -> IssuedToken:
+        return issue_access_token(self.keys, self.policy, subject, now)
+
+
 def verify_access_token(keys: KeySet, policy: TokenPolicy, token: str) -> dict[str, Any]:
     """Return the claims of a valid token or raise ``InvalidToken``.
 
