@@ -17,7 +17,7 @@ from login_service.guard.device_tokens import DeviceToken
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -25,7 +25,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_request_id(request: Request) -> str | None:
+async def get_request_id(request: Request) -> str | None:
     request_id: str | None = getattr(request.state, "request_id", None)
     return request_id
 
@@ -33,7 +33,7 @@ def get_request_id(request: Request) -> str | None:
 RequestId = Annotated[str | None, Depends(get_request_id)]
 
 
-def get_client_address(request: Request, services: ServicesDep) -> str:
+async def get_client_address(request: Request, services: ServicesDep) -> str:
     peer = request.client.host if request.client else None
     return client_address(
         peer, request.headers.get("x-forwarded-for"), services.settings.trusted_proxies
@@ -43,7 +43,7 @@ def get_client_address(request: Request, services: ServicesDep) -> str:
 ClientAddress = Annotated[str, Depends(get_client_address)]
 
 
-def get_device_token(
+async def get_device_token(
     services: ServicesDep,
     header: Annotated[
         str | None,
