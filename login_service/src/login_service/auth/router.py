@@ -11,6 +11,7 @@ from login_service.auth.schemas import (
     LOGIN_PASSWORD_MAX,
     JsonWebKeySet,
     LoginRequest,
+    TokenForm,
     TokenResponse,
 )
 from login_service.auth.service import LoginOutcome
@@ -67,9 +68,6 @@ async def login(
     return _token_response(response, services, outcome)
 
 
-FormText = Annotated[str | None, Form()]
-
-
 @router.post(
     "/v1/auth/token",
     response_model=TokenResponse,
@@ -84,11 +82,9 @@ async def token(
     client: ClientAddress,
     device: PresentedDevice,
     request_id: RequestId,
-    grant_type: FormText = None,
-    username: FormText = None,
-    password: FormText = None,
-    scope: FormText = None,
+    form: Annotated[TokenForm, Form()],
 ) -> TokenResponse | JSONResponse:
+    grant_type, username, password = form.grant_type, form.username, form.password
     if not grant_type or not username or not password:
         return oauth2_error(
             400, "invalid_request", "The request must include grant_type, username and password."
