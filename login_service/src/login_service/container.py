@@ -7,6 +7,7 @@ from pymongo import AsyncMongoClient
 from login_service.accounts.service import AccountService
 from login_service.auth.keys import KeySet
 from login_service.auth.service import LoginService
+from login_service.auth.token_verifier import AccessTokenVerifier
 from login_service.auth.tokens import TokenPolicy
 from login_service.config import Settings
 from login_service.db import Document
@@ -22,6 +23,7 @@ class Services:
     metrics: ServiceMetrics
     keys: KeySet
     token_policy: TokenPolicy
+    access_tokens: AccessTokenVerifier
     mongo: AsyncMongoClient[Document]
     guard: LoginGuard
     accounts: AccountService

@@ -6,7 +6,6 @@ from fastapi import Cookie, Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from login_service.accounts.repository import Account
-from login_service.auth.tokens import verify_access_token
 from login_service.container import Services
 from login_service.device_cookie import DEVICE_COOKIE, DEVICE_TOKEN_HEADER
 from login_service.errors import NotAuthenticated
@@ -68,7 +67,7 @@ async def get_current_account(
     """The account named by a valid bearer token; any problem is a 401."""
     if not token:
         raise NotAuthenticated
-    claims = verify_access_token(services.keys, services.token_policy, token)
+    claims = services.access_tokens.verify(token)
     return await services.accounts.get(claims["sub"])
 
 

@@ -16,6 +16,7 @@ from login_service.auth.key_loading import load_key_set
 from login_service.auth.keys import KeySet, private_key_der
 from login_service.auth.router import router as auth_router
 from login_service.auth.service import LoginService
+from login_service.auth.token_verifier import AccessTokenVerifier
 from login_service.auth.tokens import SessionIssuer, TokenPolicy
 from login_service.config import Settings, get_settings
 from login_service.container import Services
@@ -137,6 +138,7 @@ async def build_services(settings: Settings, metrics: ServiceMetrics) -> Service
         metrics=metrics,
         keys=keys,
         token_policy=token_policy,
+        access_tokens=AccessTokenVerifier(keys, token_policy),
         mongo=mongo,
         guard=guard,
         accounts=accounts,
