@@ -439,3 +439,23 @@ async def test_a_slow_distributed_guesser_is_capped_per_day(make_settings: Any, 
     assert [guess.status_code for guess in guesses] == [401, 401, 401, 429]
     until_the_days_window_ends = 86_400 - time.time() % 86_400
     assert abs(int(guesses[-1].headers["retry-after"]) - until_the_days_window_ends) <= 3
+
+
+async def test_the_oauth2_token_endpoint_answers_throttling_as_slow_down_with_retry_after(
+    make_settings: Any, mongo: Any
+) -> None:
+    settings = make_settings(throttle_identifier_max_failures=1)
+    form = {"grant_type": "password", "username": "user1", "password": "not the password"}
+    async with running_app(settings) as (_, client):
+        await register(client)
+        wrong = await client.post("/v1/auth/token", data=form)
+        throttled = await client.post("/v1/auth/token", data={**form, "password": TEST_PASSWORD})
+
+    assert wrong.status_code == 400
+    assert wrong.json()["error"] == "invalid_grant"
+    assert throttled.status_code == 429
+    assert throttled.headers["content-type"] == "application/json"
+    assert throttled.json()["error"] == "slow_down"
+    assert 1 <= int(throttled.headers["retry-after"]) <= 900
+    assert throttled.headers["cache-control"] == "no-store"
+    assert "set-cookie" not in throttled.headers
