@@ -122,6 +122,15 @@ class Settings(BaseSettings):
     def _parse_list(cls, value: Any) -> Any:
         return _split_list(value)
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _named_origins_only(cls, value: list[str] | None) -> list[str] | None:
+        # Credentialed CORS (the device cookie) with a wildcard would let any site log in
+        # as the browser's device; each origin must be named.
+        if value and "*" in value:
+            raise ValueError("cors_origins must name each origin; '*' is refused")
+        return value
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _parse_networks(cls, value: Any) -> Any:
