@@ -32,7 +32,10 @@ def _start_standin(data_file: Path) -> tuple[subprocess.Popen[str], str]:
     uv = os.environ.get("UV", "uv")  # `uv run` names its own binary here
     command = [uv, "run", "--project", str(project), "python", "-m", "mongo_standin"]
     process = subprocess.Popen(
-        [*command, "--port", "0", "--path", str(data_file)],
+        # Waits for another session's transaction as long as a test may: 150 first logins
+        # at once queue behind each other's transactions, serialised on the stand-in, and
+        # beside other suites on two cores that queue can exceed the default 30 s.
+        [*command, "--port", "0", "--path", str(data_file), "--wait-limit", "180"],
         stdout=subprocess.PIPE,
         text=True,
         cwd=project,  # its .python-version selects the interpreter (and uv's pyenv shim)

@@ -17,8 +17,8 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
-from login_service.auth.passwords import PasswordHasher
 from login_service.config import Settings
+from login_service.guard.passwords import PasswordHasher
 from login_service.main import create_app
 
 TEST_PASSWORD = "correct horse battery staple"

@@ -74,22 +74,26 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=ARGON2_MIN_TIME_COST, ge=ARGON2_MIN_TIME_COST)
     argon2_parallelism: int = Field(default=ARGON2_MIN_PARALLELISM, ge=ARGON2_MIN_PARALLELISM)
 
-    # Failed logins per account from one client network (IPv4 address, IPv6 /64).
-    throttle_account_max_failures: int = Field(default=5, ge=1)
-    throttle_account_window_seconds: int = Field(default=900, ge=1)
-    # Failed logins per client network, whatever the accounts.
+    # Failed logins (plus attempts in flight) per typed identifier from one client network.
+    throttle_identifier_max_failures: int = Field(default=5, ge=1)
+    throttle_identifier_window_seconds: int = Field(default=900, ge=1)
+    # Failed logins per client network, whatever the identifiers.
     throttle_client_max_failures: int = Field(default=20, ge=1)
     throttle_client_window_seconds: int = Field(default=900, ge=1)
-    # Failed logins per account from all networks its owner has not logged in from.
+    # Failed logins per account from clients without a device token naming it.
     throttle_account_total_max_failures: int = Field(default=50, ge=1)
     throttle_account_total_window_seconds: int = Field(default=900, ge=1)
     # The same per day: a slow, distributed guesser gets at most this many guesses a day.
     throttle_account_daily_max_failures: int = Field(default=100, ge=1)
+    # Failed logins per trusted device (a valid device token naming the account).
+    throttle_device_max_failures: int = Field(default=10, ge=1)
+    throttle_device_window_seconds: int = Field(default=900, ge=1)
     # Registrations (201 or 409) per client network: Argon2 work and an existence oracle.
     throttle_registration_max_attempts: int = Field(default=20, ge=1)
     throttle_registration_window_seconds: int = Field(default=3600, ge=1)
-    # How many distinct networks of successful logins an account remembers.
-    remembered_networks: int = Field(default=10, ge=0, le=100)
+    # Device tokens: lifetime, and how many accounts one names (most recent kept).
+    device_token_ttl_days: int = Field(default=365, ge=1, le=400)
+    device_token_max_accounts: int = Field(default=5, ge=1, le=20)
     trusted_proxies: Annotated[list[IpNetwork], NoDecode] = []
 
     phone_default_region: str | None = Field(
@@ -117,6 +121,15 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_list(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _named_origins_only(cls, value: list[str] | None) -> list[str] | None:
+        # Credentialed CORS (the device cookie) with a wildcard would let any site log in
+        # as the browser's device; each origin must be named.
+        if value and "*" in value:
+            raise ValueError("cors_origins must name each origin; '*' is refused")
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

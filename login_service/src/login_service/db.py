@@ -1,10 +1,11 @@
 """MongoDB client factory and the indexes that guard the service's invariants."""
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
@@ -44,11 +45,14 @@ class Collections:
         )
 
 
-def create_client(settings: Settings) -> AsyncMongoClient[Document]:
-    """A client with timezone-aware datetimes and bounded server selection."""
+def create_client(
+    settings: Settings, listeners: Sequence[monitoring.CommandListener] = ()
+) -> AsyncMongoClient[Document]:
+    """A client with timezone-aware datetimes, bounded server selection and ``listeners``."""
     return AsyncMongoClient(
         settings.mongodb_uri.get_secret_value(),
         tz_aware=True,
+        event_listeners=list(listeners),
         serverSelectionTimeoutMS=settings.mongodb_timeout_ms,
         appname="login-service",
     )

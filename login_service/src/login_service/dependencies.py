@@ -2,20 +2,21 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Cookie, Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from login_service.accounts.repository import Account
-from login_service.auth.client_address import client_address
-from login_service.auth.tokens import verify_access_token
 from login_service.container import Services
+from login_service.device_cookie import DEVICE_COOKIE, DEVICE_TOKEN_HEADER
 from login_service.errors import NotAuthenticated
+from login_service.guard.client_address import client_address
+from login_service.guard.device_tokens import DeviceToken
 
 # auto_error=False: a missing token is our own 401 problem, not FastAPI's default.
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -23,7 +24,7 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_request_id(request: Request) -> str | None:
+async def get_request_id(request: Request) -> str | None:
     request_id: str | None = getattr(request.state, "request_id", None)
     return request_id
 
@@ -31,7 +32,7 @@ def get_request_id(request: Request) -> str | None:
 RequestId = Annotated[str | None, Depends(get_request_id)]
 
 
-def get_client_address(request: Request, services: ServicesDep) -> str:
+async def get_client_address(request: Request, services: ServicesDep) -> str:
     peer = request.client.host if request.client else None
     return client_address(
         peer, request.headers.get("x-forwarded-for"), services.settings.trusted_proxies
@@ -41,13 +42,32 @@ def get_client_address(request: Request, services: ServicesDep) -> str:
 ClientAddress = Annotated[str, Depends(get_client_address)]
 
 
+async def get_device_token(
+    services: ServicesDep,
+    header: Annotated[
+        str | None,
+        Header(
+            alias=DEVICE_TOKEN_HEADER,
+            description="The device token of a client that keeps no cookies (as returned "
+            "by registration and login); browsers send the `device` cookie instead.",
+        ),
+    ] = None,
+    cookie: Annotated[str | None, Cookie(alias=DEVICE_COOKIE, include_in_schema=False)] = None,
+) -> DeviceToken | None:
+    """The client's valid device token, if it presented one (else it is untrusted)."""
+    return services.guard.device_tokens.read(header or cookie)
+
+
+PresentedDevice = Annotated[DeviceToken | None, Depends(get_device_token)]
+
+
 async def get_current_account(
     services: ServicesDep, token: Annotated[str | None, Depends(bearer_scheme)]
 ) -> Account:
     """The account named by a valid bearer token; any problem is a 401."""
     if not token:
         raise NotAuthenticated
-    claims = verify_access_token(services.keys, services.token_policy, token)
+    claims = services.access_tokens.verify(token)
     return await services.accounts.get(claims["sub"])
 
 

@@ -14,18 +14,23 @@ from login_service.accounts.repository import AccountRepository
 from login_service.accounts.router import router as accounts_router
 from login_service.accounts.service import AccountService
 from login_service.auth.key_loading import load_key_set
-from login_service.auth.passwords import PasswordHasher
+from login_service.auth.keys import KeySet, private_key_der
 from login_service.auth.router import router as auth_router
-from login_service.auth.service import LoginService, ThrottleRules
-from login_service.auth.throttle import LoginThrottle, ThrottleRule
-from login_service.auth.tokens import TokenPolicy
+from login_service.auth.service import LoginService
+from login_service.auth.token_verifier import AccessTokenVerifier
+from login_service.auth.tokens import SessionIssuer, TokenPolicy
 from login_service.config import Settings, get_settings
 from login_service.container import Services
 from login_service.db import Collections, create_client, ensure_indexes
+from login_service.device_cookie import DEVICE_TOKEN_HEADER
 from login_service.first_login.recorder import FirstLoginRecorder
+from login_service.guard.device_tokens import DeviceTokens, derive_device_token_key
+from login_service.guard.login_guard import LoginBudgets, LoginGuard
+from login_service.guard.passwords import PasswordHasher
+from login_service.guard.windows import ThrottleRule, WindowStore
 from login_service.health import router as health_router
 from login_service.logs import configure_logging
-from login_service.metrics import ServiceMetrics
+from login_service.metrics import CommandCounter, ServiceMetrics
 from login_service.middleware import RequestContextMiddleware
 from login_service.outbox.publisher import RabbitPublisher
 from login_service.outbox.relay import OutboxRelay
@@ -40,13 +45,49 @@ verifiable with the keys at `/.well-known/jwks.json`. Errors are
 `application/problem+json` (RFC 9457)."""
 
 
+def build_login_guard(settings: Settings, keys: KeySet, windows: WindowStore) -> LoginGuard:
+    """Passwords, the login budgets and device tokens, from settings."""
+    budgets = LoginBudgets(
+        per_identifier=ThrottleRule(
+            "identifier",
+            settings.throttle_identifier_max_failures,
+            settings.throttle_identifier_window_seconds,
+        ),
+        per_client=ThrottleRule(
+            "client", settings.throttle_client_max_failures, settings.throttle_client_window_seconds
+        ),
+        per_account=ThrottleRule(
+            "account",
+            settings.throttle_account_total_max_failures,
+            settings.throttle_account_total_window_seconds,
+        ),
+        per_account_daily=ThrottleRule(
+            "account_day", settings.throttle_account_daily_max_failures, 86_400
+        ),
+        per_device=ThrottleRule(
+            "device", settings.throttle_device_max_failures, settings.throttle_device_window_seconds
+        ),
+    )
+    device_tokens = DeviceTokens(
+        derive_device_token_key(private_key_der(keys.private_key)),
+        issuer=settings.jwt_issuer,
+        ttl_seconds=settings.device_token_ttl_days * 86_400,
+        max_accounts=settings.device_token_max_accounts,
+    )
+    return LoginGuard(
+        hasher=PasswordHasher.from_settings(settings),
+        windows=windows,
+        budgets=budgets,
+        device_tokens=device_tokens,
+    )
+
+
 async def build_services(settings: Settings, metrics: ServiceMetrics) -> Services:
     """Connect and wire everything; run once per worker at start-up."""
     keys = load_key_set(settings)
-    mongo = create_client(settings)
+    mongo = create_client(settings, listeners=[CommandCounter(metrics.mongodb_commands)])
     collections = Collections.of(mongo[settings.mongodb_database])
     await ensure_indexes(collections, sent_retention_days=settings.outbox_sent_retention_days)
-    hasher = PasswordHasher.from_settings(settings)
     publisher = RabbitPublisher(
         settings.rabbitmq_url.get_secret_value(),
         settings.events_exchange,
@@ -69,38 +110,28 @@ async def build_services(settings: Settings, metrics: ServiceMetrics) -> Service
         leeway_seconds=settings.jwt_leeway_seconds,
     )
     repository = AccountRepository(collections.accounts)
-    throttle = LoginThrottle(collections.login_failures)
-    rules = ThrottleRules(
-        per_account=ThrottleRule(
-            "account",
-            settings.throttle_account_max_failures,
-            settings.throttle_account_window_seconds,
-        ),
-        per_client=ThrottleRule(
-            "client", settings.throttle_client_max_failures, settings.throttle_client_window_seconds
-        ),
-        per_account_total=ThrottleRule(
-            "account_total",
-            settings.throttle_account_total_max_failures,
-            settings.throttle_account_total_window_seconds,
-        ),
-        per_account_daily=ThrottleRule(
-            "account_day", settings.throttle_account_daily_max_failures, 86_400
-        ),
-        remembered_networks=settings.remembered_networks,
-    )
+    guard = build_login_guard(settings, keys, WindowStore(collections.login_failures))
     login = LoginService(
         accounts=repository,
-        hasher=hasher,
-        throttle=throttle,
-        rules=rules,
+        guard=guard,
         recorder=FirstLoginRecorder(
-            mongo, collections, routing_key=settings.first_login_routing_key
+            mongo,
+            collections,
+            routing_key=settings.first_login_routing_key,
+            on_recorded=relay.wake,
         ),
-        keys=keys,
-        token_policy=token_policy,
-        on_first_login=relay.wake,
+        sessions=SessionIssuer(keys, token_policy),
         metrics=metrics,
+        phone_region=settings.phone_default_region,
+    )
+    accounts = AccountService(
+        repository,
+        guard,
+        per_client=ThrottleRule(
+            "registration",
+            settings.throttle_registration_max_attempts,
+            settings.throttle_registration_window_seconds,
+        ),
         phone_region=settings.phone_default_region,
     )
     return Services(
@@ -108,18 +139,10 @@ async def build_services(settings: Settings, metrics: ServiceMetrics) -> Service
         metrics=metrics,
         keys=keys,
         token_policy=token_policy,
+        access_tokens=AccessTokenVerifier(keys, token_policy),
         mongo=mongo,
-        accounts=AccountService(
-            repository,
-            hasher,
-            throttle=throttle,
-            per_client=ThrottleRule(
-                "registration",
-                settings.throttle_registration_max_attempts,
-                settings.throttle_registration_window_seconds,
-            ),
-            phone_region=settings.phone_default_region,
-        ),
+        guard=guard,
+        accounts=accounts,
         login=login,
         publisher=publisher,
         relay=relay,
@@ -180,9 +203,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=origins,
+            # The device cookie travels with credentialed requests from these origins.
+            allow_credentials=True,
             allow_methods=["GET", "POST", "OPTIONS"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["X-Request-ID", "Retry-After"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", DEVICE_TOKEN_HEADER],
+            expose_headers=["X-Request-ID", "Retry-After", DEVICE_TOKEN_HEADER],
         )
     # Added last, so it wraps everything: every response gets an X-Request-ID.
     app.add_middleware(

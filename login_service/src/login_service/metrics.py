@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
+from pymongo import monitoring
 
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -40,6 +41,26 @@ class _BacklogCollector(Collector):
             "Age of the oldest unconfirmed outbox event (0 when none).",
             value=self._backlog.oldest_age_seconds,
         )
+
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts every MongoDB command the service sends, by command name.
+
+    Operators see the database work per request (``mongodb_commands_total`` against
+    ``login_http_requests_total``); tests hold the login path to its round trips.
+    """
+
+    def __init__(self, counter: Counter) -> None:
+        self._counter = counter
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self._counter.labels(event.command_name).inc()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        return None
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        return None
 
 
 class ServiceMetrics:
@@ -71,6 +92,12 @@ class ServiceMetrics:
         )
         self.first_logins = Counter(
             "login_first_logins_total", "First logins recorded.", registry=self.registry
+        )
+        self.mongodb_commands = Counter(
+            "mongodb_commands_total",
+            "MongoDB commands sent, by command name (find, update, commitTransaction, ...).",
+            ["command"],
+            registry=self.registry,
         )
         self.outbox_published = Counter(
             "login_outbox_published_total",

@@ -71,28 +71,32 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                replay = await self._bounded_body(scope, receive)
-                await self.app(scope, replay, send_with_id)
-            except _BodyTooLarge:
+        # The request's context starts empty; what the route binds (a login's outcome)
+        # joins this request's one log line and goes with it.
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            replay = await self._bounded_body(scope, receive)
+            await self.app(scope, replay, send_with_id)
+        except _BodyTooLarge:
+            response = problem_response(
+                Request(scope),
+                413,
+                "payload-too-large",
+                f"The request body must not exceed {self.max_body_bytes} bytes.",
+            )
+            await response(scope, receive, send_with_id)
+        except Exception as exc:  # noqa: BLE001 - the last resort: answer 500, never crash
+            # Type and place only: exception messages may quote data (inputs, documents).
+            log.error("unhandled_error", error=type(exc).__name__, at=_origin(exc))
+            if not response_started:
                 response = problem_response(
-                    Request(scope),
-                    413,
-                    "payload-too-large",
-                    f"The request body must not exceed {self.max_body_bytes} bytes.",
+                    Request(scope), 500, "internal-error", "An unexpected error occurred."
                 )
                 await response(scope, receive, send_with_id)
-            except Exception as exc:  # noqa: BLE001 - the last resort: answer 500, never crash
-                # Type and place only: exception messages may quote data (inputs, documents).
-                log.error("unhandled_error", error=type(exc).__name__, at=_origin(exc))
-                if not response_started:
-                    response = problem_response(
-                        Request(scope), 500, "internal-error", "An unexpected error occurred."
-                    )
-                    await response(scope, receive, send_with_id)
-            finally:
-                self._record(scope, status, time.perf_counter() - started)
+        finally:
+            self._record(scope, status, time.perf_counter() - started)
+            structlog.contextvars.clear_contextvars()
 
     async def _bounded_body(self, scope: Scope, receive: Receive) -> Receive:
         """Read the whole body (at most the limit) before the app sees it."""

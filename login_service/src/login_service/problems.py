@@ -148,14 +148,25 @@ def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+_FASTAPI_VALIDATION_ERROR = "#/components/schemas/HTTPValidationError"
+
+
 def tidy_problem_content(spec: dict[str, Any]) -> dict[str, Any]:
-    """Problems are only ``application/problem+json``; drop the JSON twin FastAPI adds."""
+    """Problems are only ``application/problem+json``: drop the JSON twin FastAPI adds, and
+    its default 422 body, which this service never sends (its 422s are problems)."""
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():
-            for response in operation.get("responses", {}).values():
+            responses = operation.get("responses", {})
+            for status, response in list(responses.items()):
                 content = response.get("content", {})
                 if PROBLEM_MEDIA_TYPE in content:
                     content.pop("application/json", None)
+                schema = content.get("application/json", {}).get("schema", {})
+                if schema.get("$ref") == _FASTAPI_VALIDATION_ERROR:
+                    del responses[status]
+    schemas = spec.get("components", {}).get("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
     return spec
 
 

@@ -163,9 +163,13 @@ async def test_lone_surrogates_in_json_are_422_not_500(client: httpx.AsyncClient
 
 
 @pytest.mark.parametrize(
-    "form", [b"username=%ED%A0%80&password=abcdefghijklmn", b"username=a%00b&password=%FF%FE"]
+    "form",
+    [
+        b"grant_type=password&username=%ED%A0%80&password=abcdefghijklmn",
+        b"grant_type=password&username=a%00b&password=%FF%FE",
+    ],
 )
-async def test_undecodable_or_nul_bytes_in_the_token_form_are_a_plain_401(
+async def test_undecodable_or_nul_bytes_in_the_token_form_are_a_plain_invalid_grant(
     client: httpx.AsyncClient, form: bytes
 ) -> None:
     response = await client.post(
@@ -174,7 +178,8 @@ async def test_undecodable_or_nul_bytes_in_the_token_form_are_a_plain_401(
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
 
-    assert response.status_code == 401
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_grant"
 
 
 @pytest.mark.parametrize("path", ["/v1/accounts", "/v1/auth/login"])
@@ -207,22 +212,42 @@ async def test_any_wrong_value_in_any_registration_field_is_422_and_writes_nothi
 
 
 @pytest.mark.parametrize(
-    "form",
+    ("form", "error"),
     [
-        {"password": "Form-Secret-Pass-1"},
-        {"username": "user1", "password": "Form-Secret-Pass-1", "grant_type": "implicit"},
-        {"username": "u" * 400, "password": "Form-Secret-Pass-1"},
-        {"username": "user1", "password": "Form-Secret-Pass-1" * 100},
+        ({"grant_type": "password", "password": "Form-Secret-Pass-1"}, "invalid_request"),
+        ({"username": "user1", "password": "Form-Secret-Pass-1"}, "invalid_request"),
+        ({"grant_type": "password", "username": "user1"}, "invalid_request"),
+        (
+            {"grant_type": "implicit", "username": "user1", "password": "Form-Secret-Pass-1"},
+            "unsupported_grant_type",
+        ),
+        (
+            {"grant_type": "password", "username": "u" * 400, "password": "Form-Secret-Pass-1"},
+            "invalid_request",
+        ),
+        (
+            {"grant_type": "password", "username": "user1", "password": "Form-Secret-Pass-1" * 100},
+            "invalid_request",
+        ),
     ],
 )
-async def test_token_form_validation_errors_are_422_without_the_password(
-    client: httpx.AsyncClient, form: dict[str, str]
+async def test_token_form_errors_are_oauth2_errors_without_the_password(
+    client: httpx.AsyncClient,
+    mongo: AsyncMongoClient[dict[str, Any]],
+    database_name: str,
+    form: dict[str, str],
+    error: str,
 ) -> None:
     response = await client.post("/v1/auth/token", data=form)
 
-    assert response.status_code == 422, response.text
-    assert response.headers["content-type"] == PROBLEM
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"] == error
+    assert response.json()["error_description"]
+    assert response.headers["cache-control"] == "no-store"
     assert "Form-Secret-Pass-1" not in response.text
+    await _nothing_written(mongo, database_name)
+    assert await mongo[database_name]["login_failures"].count_documents({}) == 0
 
 
 async def test_a_national_phone_number_needs_the_default_region_setting(

@@ -44,7 +44,8 @@ async def test_oauth2_token_form_logs_in_like_the_json_endpoint(client: httpx.As
     account = await _register(client)
 
     response = await client.post(
-        "/v1/auth/token", data={"username": "user1@example.com", "password": TEST_PASSWORD}
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": "user1@example.com", "password": TEST_PASSWORD},
     )
 
     assert response.status_code == 200, response.text
@@ -150,3 +151,54 @@ async def test_jwks_publishes_the_signing_key_and_its_tokens_verify_with_it(
         token, public_key, algorithms=[jwk["alg"]], audience="urn:bank:api", issuer="urn:bank:login"
     )
     assert claims["sub"]
+
+
+async def test_registration_and_logins_send_the_device_token_as_cookie_and_header(
+    client: httpx.AsyncClient,
+) -> None:
+    registered = await client.post("/v1/accounts", json=account_payload(1))
+    login = await client.post(
+        "/v1/auth/login", json={"identifier": "user1", "password": TEST_PASSWORD}
+    )
+    token = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "username": "user1", "password": TEST_PASSWORD},
+    )
+
+    for response in (registered, login, token):
+        cookie = response.headers["set-cookie"]
+        assert cookie.startswith(f"device={response.headers['x-device-token']};")
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie
+        assert "Path=/v1/auth" in cookie
+        assert "Secure" not in cookie, "development serves plain HTTP on localhost"
+    device_ids = {
+        jwt.decode(r.headers["x-device-token"], options={"verify_signature": False})["jti"]
+        for r in (registered, login, token)
+    }
+    assert len(device_ids) == 1, "the browser keeps one device id across reissues"
+
+
+async def test_cors_lets_a_configured_origin_send_and_read_the_device_token(
+    client: httpx.AsyncClient,
+) -> None:
+    origin = "http://localhost:5173"
+    preflight = await client.options(
+        "/v1/auth/login",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-device-token",
+        },
+    )
+    login = await client.post(
+        "/v1/auth/login",
+        json={"identifier": "nobody", "password": "not the password"},
+        headers={"Origin": origin},
+    )
+
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-credentials"] == "true"
+    assert "x-device-token" in preflight.headers["access-control-allow-headers"].lower()
+    assert login.headers["access-control-allow-origin"] == origin
+    assert "x-device-token" in login.headers["access-control-expose-headers"].lower()

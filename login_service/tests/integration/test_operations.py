@@ -33,7 +33,10 @@ async def test_secrets_never_reach_the_logs(
         await client.post(
             "/v1/auth/login", json={"identifier": "user1", "password": wrong_password}
         )
-        await client.post("/v1/auth/token", data={"username": "user1", "password": wrong_password})
+        await client.post(
+            "/v1/auth/token",
+            data={"grant_type": "password", "username": "user1", "password": wrong_password},
+        )
     stored = await mongo[database_name]["accounts"].find_one({"username_key": "user1"})
     assert stored is not None
 
@@ -66,6 +69,34 @@ async def test_each_request_logs_one_json_line_with_its_request_id(
     assert line["path"] == "/healthz"
     assert line["status"] == 200
     assert "duration_ms" in line
+
+
+async def test_a_login_is_one_log_line_carrying_its_outcome_and_nothing_leaks_to_the_next(
+    make_settings: Any, mongo: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_app(make_settings(log_format="json")) as (_, client):
+        await client.post("/v1/accounts", json=account_payload(1))
+        caplog.clear()
+        login = await client.post(
+            "/v1/auth/login", json={"identifier": "user1", "password": TEST_PASSWORD}
+        )
+        await client.get("/healthz")
+
+    lines = [json.loads(text) for text in _rendered(caplog.records) if text.startswith("{")]
+    service_lines = [
+        line
+        for line in lines
+        if line["logger"].startswith("login_service") and line["event"] != "stopped"
+    ]
+    first, health = service_lines
+    assert first["path"] == "/v1/auth/login"
+    assert first["request_id"] == login.headers["x-request-id"]
+    assert first["login"] == "success"
+    assert first["first_login_order"] == 1
+    assert "account_id" in first
+    assert health["path"] == "/healthz"
+    assert "account_id" not in health
+    assert "login" not in health
 
 
 async def test_an_insane_request_id_is_replaced(client: httpx.AsyncClient) -> None:

@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from login_service.auth.client_address import client_address, client_network
+from login_service.guard.client_address import client_address, client_network
 
 PROXIES = [ipaddress.ip_network("10.0.0.0/8")]
 

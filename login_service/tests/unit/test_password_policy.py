@@ -2,7 +2,7 @@
 
 import pytest
 
-from login_service.accounts.password_policy import password_problems
+from login_service.guard.password_policy import password_problems
 
 
 def test_a_long_passphrase_is_accepted() -> None:

@@ -4,9 +4,10 @@ from datetime import UTC, datetime
 
 from login_service.accounts.repository import Account
 from login_service.accounts.schemas import RegistrationRequest
-from login_service.auth.passwords import Verification
-from login_service.auth.schemas import LoginRequest, TokenForm, TokenResponse
+from login_service.auth.schemas import LoginRequest, TokenResponse
+from login_service.auth.service import LoginOutcome
 from login_service.auth.tokens import IssuedToken
+from login_service.guard.passwords import Verification
 
 SECRET = "Very-Secret-Value-77"
 
@@ -14,7 +15,6 @@ SECRET = "Very-Secret-Value-77"
 def test_requests_accounts_and_tokens_keep_secrets_out_of_their_repr() -> None:
     objects = [
         LoginRequest(identifier="ada", password=SECRET),
-        TokenForm(username="ada", password=SECRET),
         RegistrationRequest(
             username="ada.l", email="ada@example.com", phone="+442079460958", password=SECRET
         ),
@@ -28,6 +28,7 @@ def test_requests_accounts_and_tokens_keep_secrets_out_of_their_repr() -> None:
         ),
         IssuedToken(access_token=SECRET, expires_in=1800, jti="j"),
         TokenResponse(access_token=SECRET, expires_in=1800),
+        LoginOutcome(IssuedToken(access_token=SECRET, expires_in=1800, jti="j"), SECRET),
         Verification(ok=True, new_hash=SECRET),
     ]
 

@@ -65,3 +65,8 @@ def test_the_phone_default_region_must_be_a_known_region() -> None:
     assert Settings(phone_default_region="gb").phone_default_region == "GB"
     with pytest.raises(ValidationError, match="region"):
         Settings(phone_default_region="XX")
+
+
+def test_a_wildcard_cors_origin_is_refused_because_credentials_are_allowed() -> None:
+    with pytest.raises(ValidationError, match="name each origin"):
+        Settings(cors_origins="*")

@@ -1,9 +1,9 @@
 """Fixed throttle windows and the relay's retry backoff."""
 
-from login_service.auth.throttle import ThrottleRule, current_window, retry_after_seconds
+from login_service.guard.windows import ThrottleRule, current_window, retry_after_seconds
 from login_service.outbox.relay import backoff_seconds
 
-RULE = ThrottleRule("account", max_failures=5, window_seconds=900)
+RULE = ThrottleRule("account", max_count=5, window_seconds=900)
 
 
 def test_a_window_ends_at_the_next_multiple_of_its_length() -> None:

@@ -13,7 +13,7 @@ import multiprocessing
 import time
 from multiprocessing.queues import Queue
 
-from login_service.auth.passwords import PasswordHasher
+from login_service.guard.passwords import PasswordHasher
 from login_service.config import Settings
 
 

@@ -32,8 +32,6 @@ class Account:
     birthday: date | None = None
     first_login_at: datetime | None = None
     first_login_order: int | None = None
-    # Client networks of the latest successful logins, oldest first (throttling).
-    networks: tuple[str, ...] = ()
 
     @classmethod
     def from_document(cls, doc: Document) -> "Account":
@@ -49,7 +47,6 @@ class Account:
             birthday=date.fromisoformat(birthday) if birthday else None,
             first_login_at=doc.get("first_login_at"),
             first_login_order=doc.get("first_login_order"),
-            networks=tuple(doc.get("login_networks") or ()),
         )
 
 
@@ -100,16 +97,3 @@ class AccountRepository:
 
     async def touch_last_login(self, account_id: str, now: datetime) -> None:
         await self._accounts.update_one({"_id": account_id}, {"$max": {"last_login_at": now}})
-
-    async def remember_network(self, account_id: str, network: str, keep: int) -> None:
-        """Make ``network`` the latest of the account's last ``keep`` distinct login networks.
-
-        A network used again moves to the end, so the networks an owner keeps using are
-        the last to be forgotten. Two steps; the second adds the network only while it is
-        absent, so concurrent logins never store it twice.
-        """
-        await self._accounts.update_one({"_id": account_id}, {"$pull": {"login_networks": network}})
-        await self._accounts.update_one(
-            {"_id": account_id, "login_networks": {"$ne": network}},
-            {"$push": {"login_networks": {"$each": [network], "$slice": -keep}}},
-        )

@@ -4,7 +4,8 @@ from fastapi import APIRouter, Response, status
 
 from login_service.accounts.repository import Account
 from login_service.accounts.schemas import AccountOut, RegistrationRequest
-from login_service.dependencies import ClientAddress, CurrentAccount, ServicesDep
+from login_service.dependencies import ClientAddress, CurrentAccount, PresentedDevice, ServicesDep
+from login_service.device_cookie import attach_device_token
 from login_service.problems import problem_responses
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
@@ -35,11 +36,23 @@ def _account_out(response: Response, account: Account) -> AccountOut:
     responses=problem_responses(409, 413, 422, 429, 503),
 )
 async def register(
-    body: RegistrationRequest, response: Response, services: ServicesDep, client: ClientAddress
+    body: RegistrationRequest,
+    response: Response,
+    services: ServicesDep,
+    client: ClientAddress,
+    device: PresentedDevice,
 ) -> AccountOut:
-    account = await services.accounts.register(body, client)
+    """Create an account. The response sets the `device` cookie (and `X-Device-Token`):
+    logins presenting it are judged by this device's own failure budget."""
+    registration = await services.accounts.register(body, client, device)
     services.metrics.registrations.inc()
-    return _account_out(response, account)
+    attach_device_token(
+        response,
+        registration.device_token,
+        secure=services.settings.is_production,
+        max_age=services.guard.device_tokens.ttl_seconds,
+    )
+    return _account_out(response, registration.account)
 
 
 @router.get(

@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, field_validator
 
 from login_service.accounts import normalize
-from login_service.accounts.password_policy import PASSWORD_MAX_LENGTH, password_problems
+from login_service.guard.password_policy import PASSWORD_MAX_LENGTH, password_problems
 
 _EXAMPLE_ACCOUNT: dict[str, JsonValue] = {
     "id": "0b6c3f0e-8f4e-4d43-9a55-0f3b4c2d1e7a",

@@ -2,16 +2,26 @@
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from login_service.accounts.normalize import normalize_email, normalize_phone, normalize_username
 from login_service.accounts.repository import Account, AccountRepository
 from login_service.accounts.schemas import RegistrationRequest
-from login_service.auth.client_address import client_network
-from login_service.auth.passwords import PasswordHasher
-from login_service.auth.throttle import LoginThrottle, ThrottleRule
 from login_service.clock import utc_now_ms
 from login_service.errors import InvalidField, InvalidToken, RegistrationThrottled
+from login_service.guard.client_address import client_network
+from login_service.guard.device_tokens import DeviceToken
+from login_service.guard.login_guard import LoginGuard
+from login_service.guard.windows import ThrottleRule
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """The new account, and the device token that now names it (cookie and header)."""
+
+    account: Account
+    device_token: str = field(repr=False)
 
 
 class AccountService:
@@ -20,22 +30,25 @@ class AccountService:
     def __init__(
         self,
         accounts: AccountRepository,
-        hasher: PasswordHasher,
+        guard: LoginGuard,
         *,
-        throttle: LoginThrottle,
         per_client: ThrottleRule,
         phone_region: str | None = None,
         clock: Callable[[], datetime] = utc_now_ms,
     ) -> None:
         self._accounts = accounts
-        self._hasher = hasher
-        self._throttle = throttle
+        self._guard = guard
         self._per_client = per_client
         self._phone_region = phone_region
         self._clock = clock
 
-    async def register(self, request: RegistrationRequest, client_address: str) -> Account:
-        """Create an account from a validated request.
+    async def register(
+        self, request: RegistrationRequest, client_address: str, device: DeviceToken | None
+    ) -> Registration:
+        """Create an account from a validated request, and a device token naming it.
+
+        The device token makes the registering client trusted for the account's logins,
+        so the new customer's first login from there never waits on others' guesses.
 
         Every registration that gets this far (created, or refused with a conflict) spends
         one of the client network's registrations of the window, before any Argon2 work:
@@ -53,10 +66,10 @@ class AccountService:
             phone = normalize_phone(request.phone, self._phone_region)
         except ValueError as exc:
             raise InvalidField("phone", str(exc)) from None
-        await self._throttle.reserve(
-            [(self._per_client, client_network(client_address))], RegistrationThrottled
+        await self._guard.windows.reserve(
+            self._per_client, client_network(client_address), RegistrationThrottled
         )
-        password_hash = await self._hasher.hash(request.password)
+        password_hash = await self._guard.hasher.hash(request.password)
         now = self._clock()
         document = {
             "_id": str(uuid.uuid4()),
@@ -71,7 +84,8 @@ class AccountService:
             "created_at": now,
         }
         await self._accounts.insert(document)
-        return Account.from_document(document)
+        account = Account.from_document(document)
+        return Registration(account, self._guard.device_tokens.issue(device, account.id))
 
     async def get(self, account_id: str) -> Account:
         """The account a verified token names; a token for a deleted account is refused."""

@@ -104,6 +104,11 @@ class KeySet:
     private_key: PrivateKey = field(repr=False)
     signing: VerificationKey
     previous: tuple[VerificationKey, ...] = ()
+    # The JWKS never changes for a key set: serialised once, served as bytes.
+    _jwks_json: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_jwks_json", json.dumps(self.jwks()).encode())
 
     @classmethod
     def create(
@@ -124,6 +129,9 @@ class KeySet:
         for key in (self.signing, *self.previous):
             seen.setdefault(key.kid, key.jwk())
         return {"keys": list(seen.values())}
+
+    def jwks_json(self) -> bytes:
+        return self._jwks_json
 
 
 def load_private_key_pem(pem: bytes) -> PrivateKey:
@@ -153,6 +161,15 @@ def load_public_key_pem(pem: bytes) -> PublicKey:
 def private_key_pem(key: PrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def private_key_der(key: PrivateKey) -> bytes:
+    """The key's PKCS#8 DER bytes: stable input for keys derived from it."""
+    return key.private_bytes(
+        serialization.Encoding.DER,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )

@@ -1,22 +1,46 @@
 """Login, OAuth2 token and JWKS routes."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Response
+from fastapi.responses import JSONResponse
 
-from login_service.auth.schemas import JsonWebKeySet, LoginRequest, TokenForm, TokenResponse
-from login_service.auth.tokens import IssuedToken
-from login_service.dependencies import ClientAddress, RequestId, ServicesDep
+from login_service.auth.oauth2_errors import NO_STORE, OAUTH2_ERROR_RESPONSES, oauth2_error
+from login_service.auth.schemas import (
+    IDENTIFIER_MAX,
+    LOGIN_PASSWORD_MAX,
+    JsonWebKeySet,
+    LoginRequest,
+    TokenForm,
+    TokenResponse,
+)
+from login_service.auth.service import LoginOutcome
+from login_service.dependencies import ClientAddress, PresentedDevice, RequestId, ServicesDep
+from login_service.device_cookie import attach_device_token
+from login_service.errors import InvalidCredentials, LoginThrottled
 from login_service.problems import problem_responses
 
 router = APIRouter(tags=["auth"])
 
+_SET_DEVICE = (
+    " A success sets the `device` cookie and the `X-Device-Token` header: later logins "
+    "presenting it are judged by this device's own failure budget."
+)
 
-def _token_response(response: Response, issued: IssuedToken) -> TokenResponse:
-    # RFC 6749 section 5.1: token responses must not be cached.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in)
+
+def _token_response(
+    response: Response, services: ServicesDep, outcome: LoginOutcome
+) -> TokenResponse:
+    response.headers.update(NO_STORE)
+    attach_device_token(
+        response,
+        outcome.device_token,
+        secure=services.settings.is_production,
+        max_age=services.guard.device_tokens.ttl_seconds,
+    )
+    return TokenResponse(
+        access_token=outcome.token.access_token, expires_in=outcome.token.expires_in
+    )
 
 
 @router.post(
@@ -24,6 +48,7 @@ def _token_response(response: Response, issued: IssuedToken) -> TokenResponse:
     operation_id="login",
     response_model=TokenResponse,
     summary="Log in with username, email or phone",
+    description="Errors are `application/problem+json`." + _SET_DEVICE,
     responses=problem_responses(401, 413, 422, 429, 503),
 )
 async def login(
@@ -31,15 +56,17 @@ async def login(
     response: Response,
     services: ServicesDep,
     client: ClientAddress,
+    device: PresentedDevice,
     request_id: RequestId,
 ) -> TokenResponse:
-    issued = await services.login.login(
+    outcome = await services.login.login(
         identifier=body.identifier,
         password=body.password,
         client_address=client,
+        device=device,
         request_id=request_id,
     )
-    return _token_response(response, issued)
+    return _token_response(response, services, outcome)
 
 
 @router.post(
@@ -47,22 +74,40 @@ async def login(
     operation_id="issueToken",
     response_model=TokenResponse,
     summary="OAuth2 password grant (for Swagger's Authorize button)",
-    responses=problem_responses(401, 413, 422, 429, 503),
+    description="`username` is any identifier (username, email or phone). Errors follow "
+    "RFC 6749 section 5.2 (`error`, `error_description`)." + _SET_DEVICE,
+    responses={**OAUTH2_ERROR_RESPONSES, **problem_responses(413, 503)},
 )
 async def token(
-    form: Annotated[TokenForm, Form()],
     response: Response,
     services: ServicesDep,
     client: ClientAddress,
+    device: PresentedDevice,
     request_id: RequestId,
-) -> TokenResponse:
-    issued = await services.login.login(
-        identifier=form.username,
-        password=form.password,
-        client_address=client,
-        request_id=request_id,
-    )
-    return _token_response(response, issued)
+    form: Annotated[TokenForm, Form()],
+) -> TokenResponse | JSONResponse:
+    grant_type, username, password = form.grant_type, form.username, form.password
+    if not grant_type or not username or not password:
+        return oauth2_error(
+            400, "invalid_request", "The request must include grant_type, username and password."
+        )
+    if grant_type != "password":
+        return oauth2_error(400, "unsupported_grant_type", "Only the password grant is supported.")
+    if len(username) > IDENTIFIER_MAX or len(password) > LOGIN_PASSWORD_MAX:
+        return oauth2_error(400, "invalid_request", "The username or the password is too long.")
+    try:
+        outcome = await services.login.login(
+            identifier=username,
+            password=password,
+            client_address=client,
+            device=device,
+            request_id=request_id,
+        )
+    except InvalidCredentials as exc:
+        return oauth2_error(400, "invalid_grant", exc.detail)
+    except LoginThrottled as exc:
+        return oauth2_error(429, "slow_down", exc.detail, exc.retry_after_seconds)
+    return _token_response(response, services, outcome)
 
 
 @router.get(
@@ -72,6 +117,10 @@ async def token(
     summary="Public keys that verify access tokens",
     responses={200: {"description": "The JWKS; each key states its `alg`."}},
 )
-async def jwks(services: ServicesDep, response: Response) -> dict[str, Any]:
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return services.keys.jwks()
+async def jwks(services: ServicesDep) -> Response:
+    # The document only changes with the key set, which is fixed for the process's life.
+    return Response(
+        services.keys.jwks_json(),
+        media_type="application/json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )

@@ -26,17 +26,17 @@ class LoginRequest(BaseModel):
 
 
 class TokenForm(BaseModel):
-    """OAuth2 password grant form (RFC 6749 section 4.3), with the same limits as the JSON login.
-
-    ``username`` is any identifier (username, email or phone).
-    """
+    """OAuth2 password grant form (RFC 6749 section 4.3). Every field is checked by the
+    endpoint itself, so that a missing one is an OAuth2 ``invalid_request``."""
 
     model_config = ConfigDict(extra="ignore")
 
-    grant_type: Annotated[str | None, Field(pattern="^password$")] = None
-    username: Annotated[str, Field(min_length=1, max_length=IDENTIFIER_MAX)]
-    password: Annotated[str, Field(min_length=1, max_length=LOGIN_PASSWORD_MAX, repr=False)]
-    scope: Annotated[str, Field(max_length=1024)] = ""
+    grant_type: str | None = Field(default=None, description="`password`, required.")
+    username: str | None = Field(
+        default=None, description="Any identifier: username, email or phone. Required."
+    )
+    password: str | None = Field(default=None, repr=False, description="Required.")
+    scope: str | None = Field(default=None, description="Ignored: tokens carry no scopes.")
 
 
 class TokenResponse(BaseModel):

@@ -1,5 +1,7 @@
 """Access tokens: pure issue and verify functions over a ``KeySet``."""
 
+import base64
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,6 +56,31 @@ def issue_access_token(
     return IssuedToken(access_token=token, expires_in=policy.ttl_seconds, jti=jti)
 
 
+@dataclass(frozen=True, slots=True)
+class SessionIssuer:
+    """Signs access tokens with the current key under one policy."""
+
+    keys: KeySet
+    policy: TokenPolicy
+
+    def issue(self, subject: str, now: datetime) -> IssuedToken:
+        return issue_access_token(self.keys, self.policy, subject, now)
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The JOSE header alone: the key choice needs only it, so the payload and signature
+    are decoded once, by the verification itself."""
+    segment = token.split(".", 1)[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidToken("malformed token") from exc
+    # This service never issues critical extensions (RFC 7515 section 4.1.11).
+    if not isinstance(header, dict) or "crit" in header:
+        raise InvalidToken("malformed token")
+    return header
+
+
 def verify_access_token(keys: KeySet, policy: TokenPolicy, token: str) -> dict[str, Any]:
     """Return the claims of a valid token or raise ``InvalidToken``.
 
@@ -62,10 +89,7 @@ def verify_access_token(keys: KeySet, policy: TokenPolicy, token: str) -> dict[s
     header must say ``typ: JWT``, as this service issues; PyJWT refuses ``crit``
     extensions it does not understand (RFC 7515 section 4.1.11).
     """
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise InvalidToken("malformed token") from exc
+    header = _unverified_header(token)
     typ = header.get("typ")
     if not isinstance(typ, str) or typ.upper() != TOKEN_TYPE:
         raise InvalidToken("unexpected typ")

@@ -30,9 +30,11 @@ class FirstLoginRecorder:
         collections: Collections,
         *,
         routing_key: str,
+        on_recorded: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = utc_now_ms,
     ) -> None:
         self._client = client
+        self._on_recorded = on_recorded
         self._collections = collections
         self._routing_key = routing_key
         self._clock = clock
@@ -98,7 +100,7 @@ class FirstLoginRecorder:
 
         async with self._client.start_session() as session:
             try:
-                return await session.with_transaction(
+                event = await session.with_transaction(
                     step,
                     read_concern=ReadConcern("snapshot"),
                     write_concern=WriteConcern("majority"),
@@ -106,3 +108,6 @@ class FirstLoginRecorder:
                 )
             except _AlreadyRecorded:
                 return None
+        # The relay need not wait for its next poll to publish the committed event.
+        self._on_recorded()
+        return event

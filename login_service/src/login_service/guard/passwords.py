@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-from login_service.accounts.password_policy import normalize_password
 from login_service.config import Settings
+from login_service.guard.password_policy import normalize_password
 
 
 @dataclass(frozen=True, slots=True)

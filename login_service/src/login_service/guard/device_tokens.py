@@ -1,0 +1,110 @@
+"""Device tokens (OWASP "Slow Down Online Guessing Attacks with Device Cookies").
+
+A device token names the accounts a client registered or logged in to. It is an HS256
+JWT under a key derived from the service's signing key (HKDF-SHA256, its own ``info``),
+so every worker and replica trusts it without a database read, and it can never pass
+for an access token: another algorithm, another key, another ``typ`` and audience.
+The token's ``jti`` is the device's id, kept when the token is reissued, so the
+device's failure budget follows the device, not one token.
+"""
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import jwt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from login_service.clock import utc_now_ms
+
+DEVICE_TOKEN_TYPE = "device+jwt"  # noqa: S105 - a header value, not a secret
+DEVICE_AUDIENCE = "urn:bank:login:device"
+_ALGORITHM = "HS256"
+_KEY_INFO = b"login-service device tokens v1"
+_MAX_TOKEN_CHARS = 4096
+
+
+def derive_device_token_key(signing_key_der: bytes) -> bytes:
+    """A 256-bit HMAC key bound to the signing key: rotating that key also rotates this one."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_KEY_INFO)
+    return hkdf.derive(signing_key_der)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceToken:
+    """A verified device token: the device's id and the accounts it may log in to as trusted."""
+
+    device_id: str
+    account_ids: tuple[str, ...]
+
+    def names(self, account_id: str) -> bool:
+        return account_id in self.account_ids
+
+
+class DeviceTokens:
+    """Issues and verifies device tokens (no I/O)."""
+
+    def __init__(
+        self,
+        key: bytes,
+        *,
+        issuer: str,
+        ttl_seconds: int,
+        max_accounts: int,
+        clock: Callable[[], datetime] = utc_now_ms,
+    ) -> None:
+        self._key = key
+        self._issuer = issuer
+        self._ttl_seconds = ttl_seconds
+        self._max_accounts = max_accounts
+        self._clock = clock
+
+    @property
+    def ttl_seconds(self) -> int:
+        return self._ttl_seconds
+
+    def issue(self, previous: DeviceToken | None, account_id: str) -> str:
+        """A token naming ``account_id`` last, after the accounts ``previous`` named.
+
+        The list keeps the ``max_accounts`` most recent accounts, so a browser shared by
+        a few people stays trusted for each of them and the token stays small.
+        """
+        kept = [a for a in (previous.account_ids if previous else ()) if a != account_id]
+        accounts = [*kept, account_id][-self._max_accounts :]
+        issued_at = int(self._clock().timestamp())
+        claims = {
+            "iss": self._issuer,
+            "aud": DEVICE_AUDIENCE,
+            "jti": previous.device_id if previous else uuid.uuid4().hex,
+            "acc": accounts,
+            "iat": issued_at,
+            "exp": issued_at + self._ttl_seconds,
+        }
+        return jwt.encode(
+            claims, self._key, algorithm=_ALGORITHM, headers={"typ": DEVICE_TOKEN_TYPE}
+        )
+
+    def read(self, token: str | None) -> DeviceToken | None:
+        """The device token if it is valid; anything else makes the client untrusted."""
+        if not token or len(token) > _MAX_TOKEN_CHARS:
+            return None
+        try:
+            if jwt.get_unverified_header(token).get("typ") != DEVICE_TOKEN_TYPE:
+                return None
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[_ALGORITHM],
+                audience=DEVICE_AUDIENCE,
+                issuer=self._issuer,
+                options={"require": ["iss", "aud", "jti", "iat", "exp"]},
+            )
+        except jwt.PyJWTError:
+            return None
+        device_id, accounts = claims.get("jti"), claims.get("acc")
+        if not isinstance(device_id, str) or not isinstance(accounts, list):
+            return None
+        names = tuple(a for a in accounts[: self._max_accounts] if isinstance(a, str))
+        return DeviceToken(device_id=device_id[:64], account_ids=names)
