@@ -99,5 +99,6 @@ def test_email_domains_that_differ_only_as_idna_labels_are_different_accounts() 
 
 
 def test_email_key_case_folds_the_local_part_and_lower_cases_the_a_label() -> None:
-    assert normalize.normalize_email("STRASSE.Ä@Bücher.Example")[1] == "strasse.ä@xn--bcher-kva.example"
+    key = normalize.normalize_email("STRASSE.Ä@Bücher.Example")[1]
+    assert key == "strasse.ä@xn--bcher-kva.example"
     assert normalize.normalize_email("Straße@FASS.de")[1] == "strasse@fass.de"

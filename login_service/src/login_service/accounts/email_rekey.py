@@ -24,9 +24,7 @@ _NON_ASCII_DOMAIN = r"@[^@]*[^\x00-\x7F]"
 async def rekey_email_accounts(accounts: AsyncCollection[Document]) -> int:
     """Bring every stored email key to the current rule; return how many changed."""
     changed = 0
-    cursor = accounts.find(
-        {"email": {"$regex": _NON_ASCII_DOMAIN}}, {"email": 1, "email_key": 1}
-    )
+    cursor = accounts.find({"email": {"$regex": _NON_ASCII_DOMAIN}}, {"email": 1, "email_key": 1})
     async for doc in cursor:
         try:
             key = normalize_email(doc["email"])[1]
