@@ -44,11 +44,12 @@ test-e2e: install rabbitmq ## Run the end-to-end tests (LOGIN_URL/PROMOTION_URL 
 	$(UV) run --frozen pytest -q tests
 
 .PHONY: lint
-lint: install ## ruff (lint + format check) and mypy on every project
+lint: install ## ruff (lint + format check), mypy and deptry (declared = imported dependencies) on every project
 	@$(UV) sync --project bench --frozen --quiet
 	@set -e; for p in . $(PROJECTS) bench; do \
 	  echo "== lint: $$p"; \
-	  (cd $$p && $(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check . && $(UV) run --frozen mypy); \
+	  (cd $$p && $(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check . && $(UV) run --frozen mypy \
+	    && $(UV) run --frozen deptry .); \
 	done
 
 .PHONY: format
