@@ -1,5 +1,6 @@
 """docker-compose.yml: valid for Compose, and shaped as docs/operations.md describes."""
 
+import ipaddress
 import os
 import re
 import shutil
@@ -162,3 +163,25 @@ def test_dev_key_volume_is_mounted_where_the_image_lets_the_login_service_write(
     assert f"login-dev-keys:{key_dir}" in login["volumes"]
     dockerfile = (repo_root / "login_service" / "Dockerfile").read_text()
     assert key_dir in dockerfile, "the image must create the folder for its non-root user"
+
+
+def test_only_the_proxy_fixed_address_is_trusted_for_forwarded_for(repo_root: Path) -> None:
+    """X-Forwarded-For is believed from the proxy alone, not from any container on the host."""
+    compose = _compose(repo_root)
+    services = compose["services"]
+    proxy_networks = services["proxy"]["networks"]
+    assert list(proxy_networks) == ["edge"], "the proxy sits on its own network only"
+    proxy_address = ipaddress.ip_address(proxy_networks["edge"]["ipv4_address"])
+    subnets = [
+        ipaddress.ip_network(pool["subnet"])
+        for pool in compose["networks"]["edge"]["ipam"]["config"]
+    ]
+    assert any(proxy_address in subnet for subnet in subnets)
+    # Only the two APIs share the proxy's network; the rest never reach it.
+    on_edge = {name for name, svc in services.items() if "edge" in (svc.get("networks") or {})}
+    assert on_edge == {"proxy", "login-api", "promotion-api"}
+    trusted = services["login-api"]["environment"]["LOGIN_TRUSTED_PROXIES"]
+    default = re.fullmatch(r"\$\{LOGIN_TRUSTED_PROXIES:-([^}]*)\}", trusted)
+    assert default is not None, trusted
+    networks = [ipaddress.ip_network(item, strict=True) for item in default.group(1).split(",")]
+    assert networks == [ipaddress.ip_network(f"{proxy_address}/32")]
