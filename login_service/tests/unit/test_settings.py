@@ -65,3 +65,12 @@ def test_the_phone_default_region_must_be_a_known_region() -> None:
     assert Settings(phone_default_region="gb").phone_default_region == "GB"
     with pytest.raises(ValidationError, match="region"):
         Settings(phone_default_region="XX")
+
+
+def test_the_login_services_own_broker_url_takes_precedence_over_the_shared_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RABBITMQ_URL", "amqp://shared:pw@broker:5672/")
+    assert Settings().rabbitmq_url.get_secret_value() == "amqp://shared:pw@broker:5672/"
+    monkeypatch.setenv("LOGIN_RABBITMQ_URL", "amqp://login:pw@broker:5672/")
+    assert Settings().rabbitmq_url.get_secret_value() == "amqp://login:pw@broker:5672/"

@@ -33,6 +33,7 @@ from promotion_service.consumer.claim import ClaimOutcome, ClaimResult, Permanen
 from promotion_service.consumer.failures import database_unavailable
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.events.first_login import FirstLoginEvent, InvalidEvent, decode_first_login
+from promotion_service.events.sender import check_sender
 
 type ClaimFunction = Callable[[FirstLoginEvent], Awaitable[ClaimResult]]
 
@@ -50,9 +51,10 @@ def _logged_id(value: str | None) -> str | None:
     return (value or "")[:MAX_LOGGED_ID_LENGTH] or None
 
 
-def fresh_copy(message: AbstractIncomingMessage) -> aio_pika.Message:
+def fresh_copy(message: AbstractIncomingMessage, user_id: str) -> aio_pika.Message:
     """The message as its producer sent it, for publishing again: without the broker's
-    delivery count, and without user_id (the broker checks it against the publisher)."""
+    delivery count, and sent as `user_id` (this consumer's broker user: the broker checks
+    it against the publisher, and the consumer trusts its own hand-back copies)."""
     headers = {k: v for k, v in (message.headers or {}).items() if k != "x-delivery-count"}
     return aio_pika.Message(
         message.body,
@@ -67,6 +69,7 @@ def fresh_copy(message: AbstractIncomingMessage) -> aio_pika.Message:
         timestamp=message.timestamp,
         type=message.type,
         app_id=message.app_id,
+        user_id=user_id,
     )
 
 
@@ -134,6 +137,7 @@ class MessageHandler:
             await self._dead_letter(message, key, "attempts_exhausted", reason, logger)
             return
         try:
+            check_sender(message.user_id, self._settings.trusted_senders)
             event = decode_first_login(message.body)
         except InvalidEvent as invalid:
             await self._dead_letter(message, key, "invalid", invalid.reason, logger)
@@ -281,7 +285,7 @@ class MessageHandler:
     ) -> bool:
         try:
             confirmed = await exchange.publish(
-                fresh_copy(message),
+                fresh_copy(message, self._settings.broker_user),
                 routing_key=self._settings.queue_name,
                 timeout=PUBLISH_TIMEOUT_SECONDS,
             )
