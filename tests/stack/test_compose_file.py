@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -18,7 +19,14 @@ PRODUCTION_ENV = {
     "RABBITMQ_USER": "bank-prod",
     "RABBITMQ_PASSWORD": "not-a-real-password",
     "JWT_PRIVATE_KEY_FILE": "/dev/null",
+    "RABBITMQ_LOGIN_USER": "login-prod",
+    "RABBITMQ_LOGIN_PASSWORD": "not-a-real-password-1",
+    "RABBITMQ_PROMOTION_USER": "promotion-prod",
+    "RABBITMQ_PROMOTION_PASSWORD": "not-a-real-password-2",
 }
+
+
+PRODUCTION_FILES = ("docker-compose.yml", "deploy/compose.production.yml")
 
 
 def _compose(repo_root: Path) -> dict[str, Any]:
@@ -185,3 +193,28 @@ def test_only_the_proxy_fixed_address_is_trusted_for_forwarded_for(repo_root: Pa
     assert default is not None, trusted
     networks = [ipaddress.ip_network(item, strict=True) for item in default.group(1).split(",")]
     assert networks == [ipaddress.ip_network(f"{proxy_address}/32")]
+
+
+def _broker_user(url: str) -> str:
+    return urlsplit(url).username or ""
+
+
+@pytest.mark.parametrize("files", [("docker-compose.yml",), PRODUCTION_FILES])
+def test_each_service_connects_to_the_broker_as_its_own_user_which_the_broker_creates(
+    repo_root: Path, files: tuple[str, ...]
+) -> None:
+    services = _docker_compose(repo_root, *files, env=PRODUCTION_ENV)["services"]
+    login = services["login-api"]["environment"]
+    consumer = services["promotion-consumer"]["environment"]
+    broker = services["rabbitmq"]["environment"]
+    login_user = _broker_user(login["LOGIN_RABBITMQ_URL"])
+    promotion_user = _broker_user(consumer["PROMOTION_RABBITMQ_URL"])
+    operator = _broker_user(login["RABBITMQ_URL"])
+    assert len({login_user, promotion_user, operator}) == 3
+    assert consumer["PROMOTION_TRUSTED_PUBLISHER"] == login_user
+    assert (broker["LOGIN_BROKER_USER"], broker["PROMOTION_BROKER_USER"]) == (
+        login_user,
+        promotion_user,
+    )
+    assert "start-with-service-users.sh" in " ".join(services["rabbitmq"]["command"])
+    assert (repo_root / "deploy" / "rabbitmq" / "service-users.sh").is_file()
