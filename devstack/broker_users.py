@@ -18,6 +18,14 @@ LOGIN_USER = "login-service"
 PROMOTION_USER = "promotion-service"
 PASSWORDS_FILE = "broker-users.txt"
 SCRIPT_TIMEOUT_SECONDS = 120
+# Settings that rename the broker objects; the users' rights cover the default names only.
+RENAMING_SETTINGS = (
+    "LOGIN_EVENTS_EXCHANGE",
+    "PROMOTION_EVENTS_EXCHANGE",
+    "PROMOTION_QUEUE_NAME",
+    "PROMOTION_DEAD_LETTER_EXCHANGE",
+    "PROMOTION_DEAD_LETTER_QUEUE",
+)
 
 
 def _passwords(data_dir: Path) -> tuple[str, str]:
@@ -57,6 +65,11 @@ async def create_service_users(
     `rabbitmqctl` needs the broker's Erlang cookie (root or the rabbitmq user); without it
     the services keep the shared local user and the caller says so.
     """
+    renamed = [name for name in RENAMING_SETTINGS if env.get(name)]
+    if renamed:
+        # Rights are per user and vhost: narrowing them to other names would cut off a
+        # stack on the default names that shares this broker.
+        return f"{', '.join(renamed)} rename the broker objects"
     path = f"{env.get('PATH', '')}:/usr/sbin:/sbin"
     if shutil.which("rabbitmqctl", path=path) is None:
         return "rabbitmqctl is not installed here"
