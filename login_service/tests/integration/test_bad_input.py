@@ -244,3 +244,18 @@ async def test_a_national_phone_number_needs_the_default_region_setting(
     assert created.status_code == 201, created.text
     assert created.json()["phone"] == "+442079460958"
     assert login.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/accounts", "/v1/auth/login"])
+async def test_a_body_that_is_not_utf8_is_a_422_problem_like_other_malformed_json(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    response = await client.post(
+        path, content=b'{"identifier": "\xff\xfe"}', headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["errors"] == [
+        {"field": "body", "message": "body is not UTF-8 JSON", "type": "json_invalid"}
+    ]
