@@ -123,9 +123,11 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     if status == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
-        # FastAPI reports a body that is not UTF-8 as a bare 400; it is malformed JSON
-        # like any other, which every route documents as 422.
-        errors = [{"field": "body", "message": "body is not UTF-8 JSON", "type": "json_invalid"}]
+        # FastAPI answers a bare 400 for a body that is not UTF-8: malformed JSON like any
+        # other, which every route documents as 422.
+        errors = [
+            {"field": "body", "message": "body is not parseable JSON", "type": "json_invalid"}
+        ]
         return problem_response(
             request, 422, "validation-error", "The request is not valid.", errors=errors
         )
