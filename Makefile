@@ -56,13 +56,19 @@ test-promotion: install rabbitmq ## Run the promotion service's tests
 test-e2e: install rabbitmq test-tools ## Run the end-to-end tests (LOGIN_URL/PROMOTION_URL to target a running stack)
 	$(UV) run --frozen pytest -q tests
 
+.PHONY: fuzz
+fuzz: install rabbitmq ## Long fuzzing run of both APIs (FUZZ_EXAMPLES=500, FUZZ_STEPS=30 unless set)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} FUZZ_STEPS=$${FUZZ_STEPS:-30} \
+	  $(UV) run --frozen pytest -q tests/e2e/fuzz
+
 .PHONY: lint
-lint: install ## ruff (lint + format check) and mypy on every project
+lint: install ## ruff (lint + format check), mypy and deptry (declared = imported dependencies) on every project
 	@echo "== installing the locked dependencies of bench (uv sync)"
 	@$(UV) sync --project bench --frozen
 	@set -e; for p in . $(PROJECTS) bench; do \
 	  echo "== lint: $$p"; \
-	  (cd $$p && $(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check . && $(UV) run --frozen mypy); \
+	  (cd $$p && $(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check . && $(UV) run --frozen mypy \
+	    && $(UV) run --frozen deptry .); \
 	done
 
 .PHONY: format

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 import httpx
 
+from devstack.broker_users import LOGIN_USER, PROMOTION_USER, create_service_users
 from devstack.config import StackConfig, consumer_metrics_ports, redact_credentials, service_env
 from devstack.console import Console
 from devstack.infra import (
@@ -91,6 +92,7 @@ async def _run(stack: Stack, stop_requested: asyncio.Event) -> int:
         console.info(f"MongoDB stand-in ready (data in {config.data_dir})")
     else:
         console.info("using MONGODB_URI from the environment; no stand-in started")
+    broker_users: dict[str, str] = {}
     if config.rabbitmq_url is None:
         if await ensure_local_rabbitmq(
             console, stack.env, host=config.local_rabbitmq_host, port=config.local_rabbitmq_port
@@ -98,14 +100,30 @@ async def _run(stack: Stack, stop_requested: asyncio.Event) -> int:
             node = stack.env.get("RABBITMQ_NODENAME")
             how = f"rabbitmqctl -n {node} stop" if node else "rabbitmqctl stop"
             console.info(f"RabbitMQ keeps running after this run; stop it with `{how}`")
+        made = await create_service_users(
+            config.repo_root,
+            config.data_dir,
+            stack.env,
+            host=config.local_rabbitmq_host,
+            port=config.local_rabbitmq_port,
+        )
+        if isinstance(made, str):
+            console.info(f"{made}; both services use the local guest user")
+        else:
+            broker_users = made
+            console.info(f"RabbitMQ users {LOGIN_USER} and {PROMOTION_USER} ready (own names only)")
     else:
         console.info("using RABBITMQ_URL from the environment")
     if stop_requested.is_set():
         return 0
 
-    env = service_env(config, stack.env, mongodb_uri)
+    env = {**service_env(config, stack.env, mongodb_uri), **broker_users}
     await stack.start(stack.service("login", "login_service", "login_service", env))
     await stack.start(stack.service("promo-api", "promotion_service", "promotion_service", env))
+    if broker_users:
+        # The consumers' own user may only look up the events exchange, which the login API
+        # declares on its readiness check: the consumers start once it is ready.
+        await _wait_ready(config, {f"{config.login_url}/readyz"})
     ports = consumer_metrics_ports(env, config.consumers)
     for name, port in zip(consumer_names(config.consumers), ports, strict=True):
         consumer_env = {**env, "PROMOTION_CONSUMER_METRICS_PORT": str(port)}
@@ -149,9 +167,9 @@ async def _first_death(processes: list[ManagedProcess]) -> tuple[str, int]:
     return waits[task].name, task.result()
 
 
-async def _wait_ready(config: StackConfig) -> None:
+async def _wait_ready(config: StackConfig, urls: set[str] | None = None) -> None:
     deadline = time.monotonic() + config.ready_timeout
-    pending = {f"{config.login_url}/readyz", f"{config.promotion_url}/readyz"}
+    pending = urls or {f"{config.login_url}/readyz", f"{config.promotion_url}/readyz"}
     async with httpx.AsyncClient(timeout=3.0) as client:
         while pending:
             if time.monotonic() > deadline:

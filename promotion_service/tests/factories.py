@@ -41,6 +41,8 @@ async def publish(
     if isinstance(body, dict):
         props.setdefault("message_id", body.get("event_id"))
         body = json.dumps(body).encode()
+    # The broker checks user_id against the connection's user; the consumer trusts that user.
+    props.setdefault("user_id", settings.broker_user)
     exchange = await channel.get_exchange(settings.events_exchange)
     await exchange.publish(
         aio_pika.Message(

@@ -1,11 +1,13 @@
 """docker-compose.yml: valid for Compose, and shaped as docs/operations.md describes."""
 
+import ipaddress
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -17,7 +19,14 @@ PRODUCTION_ENV = {
     "RABBITMQ_USER": "bank-prod",
     "RABBITMQ_PASSWORD": "not-a-real-password",
     "JWT_PRIVATE_KEY_FILE": "/dev/null",
+    "RABBITMQ_LOGIN_USER": "login-prod",
+    "RABBITMQ_LOGIN_PASSWORD": "not-a-real-password-1",
+    "RABBITMQ_PROMOTION_USER": "promotion-prod",
+    "RABBITMQ_PROMOTION_PASSWORD": "not-a-real-password-2",
 }
+
+
+PRODUCTION_FILES = ("docker-compose.yml", "deploy/compose.production.yml")
 
 
 def _compose(repo_root: Path) -> dict[str, Any]:
@@ -162,3 +171,50 @@ def test_dev_key_volume_is_mounted_where_the_image_lets_the_login_service_write(
     assert f"login-dev-keys:{key_dir}" in login["volumes"]
     dockerfile = (repo_root / "login_service" / "Dockerfile").read_text()
     assert key_dir in dockerfile, "the image must create the folder for its non-root user"
+
+
+def test_only_the_proxy_fixed_address_is_trusted_for_forwarded_for(repo_root: Path) -> None:
+    """X-Forwarded-For is believed from the proxy alone, not from any container on the host."""
+    compose = _compose(repo_root)
+    services = compose["services"]
+    proxy_networks = services["proxy"]["networks"]
+    assert list(proxy_networks) == ["edge"], "the proxy sits on its own network only"
+    proxy_address = ipaddress.ip_address(proxy_networks["edge"]["ipv4_address"])
+    subnets = [
+        ipaddress.ip_network(pool["subnet"])
+        for pool in compose["networks"]["edge"]["ipam"]["config"]
+    ]
+    assert any(proxy_address in subnet for subnet in subnets)
+    # Only the two APIs share the proxy's network; the rest never reach it.
+    on_edge = {name for name, svc in services.items() if "edge" in (svc.get("networks") or {})}
+    assert on_edge == {"proxy", "login-api", "promotion-api"}
+    trusted = services["login-api"]["environment"]["LOGIN_TRUSTED_PROXIES"]
+    default = re.fullmatch(r"\$\{LOGIN_TRUSTED_PROXIES:-([^}]*)\}", trusted)
+    assert default is not None, trusted
+    networks = [ipaddress.ip_network(item, strict=True) for item in default.group(1).split(",")]
+    assert networks == [ipaddress.ip_network(f"{proxy_address}/32")]
+
+
+def _broker_user(url: str) -> str:
+    return urlsplit(url).username or ""
+
+
+@pytest.mark.parametrize("files", [("docker-compose.yml",), PRODUCTION_FILES])
+def test_each_service_connects_to_the_broker_as_its_own_user_which_the_broker_creates(
+    repo_root: Path, files: tuple[str, ...]
+) -> None:
+    services = _docker_compose(repo_root, *files, env=PRODUCTION_ENV)["services"]
+    login = services["login-api"]["environment"]
+    consumer = services["promotion-consumer"]["environment"]
+    broker = services["rabbitmq"]["environment"]
+    login_user = _broker_user(login["LOGIN_RABBITMQ_URL"])
+    promotion_user = _broker_user(consumer["PROMOTION_RABBITMQ_URL"])
+    operator = _broker_user(login["RABBITMQ_URL"])
+    assert len({login_user, promotion_user, operator}) == 3
+    assert consumer["PROMOTION_TRUSTED_PUBLISHER"] == login_user
+    assert (broker["LOGIN_BROKER_USER"], broker["PROMOTION_BROKER_USER"]) == (
+        login_user,
+        promotion_user,
+    )
+    assert "start-with-service-users.sh" in " ".join(services["rabbitmq"]["command"])
+    assert (repo_root / "deploy" / "rabbitmq" / "service-users.sh").is_file()

@@ -4,9 +4,11 @@ import asyncio
 import io
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from devstack.broker_users import LOGIN_USER, PROMOTION_USER, service_broker_env
 from devstack.config import (
     ConfigError,
     consumer_metrics_ports,
@@ -125,3 +127,11 @@ def test_printed_server_urls_never_show_a_password() -> None:
         == "mongodb://bank:***@db1,db2/?replicaSet=rs0&x=a@b"
     )
     assert redact_credentials("amqp://127.0.0.1:5672/") == "amqp://127.0.0.1:5672/"
+
+
+def test_local_services_get_their_own_broker_users_and_the_consumer_trusts_the_login() -> None:
+    env = service_broker_env("127.0.0.1", 5672, "pw/one", "pw two")
+    login, promotion = urlsplit(env["LOGIN_RABBITMQ_URL"]), urlsplit(env["PROMOTION_RABBITMQ_URL"])
+    assert (login.username, unquote(login.password or "")) == (LOGIN_USER, "pw/one")
+    assert (promotion.username, unquote(promotion.password or "")) == (PROMOTION_USER, "pw two")
+    assert env["PROMOTION_TRUSTED_PUBLISHER"] == LOGIN_USER != PROMOTION_USER

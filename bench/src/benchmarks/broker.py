@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime
+from urllib.parse import unquote, urlsplit
 
 import aio_pika
 from aiormq.exceptions import AMQPError
@@ -33,6 +34,8 @@ def first_login_body(account_id: str, order: int, at: datetime) -> bytes:
 async def publish_backlog(url: str, names: BrokerNames, account_prefix: str, count: int) -> float:
     """Publish ``count`` events (orders 1..count) with confirms; return the seconds it took."""
     started = time.perf_counter()
+    # Sent as the login service sends: the consumer handles only its broker user's events.
+    user_id = unquote(urlsplit(url).username or "guest")
     connection = await aio_pika.connect_robust(url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
@@ -48,6 +51,7 @@ async def publish_backlog(url: str, names: BrokerNames, account_prefix: str, cou
                 message_id=json.loads(body)["event_id"],
                 type="account.first_login",
                 headers={"x-event-version": 1},
+                user_id=user_id,
             )
             batch.append(
                 asyncio.ensure_future(exchange.publish(message, ROUTING_KEY, mandatory=True))

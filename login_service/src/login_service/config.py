@@ -52,9 +52,10 @@ class Settings(BaseSettings):
     mongodb_database: str = "login"
     mongodb_timeout_ms: int = Field(default=5000, ge=100)
 
+    # This service's own broker user (LOGIN_RABBITMQ_URL), else the shared RABBITMQ_URL.
     rabbitmq_url: SecretStr = Field(
         default=SecretStr("amqp://guest:guest@127.0.0.1:5672/"),
-        validation_alias=AliasChoices("RABBITMQ_URL", "rabbitmq_url"),
+        validation_alias=AliasChoices("LOGIN_RABBITMQ_URL", "RABBITMQ_URL", "rabbitmq_url"),
     )
     events_exchange: str = "accounts.events"
     first_login_routing_key: str = "account.first_login.v1"

@@ -122,6 +122,15 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    if status == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI answers a bare 400 for a body that is not UTF-8: malformed JSON like any
+        # other, which every route documents as 422.
+        errors = [
+            {"field": "body", "message": "body is not parseable JSON", "type": "json_invalid"}
+        ]
+        return problem_response(
+            request, 422, "validation-error", "The request is not valid.", errors=errors
+        )
     details = {404: "No such resource.", 405: "Method not allowed on this resource."}
     code = HTTPStatus(status).phrase.lower().replace(" ", "-")
     detail = (

@@ -269,3 +269,21 @@ async def test_a_national_phone_number_needs_the_default_region_setting(
     assert created.status_code == 201, created.text
     assert created.json()["phone"] == "+442079460958"
     assert login.status_code == 200
+
+
+UNPARSEABLE_BODIES = {
+    "not UTF-8": b'{"identifier": "\xff\xfe"}',
+    "nested deeper than any parser's recursion": b"[" * 5_000 + b"]" * 5_000,
+}
+
+
+@pytest.mark.parametrize("path", ["/v1/accounts", "/v1/auth/login"])
+@pytest.mark.parametrize("body", UNPARSEABLE_BODIES.values(), ids=list(UNPARSEABLE_BODIES))
+async def test_a_body_that_cannot_be_parsed_is_a_422_problem_like_other_malformed_json(
+    client: httpx.AsyncClient, path: str, body: bytes
+) -> None:
+    response = await client.post(path, content=body, headers={"content-type": "application/json"})
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    assert [error["field"] for error in response.json()["errors"]] == ["body"]

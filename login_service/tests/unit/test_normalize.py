@@ -89,3 +89,16 @@ def test_birthday_in_the_future_or_implausibly_old_is_refused() -> None:
 def test_login_identifiers_are_classified_and_normalised(raw: str, kind: str, key: str) -> None:
     identifier = normalize.classify_identifier(raw)
     assert (identifier.kind, identifier.key) == (kind, key)
+
+
+def test_email_domains_that_differ_only_as_idna_labels_are_different_accounts() -> None:
+    # faß.de (xn--fa-hia.de) and fass.de are two registrable domains (IDNA 2008, UTS#46
+    # non-transitional): case-folding the domain as text would merge them.
+    assert normalize.normalize_email("a@faß.de")[1] == "a@xn--fa-hia.de"
+    assert normalize.normalize_email("a@fass.de")[1] == "a@fass.de"
+
+
+def test_email_key_case_folds_the_local_part_and_lower_cases_the_a_label() -> None:
+    key = normalize.normalize_email("STRASSE.Ä@Bücher.Example")[1]
+    assert key == "strasse.ä@xn--bcher-kva.example"
+    assert normalize.normalize_email("Straße@FASS.de")[1] == "strasse@fass.de"

@@ -70,3 +70,12 @@ def test_the_phone_default_region_must_be_a_known_region() -> None:
 def test_a_wildcard_cors_origin_is_refused_because_credentials_are_allowed() -> None:
     with pytest.raises(ValidationError, match="name each origin"):
         Settings(cors_origins="*")
+
+
+def test_the_login_services_own_broker_url_takes_precedence_over_the_shared_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("RABBITMQ_URL", "amqp://shared:pw@broker:5672/")
+    assert Settings().rabbitmq_url.get_secret_value() == "amqp://shared:pw@broker:5672/"
+    monkeypatch.setenv("LOGIN_RABBITMQ_URL", "amqp://login:pw@broker:5672/")
+    assert Settings().rabbitmq_url.get_secret_value() == "amqp://login:pw@broker:5672/"

@@ -3,7 +3,7 @@
 import json
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Self
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -42,10 +42,15 @@ class Settings(BaseSettings):
     )
     mongodb_database: str = "promotion"
     mongodb_timeout_ms: int = Field(default=5000, ge=100)
+    # This service's own broker user (PROMOTION_RABBITMQ_URL), else the shared RABBITMQ_URL.
     rabbitmq_url: str = Field(
         default="amqp://guest:guest@127.0.0.1:5672/",
-        validation_alias=AliasChoices("RABBITMQ_URL"),
+        validation_alias=AliasChoices("PROMOTION_RABBITMQ_URL", "RABBITMQ_URL"),
     )
+    # The login service's broker user: the only sender (besides this service itself, for
+    # its hand-back copies) whose events are handled. Default: this service's own user,
+    # which is right when both services share one broker user.
+    trusted_publisher: str | None = None
 
     # HTTP API.
     host: str = "127.0.0.1"
@@ -115,6 +120,16 @@ class Settings(BaseSettings):
                 f"quorum_delivery_limit must be at least {QUORUM_LIMIT_FACTOR} x max_attempts"
             )
         return self
+
+    @property
+    def broker_user(self) -> str:
+        """The user this service connects as (AMQP's default when the URL names none)."""
+        return unquote(urlsplit(self.rabbitmq_url).username or "guest")
+
+    @property
+    def trusted_senders(self) -> frozenset[str]:
+        """AMQP ``user_id``s whose messages the consumer handles."""
+        return frozenset({self.trusted_publisher or self.broker_user, self.broker_user})
 
     @property
     def is_production(self) -> bool:

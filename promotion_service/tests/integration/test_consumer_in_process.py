@@ -337,6 +337,7 @@ async def test_a_hand_back_is_recorded_even_when_the_database_flaps_before_the_r
         ),
         metrics=metrics,
         max_attempts=settings.max_attempts,
+        trusted_senders=settings.trusted_senders,
     )
 
     await eventually(lambda: _depth_is(channel, settings.queue_name, 1), timeout=10, what="queued")

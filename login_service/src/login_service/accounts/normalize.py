@@ -50,7 +50,13 @@ def normalize_username(raw: str) -> tuple[str, str]:
 
 
 def normalize_email(raw: str) -> tuple[str, str]:
-    """Return (display form, unique key) of an email address; the key is case-folded."""
+    """Return (display form, unique key) of an email address.
+
+    The key case-folds the local part only. The domain is compared as its IDNA A-label
+    (UTS#46 non-transitional, as email-validator maps it), lower-cased: case-folding a
+    domain as text would merge different registrable domains (``faß.de`` is
+    ``xn--fa-hia.de``, not ``fass.de``).
+    """
     if len(raw) > EMAIL_MAX or has_control_characters(raw):
         raise ValueError("email is not a valid email address")
     text = unicodedata.normalize("NFKC", raw).strip()
@@ -58,7 +64,7 @@ def normalize_email(raw: str) -> tuple[str, str]:
         result = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValueError("email is not a valid email address") from exc
-    return result.normalized, result.normalized.casefold()
+    return result.normalized, f"{result.local_part.casefold()}@{result.ascii_domain.lower()}"
 
 
 def check_phone_text(raw: str) -> str:

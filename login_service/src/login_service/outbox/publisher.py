@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import unquote, urlsplit
 
 import aio_pika
 from aio_pika.abc import AbstractExchange, AbstractRobustConnection
@@ -37,13 +38,16 @@ class RabbitPublisher:
     """Publishes to one exchange over a robust connection, made on first use.
 
     The exchange is declared (durable topic) by this side; queues belong to consumers.
-    A message the broker returns as unroutable raises, so it stays in the outbox.
+    A message the broker returns as unroutable raises, so it stays in the outbox. Every
+    message carries the connection's user as ``user_id``: the broker refuses any other
+    value, so consumers can tell the login service's events from anyone else's.
     """
 
     def __init__(
         self, url: str, exchange_name: str, *, connect_timeout: float, publish_timeout: float
     ) -> None:
         self._url = url
+        self._user_id = unquote(urlsplit(url).username or "guest")  # AMQP's default user
         self._exchange_name = exchange_name
         self._connect_timeout = connect_timeout
         self._publish_timeout = publish_timeout
@@ -84,6 +88,7 @@ class RabbitPublisher:
                 type=message.type,
                 headers={"x-event-version": message.version},
                 app_id="login-service",
+                user_id=self._user_id,
             ),
             routing_key=message.routing_key,
             mandatory=True,

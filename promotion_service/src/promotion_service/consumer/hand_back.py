@@ -16,9 +16,10 @@ from aio_pika.abc import AbstractExchange, AbstractIncomingMessage
 PUBLISH_TIMEOUT_SECONDS = 10.0
 
 
-def fresh_copy(message: AbstractIncomingMessage) -> aio_pika.Message:
+def fresh_copy(message: AbstractIncomingMessage, user_id: str) -> aio_pika.Message:
     """The message as its producer sent it, for publishing again: without the broker's
-    delivery count, and without user_id (the broker checks it against the publisher)."""
+    delivery count, and sent as `user_id` (this consumer's broker user: the broker checks
+    it against the publisher, and the consumer trusts its own hand-back copies)."""
     headers = {k: v for k, v in (message.headers or {}).items() if k != "x-delivery-count"}
     return aio_pika.Message(
         message.body,
@@ -33,6 +34,7 @@ def fresh_copy(message: AbstractIncomingMessage) -> aio_pika.Message:
         timestamp=message.timestamp,
         type=message.type,
         app_id=message.app_id,
+        user_id=user_id,
     )
 
 
@@ -60,13 +62,14 @@ async def hand_back(
     *,
     copy_to: AbstractExchange | None,
     queue: str,
+    sender: str,
     logger: Any,
 ) -> None:
-    """Requeue `message` uncounted: a confirmed fresh copy to `copy_to` (quorum queues) then
-    an ack, else (or if the copy fails) a nack with requeue."""
+    """Requeue `message` uncounted: a confirmed fresh copy to `copy_to` (quorum queues), sent
+    as `sender`, then an ack, else (or if the copy fails) a nack with requeue."""
     if not channel_open(message):
         return  # the broker has taken it back already, with the channel
-    if copy_to is not None and await _publish_copy(copy_to, message, queue, logger):
+    if copy_to is not None and await _publish_copy(copy_to, message, queue, sender, logger):
         await settle(message.ack(), logger)
         return
     await settle(message.nack(requeue=True), logger)
@@ -76,11 +79,12 @@ async def _publish_copy(
     exchange: AbstractExchange,
     message: AbstractIncomingMessage,
     queue: str,
+    sender: str,
     logger: Any,
 ) -> bool:
     try:
         confirmed = await exchange.publish(
-            fresh_copy(message), routing_key=queue, timeout=PUBLISH_TIMEOUT_SECONDS
+            fresh_copy(message, sender), routing_key=queue, timeout=PUBLISH_TIMEOUT_SECONDS
         )
     except Exception as exc:
         logger.warning("requeue_copy_failed", error=type(exc).__name__, fallback="nack")

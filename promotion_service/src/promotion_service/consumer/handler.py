@@ -1,7 +1,8 @@
 """One delivery: decode -> grant -> ack, retry later, or dead-letter.
 
-1. Decode. A message that can never be handled (malformed JSON, unknown version, a body
-   the schema refuses) is dead-lettered; the log line says why.
+1. Decode. A message that can never be handled (sent by anyone but the login service or
+   this consumer's own hand-back, malformed JSON, unknown version, a body the schema
+   refuses) is dead-lettered; the log line says why.
 2. The fast path: an event that can never win (beyond the campaign's slots, or a campaign
    that ended or is exhausted) is acknowledged from the cached campaign terms: no delivery
    bookkeeping, no transaction, no write.
@@ -23,6 +24,7 @@ from promotion_service.consumer.messaging import Deliveries, Delivery, describe
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.errors import PermanentGrantError
 from promotion_service.events.first_login import FirstLoginEvent, InvalidEvent, decode_first_login
+from promotion_service.events.sender import check_sender
 from promotion_service.raised_at import raised_at
 from promotion_service.vouchers.grant import GrantOutcome, GrantResult
 
@@ -41,12 +43,14 @@ class MessageHandler:
         deliveries: Deliveries,
         metrics: ConsumerMetrics,
         max_attempts: int,
+        trusted_senders: frozenset[str],
     ) -> None:
         self._beyond_campaign = beyond_campaign
         self._claim = claim
         self._deliveries = deliveries
         self._metrics = metrics
         self._max_attempts = max_attempts
+        self._trusted_senders = trusted_senders
 
     async def __call__(self, message: AbstractIncomingMessage) -> None:
         started = time.perf_counter()
@@ -63,6 +67,7 @@ class MessageHandler:
 
     async def _handle(self, delivery: Delivery) -> None:
         try:
+            check_sender(delivery.sender, self._trusted_senders)
             event = decode_first_login(delivery.body)
         except InvalidEvent as invalid:
             await delivery.dead_letter("invalid", invalid.reason)

@@ -95,6 +95,11 @@ class Delivery:
     def body(self) -> bytes:
         return self._message.body
 
+    @property
+    def sender(self) -> str | None:
+        """The broker-validated AMQP ``user_id`` the message was published with."""
+        return self._message.user_id
+
     def bind(self, **fields: object) -> None:
         self.logger = self.logger.bind(**fields)
 
@@ -141,6 +146,7 @@ class Delivery:
             self._message,
             copy_to=self._shared.requeue_exchange,
             queue=self._shared.settings.queue_name,
+            sender=self._shared.settings.broker_user,
             logger=self.logger,
         )
 

@@ -128,6 +128,7 @@ class FirstLoginConsumer:
                 deliveries=deliveries,
                 metrics=self._metrics,
                 max_attempts=settings.max_attempts,
+                trusted_senders=settings.trusted_senders,
             )
             consumer_tag = await queue.consume(partial(self._track, handler))
             log.info(

@@ -6,6 +6,7 @@ from aio_pika import ExchangeType
 from aio_pika.abc import AbstractChannel, AbstractQueue
 
 from promotion_service.config import Settings
+from promotion_service.consumer.events_exchange import events_exchange
 
 
 def queue_arguments(settings: Settings) -> dict[str, Any]:
@@ -27,9 +28,7 @@ def queue_arguments(settings: Settings) -> dict[str, Any]:
 
 async def declare_topology(channel: AbstractChannel, settings: Settings) -> AbstractQueue:
     """Exchange, dead-letter exchange and queue, the work queue, and their bindings."""
-    events = await channel.declare_exchange(
-        settings.events_exchange, ExchangeType.TOPIC, durable=True
-    )
+    events = await events_exchange(channel, settings.events_exchange)
     dead_letter = await channel.declare_exchange(
         settings.dead_letter_exchange, ExchangeType.DIRECT, durable=True
     )
