@@ -22,6 +22,7 @@ from pymongo import AsyncMongoClient
 from promotion_service.config import Settings
 from promotion_service.consumer.topology import declare_topology
 from promotion_service.db import VOUCHERS, prepare_database
+from promotion_service.log_setup import configure_logging
 from tests.conftest import repo_root
 from tests.factories import eventually, first_login_event, publish, queue_depth
 from tests.integration.test_consumer_in_process import running_consumer
@@ -174,6 +175,7 @@ async def test_events_from_anyone_but_the_login_user_are_dead_lettered_unhandled
 ) -> None:
     settings = promotion_settings
     db = mongo_client[settings.mongodb_database]
+    configure_logging(json_logs=True)  # to the stream the test captures
     await _login_declares_exchange(broker_users.login_url, settings)
     async with running_consumer(settings):
         other = await _connect(broker_users.other_url)
@@ -200,5 +202,5 @@ async def test_events_from_anyone_but_the_login_user_are_dead_lettered_unhandled
             await asyncio.sleep(0.5)  # nothing else arrives late
     vouchers = [doc["account_id"] async for doc in db[VOUCHERS].find({})]
     assert vouchers == ["acct-real"]
-    logged = capsys.readouterr().out
+    logged = capsys.readouterr().err
     assert logged.count("untrusted sender") == 2, logged[-2000:]
