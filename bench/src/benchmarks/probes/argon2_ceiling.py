@@ -13,8 +13,8 @@ import multiprocessing
 import time
 from multiprocessing.queues import Queue
 
-from login_service.guard.passwords import PasswordHasher
 from login_service.config import Settings
+from login_service.guard.passwords import PasswordHasher
 
 
 def _verify_for(
