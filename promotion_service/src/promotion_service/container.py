@@ -32,7 +32,8 @@ class Services:
         )
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async: FastAPI runs a plain ``def`` dependency in its thread pool, a hop per request.
     built: Services = request.app.state.services
     return built
 
