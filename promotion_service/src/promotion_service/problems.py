@@ -163,6 +163,20 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    if status == 400 and isinstance(exc.__cause__, UnicodeDecodeError | RecursionError):
+        # FastAPI answers a bare 400 for a body it cannot even decode (not UTF-8, nested
+        # beyond the parser's depth): malformed JSON like any other, documented as 422.
+        errors = [
+            {"field": "body", "message": "body is not parseable JSON", "type": "json_invalid"}
+        ]
+        return problem_response(
+            request,
+            422,
+            "validation-error",
+            "Invalid request",
+            "The request is not valid.",
+            errors=errors,
+        )
     phrase = HTTPStatus(status).phrase
     default_code = phrase.lower().replace(" ", "-").replace("'", "")
     code, title, detail = _HTTP.get(status, (default_code, phrase, None))

@@ -267,7 +267,14 @@ async def test_bad_redemption_input_is_422_and_writes_nothing(
 
 @pytest.mark.parametrize(
     "raw",
-    [b"{not json", b'{"amount": NaN, "currency": "EUR", "purchase_id": "p"}', b"[]", b'"x"'],
+    [
+        b"{not json",
+        b'{"amount": NaN, "currency": "EUR", "purchase_id": "p"}',
+        b"[]",
+        b'"x"',
+        b"\xff'\x0c\x07",  # not UTF-8: found by the API fuzzer as an undocumented 400
+        b"[" * 2_000 + b"]" * 2_000,  # nested beyond the parser's depth, within the size limit
+    ],
 )
 async def test_malformed_json_is_422(
     client: httpx.AsyncClient, db: Database, keys: Keys, raw: bytes
