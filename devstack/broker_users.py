@@ -1,12 +1,15 @@
 """The services' own broker users on a local RabbitMQ that `make dev` manages.
 
 The users are made by deploy/rabbitmq/service-users.sh (the same rights as in compose and
-production), with passwords generated once and kept with the other local data.
+production), with passwords generated once and kept with the other local data. Their names
+carry a suffix derived from the data folder: two checkouts sharing one broker each have their
+own pair, so neither ever changes the password of a user the other one is running with.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 import shutil
 import subprocess
@@ -14,8 +17,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import quote
 
+from devstack.config import redact_credentials
+
 LOGIN_USER = "login-service"
 PROMOTION_USER = "promotion-service"
+# Set in the environment (or .env), these are used as given and no user is created.
+GIVEN_URL_SETTINGS = ("LOGIN_RABBITMQ_URL", "PROMOTION_RABBITMQ_URL")
 PASSWORDS_FILE = "broker-users.txt"
 SCRIPT_TIMEOUT_SECONDS = 120
 # Settings that rename the broker objects; the users' rights cover the default names only.
@@ -26,6 +33,26 @@ RENAMING_SETTINGS = (
     "PROMOTION_DEAD_LETTER_EXCHANGE",
     "PROMOTION_DEAD_LETTER_QUEUE",
 )
+
+
+def stack_users(data_dir: Path) -> tuple[str, str]:
+    """The login and promotion users of the stack keeping its data in `data_dir`."""
+    suffix = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:8]
+    return f"{LOGIN_USER}-{suffix}", f"{PROMOTION_USER}-{suffix}"
+
+
+def given_broker_urls(env: Mapping[str, str]) -> list[str]:
+    """The per-service broker URLs the developer set; any of them means: create no users."""
+    return [name for name in GIVEN_URL_SETTINGS if env.get(name)]
+
+
+def announced_brokers(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(who, URL) of the broker user each service really connects as, password redacted."""
+    shared = env.get("RABBITMQ_URL", "")
+    return [
+        ("login", redact_credentials(env.get("LOGIN_RABBITMQ_URL") or shared)),
+        ("promotion", redact_credentials(env.get("PROMOTION_RABBITMQ_URL") or shared)),
+    ]
 
 
 def _passwords(data_dir: Path) -> tuple[str, str]:
@@ -43,17 +70,18 @@ def _passwords(data_dir: Path) -> tuple[str, str]:
 
 
 def service_broker_env(
-    host: str, port: int, login_password: str, promo_password: str
+    host: str, port: int, users: tuple[str, str], passwords: tuple[str, str]
 ) -> dict[str, str]:
     """The settings that make each service connect as its own user."""
 
     def url(user: str, password: str) -> str:
-        return f"amqp://{user}:{quote(password, safe='')}@{host}:{port}/"
+        return f"amqp://{quote(user, safe='')}:{quote(password, safe='')}@{host}:{port}/"
 
+    (login_user, promo_user), (login_password, promo_password) = users, passwords
     return {
-        "LOGIN_RABBITMQ_URL": url(LOGIN_USER, login_password),
-        "PROMOTION_RABBITMQ_URL": url(PROMOTION_USER, promo_password),
-        "PROMOTION_TRUSTED_PUBLISHER": LOGIN_USER,
+        "LOGIN_RABBITMQ_URL": url(login_user, login_password),
+        "PROMOTION_RABBITMQ_URL": url(promo_user, promo_password),
+        "PROMOTION_TRUSTED_PUBLISHER": login_user,
     }
 
 
@@ -73,14 +101,14 @@ async def create_service_users(
     path = f"{env.get('PATH', '')}:/usr/sbin:/sbin"
     if shutil.which("rabbitmqctl", path=path) is None:
         return "rabbitmqctl is not installed here"
-    login_password, promo_password = _passwords(data_dir)
+    users, passwords = stack_users(data_dir), _passwords(data_dir)
     script_env = {
         **env,
         "PATH": path,
-        "LOGIN_BROKER_USER": LOGIN_USER,
-        "LOGIN_BROKER_PASSWORD": login_password,
-        "PROMOTION_BROKER_USER": PROMOTION_USER,
-        "PROMOTION_BROKER_PASSWORD": promo_password,
+        "LOGIN_BROKER_USER": users[0],
+        "LOGIN_BROKER_PASSWORD": passwords[0],
+        "PROMOTION_BROKER_USER": users[1],
+        "PROMOTION_BROKER_PASSWORD": passwords[1],
     }
     script = repo_root / "deploy" / "rabbitmq" / "service-users.sh"
     try:
@@ -97,4 +125,4 @@ async def create_service_users(
         return f"creating the broker users took over {SCRIPT_TIMEOUT_SECONDS} s"
     if result.returncode != 0:
         return f"creating the broker users failed: {result.stderr.strip()[-300:]}"
-    return service_broker_env(host, port, login_password, promo_password)
+    return service_broker_env(host, port, users, passwords)

@@ -15,7 +15,12 @@ from collections.abc import Mapping
 
 import httpx
 
-from devstack.broker_users import LOGIN_USER, PROMOTION_USER, create_service_users
+from devstack.broker_users import (
+    announced_brokers,
+    create_service_users,
+    given_broker_urls,
+    stack_users,
+)
 from devstack.config import StackConfig, consumer_metrics_ports, redact_credentials, service_env
 from devstack.console import Console
 from devstack.infra import (
@@ -100,18 +105,7 @@ async def _run(stack: Stack, stop_requested: asyncio.Event) -> int:
             node = stack.env.get("RABBITMQ_NODENAME")
             how = f"rabbitmqctl -n {node} stop" if node else "rabbitmqctl stop"
             console.info(f"RabbitMQ keeps running after this run; stop it with `{how}`")
-        made = await create_service_users(
-            config.repo_root,
-            config.data_dir,
-            stack.env,
-            host=config.local_rabbitmq_host,
-            port=config.local_rabbitmq_port,
-        )
-        if isinstance(made, str):
-            console.info(f"{made}; both services use the local guest user")
-        else:
-            broker_users = made
-            console.info(f"RabbitMQ users {LOGIN_USER} and {PROMOTION_USER} ready (own names only)")
+        broker_users = await _local_broker_users(stack)
     else:
         console.info("using RABBITMQ_URL from the environment")
     if stop_requested.is_set():
@@ -137,7 +131,7 @@ async def _run(stack: Stack, stop_requested: asyncio.Event) -> int:
         done, _ = await asyncio.wait({deaths, stop, ready}, return_when=asyncio.FIRST_COMPLETED)
         if ready in done:
             ready.result()  # raises StackError when the APIs did not become ready in time
-            _announce(config, mongodb_uri, console)
+            _announce(config, mongodb_uri, console, env)
             done, _ = await asyncio.wait({deaths, stop}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in (deaths, stop, ready):
@@ -185,14 +179,38 @@ async def _wait_ready(config: StackConfig, urls: set[str] | None = None) -> None
                 await asyncio.sleep(0.5)
 
 
-def _announce(config: StackConfig, mongodb_uri: str, console: Console) -> None:
+async def _local_broker_users(stack: Stack) -> dict[str, str]:
+    """Each service's own user on the local broker, unless the developer gave their URLs."""
+    config, console = stack.config, stack.console
+    given = given_broker_urls(stack.env)
+    if given:
+        console.info(f"{' and '.join(given)} set: used as given, no broker users created")
+        return {}
+    made = await create_service_users(
+        config.repo_root,
+        config.data_dir,
+        stack.env,
+        host=config.local_rabbitmq_host,
+        port=config.local_rabbitmq_port,
+    )
+    if isinstance(made, str):
+        console.info(f"{made}; both services use the local guest user")
+        return {}
+    login_user, promotion_user = stack_users(config.data_dir)
+    console.info(f"RabbitMQ users {login_user} and {promotion_user} ready (own names only)")
+    return made
+
+
+def _announce(
+    config: StackConfig, mongodb_uri: str, console: Console, env: Mapping[str, str]
+) -> None:
     lines = [
         "ready:",
         f"  login API      {config.login_url}   (Swagger UI {config.login_url}/docs)",
         f"  promotion API  {config.promotion_url}   (Swagger UI {config.promotion_url}/docs)",
         f"  consumers      {config.consumers}",
         f"  MongoDB        {redact_credentials(mongodb_uri)}",
-        f"  RabbitMQ       {redact_credentials(config.broker_url)}",
+        *(f"  RabbitMQ       {who:<10} {url}" for who, url in announced_brokers(env)),
         "Ctrl-C stops everything.",
     ]
     for line in lines:

@@ -14,15 +14,27 @@ import yaml
 
 SCALABLE = ("login-api", "promotion-api", "promotion-consumer")
 APPLICATION = SCALABLE
-FIXED_NAMES = ("MONGODB_URI", "RABBITMQ_URL", "LOGIN_PORT", "PROMOTION_PORT")
+SHARED_FIXED_NAMES = ("MONGODB_URI", "LOGIN_PORT", "PROMOTION_PORT")
+# What each application service may hold of the broker's settings: only what it uses.
+BROKER_SETTINGS = {
+    "login-api": {"LOGIN_RABBITMQ_URL"},
+    "promotion-api": set(),  # the API never talks to the broker (its readiness neither)
+    "promotion-consumer": {"PROMOTION_RABBITMQ_URL", "PROMOTION_TRUSTED_PUBLISHER"},
+}
+BROKER_SETTING_NAMES = {"RABBITMQ_URL", "LOGIN_RABBITMQ_URL", "PROMOTION_RABBITMQ_URL"}
+PASSWORDS = {
+    "operator": "RABBITMQ_PASSWORD",
+    "login-api": "RABBITMQ_LOGIN_PASSWORD",
+    "promotion-consumer": "RABBITMQ_PROMOTION_PASSWORD",
+}
 PRODUCTION_ENV = {
     "RABBITMQ_USER": "bank-prod",
-    "RABBITMQ_PASSWORD": "not-a-real-password",
+    "RABBITMQ_PASSWORD": "operator-secret-3f1",
     "JWT_PRIVATE_KEY_FILE": "/dev/null",
     "RABBITMQ_LOGIN_USER": "login-prod",
-    "RABBITMQ_LOGIN_PASSWORD": "not-a-real-password-1",
+    "RABBITMQ_LOGIN_PASSWORD": "login-secret-8c2",
     "RABBITMQ_PROMOTION_USER": "promotion-prod",
-    "RABBITMQ_PROMOTION_PASSWORD": "not-a-real-password-2",
+    "RABBITMQ_PROMOTION_PASSWORD": "promotion-secret-b7d",
 }
 
 
@@ -117,12 +129,16 @@ def test_scalable_services_have_no_container_name_and_no_fixed_host_port(
         assert "ports" not in services[name], f"{name}: use expose, the proxy reaches it"
 
 
-def test_application_services_get_the_four_fixed_settings(repo_root: Path) -> None:
-    services = _compose(repo_root)["services"]
+def test_application_services_get_the_fixed_settings_but_not_the_brokers_administrator(
+    repo_root: Path,
+) -> None:
+    services = _docker_compose(repo_root, "docker-compose.yml", env={})["services"]
     for name in APPLICATION:
         environment = services[name]["environment"]
-        assert set(FIXED_NAMES) <= set(environment), name
+        assert set(SHARED_FIXED_NAMES) <= set(environment), name
         assert "replicaSet=rs0" in environment["MONGODB_URI"]
+        # RABBITMQ_URL is the operator's account: each service has its own user instead.
+        assert "RABBITMQ_URL" not in environment, name
 
 
 def test_images_are_built_from_each_services_own_dockerfile(repo_root: Path) -> None:
@@ -209,7 +225,7 @@ def test_each_service_connects_to_the_broker_as_its_own_user_which_the_broker_cr
     broker = services["rabbitmq"]["environment"]
     login_user = _broker_user(login["LOGIN_RABBITMQ_URL"])
     promotion_user = _broker_user(consumer["PROMOTION_RABBITMQ_URL"])
-    operator = _broker_user(login["RABBITMQ_URL"])
+    operator = broker["RABBITMQ_DEFAULT_USER"]
     assert len({login_user, promotion_user, operator}) == 3
     assert consumer["PROMOTION_TRUSTED_PUBLISHER"] == login_user
     assert (broker["LOGIN_BROKER_USER"], broker["PROMOTION_BROKER_USER"]) == (
@@ -218,3 +234,37 @@ def test_each_service_connects_to_the_broker_as_its_own_user_which_the_broker_cr
     )
     assert "start-with-service-users.sh" in " ".join(services["rabbitmq"]["command"])
     assert (repo_root / "deploy" / "rabbitmq" / "service-users.sh").is_file()
+
+
+@pytest.mark.parametrize("files", [("docker-compose.yml",), PRODUCTION_FILES])
+def test_no_service_holds_another_services_or_the_administrators_broker_credential(
+    repo_root: Path, files: tuple[str, ...]
+) -> None:
+    """A compromised promotion API must not be able to publish as the login service."""
+    services = _docker_compose(repo_root, *files, env=PRODUCTION_ENV)["services"]
+    for name, allowed in BROKER_SETTINGS.items():
+        environment = {key: str(value) for key, value in services[name]["environment"].items()}
+        held = {key for key in environment if key in BROKER_SETTING_NAMES or "TRUSTED_PUB" in key}
+        assert held == allowed, name
+        foreign = [
+            PRODUCTION_ENV[variable] for owner, variable in PASSWORDS.items() if owner != name
+        ]
+        leaked = [key for key, value in environment.items() if any(p in value for p in foreign)]
+        assert leaked == [], f"{name} holds another user's password in {leaked}"
+        assert not any("amqp" in value for value in environment.values() if not allowed), name
+
+
+def test_the_broker_is_healthy_only_once_the_service_users_exist(repo_root: Path) -> None:
+    """No container engine here: the healthcheck and the start script are checked as text."""
+    rabbitmq = _compose(repo_root)["services"]["rabbitmq"]
+    probe = rabbitmq["healthcheck"]["test"]
+    assert probe[0] == "CMD-SHELL"
+    marker = re.search(r"test -f (\S+) &&", probe[1])
+    assert marker is not None, probe
+    script = (repo_root / "deploy" / "rabbitmq" / "start-with-service-users.sh").read_text()
+    assert f"READY_MARKER:-{marker.group(1)}}}" in script
+    lines = script.splitlines()
+    made = next(i for i, line in enumerate(lines) if "service-users.sh" in line and "bash" in line)
+    touched = next(i for i, line in enumerate(lines) if line.strip().startswith("touch"))
+    removed = next(i for i, line in enumerate(lines) if line.strip().startswith("rm -f"))
+    assert removed < made < touched, "the marker is written after the users, and reset first"

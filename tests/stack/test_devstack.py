@@ -8,7 +8,13 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from devstack.broker_users import LOGIN_USER, PROMOTION_USER, service_broker_env
+from devstack.broker_users import (
+    LOGIN_USER,
+    PROMOTION_USER,
+    announced_brokers,
+    service_broker_env,
+    stack_users,
+)
 from devstack.config import (
     ConfigError,
     consumer_metrics_ports,
@@ -19,6 +25,7 @@ from devstack.config import (
 )
 from devstack.console import Console
 from devstack.processes import ManagedProcess
+from devstack.supervisor import Stack, _local_broker_users
 
 
 def test_unset_servers_mean_local_ones_and_ports_default_to_the_spec(repo_root: Path) -> None:
@@ -129,9 +136,54 @@ def test_printed_server_urls_never_show_a_password() -> None:
     assert redact_credentials("amqp://127.0.0.1:5672/") == "amqp://127.0.0.1:5672/"
 
 
-def test_local_services_get_their_own_broker_users_and_the_consumer_trusts_the_login() -> None:
-    env = service_broker_env("127.0.0.1", 5672, "pw/one", "pw two")
+def test_local_services_get_their_own_broker_users_and_the_consumer_trusts_the_login(
+    tmp_path: Path,
+) -> None:
+    users = stack_users(tmp_path)
+    env = service_broker_env("127.0.0.1", 5672, users, ("pw/one", "pw two"))
     login, promotion = urlsplit(env["LOGIN_RABBITMQ_URL"]), urlsplit(env["PROMOTION_RABBITMQ_URL"])
-    assert (login.username, unquote(login.password or "")) == (LOGIN_USER, "pw/one")
-    assert (promotion.username, unquote(promotion.password or "")) == (PROMOTION_USER, "pw two")
-    assert env["PROMOTION_TRUSTED_PUBLISHER"] == LOGIN_USER != PROMOTION_USER
+    assert (login.username, unquote(login.password or "")) == (users[0], "pw/one")
+    assert (promotion.username, unquote(promotion.password or "")) == (users[1], "pw two")
+    assert env["PROMOTION_TRUSTED_PUBLISHER"] == users[0] != users[1]
+
+
+def test_each_data_folder_has_its_own_broker_users(tmp_path: Path) -> None:
+    """Two checkouts on one broker never share (and so never re-password) each other's users."""
+    first, second = stack_users(tmp_path / "one"), stack_users(tmp_path / "two")
+    assert first == stack_users(tmp_path / "one"), "stable across runs of one stack"
+    assert set(first).isdisjoint(second)
+    assert first[0].startswith(f"{LOGIN_USER}-")
+    assert first[1].startswith(f"{PROMOTION_USER}-")
+
+
+def test_the_announcement_names_the_users_the_services_really_use_without_passwords() -> None:
+    env = {
+        "RABBITMQ_URL": "amqp://guest:guest@127.0.0.1:5672/",
+        "LOGIN_RABBITMQ_URL": "amqp://login-x:s3cret1@127.0.0.1:5672/",
+        "PROMOTION_RABBITMQ_URL": "amqp://promotion-x:s3cret2@127.0.0.1:5672/",
+    }
+    assert announced_brokers(env) == [
+        ("login", "amqp://login-x:***@127.0.0.1:5672/"),
+        ("promotion", "amqp://promotion-x:***@127.0.0.1:5672/"),
+    ]
+    shared = {"RABBITMQ_URL": "amqp://bank:s3cret@mq:5672/"}
+    assert [url for _, url in announced_brokers(shared)] == ["amqp://bank:***@mq:5672/"] * 2
+
+
+def test_broker_urls_set_by_the_developer_are_kept_and_no_user_is_created(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    """A `.env` with its own LOGIN_/PROMOTION_RABBITMQ_URL wins over the local users."""
+    given = {
+        "LOGIN_RABBITMQ_URL": "amqp://mine:pw@127.0.0.1:5672/",
+        "PROMOTION_TRUSTED_PUBLISHER": "mine",
+        "DEV_DATA_DIR": str(tmp_path / "data"),
+        # rabbitmqctl would be found nowhere: a creation attempt would say so in the output.
+        "PATH": str(tmp_path),
+    }
+    out = io.StringIO()
+    config = load_config(given, repo_root)
+    stack = Stack(config, Console(colour=False, stream=out), given)
+    assert asyncio.run(_local_broker_users(stack)) == {}
+    assert "LOGIN_RABBITMQ_URL set: used as given, no broker users created" in out.getvalue()
+    assert not (tmp_path / "data").exists(), "no passwords generated"

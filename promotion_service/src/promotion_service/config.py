@@ -47,9 +47,16 @@ class Settings(BaseSettings):
         default="amqp://guest:guest@127.0.0.1:5672/",
         validation_alias=AliasChoices("PROMOTION_RABBITMQ_URL", "RABBITMQ_URL"),
     )
+    # The shared URL itself, read only to tell whether this service's user is the shared one
+    # (then, in development, the login service may be trusted without being named).
+    shared_rabbitmq_url: str = Field(
+        default="amqp://guest:guest@127.0.0.1:5672/",
+        validation_alias=AliasChoices("RABBITMQ_URL", "shared_rabbitmq_url"),
+    )
     # The login service's broker user: the only sender (besides this service itself, for
-    # its hand-back copies) whose events are handled. Default: this service's own user,
-    # which is right when both services share one broker user.
+    # its hand-back copies) whose events are handled. Unset: this service's own user, which
+    # is right only when both services share one broker user (checked at the consumer's
+    # start by check_trusted_publisher).
     trusted_publisher: str | None = None
 
     # HTTP API.
@@ -130,6 +137,28 @@ class Settings(BaseSettings):
     def trusted_senders(self) -> frozenset[str]:
         """AMQP ``user_id``s whose messages the consumer handles."""
         return frozenset({self.trusted_publisher or self.broker_user, self.broker_user})
+
+    def check_trusted_publisher(self) -> None:
+        """Refuse a consumer that would dead-letter every genuine event (raises ValueError).
+
+        Unset, the trusted publisher is the consumer's own user: right when both services
+        share RABBITMQ_URL's user, silently wrong when the login service has a user of its own.
+        Production always names it; development may leave it unset on the shared user only.
+        """
+        if self.trusted_publisher:
+            return
+        if self.is_production:
+            raise ValueError(
+                "PROMOTION_TRUSTED_PUBLISHER must name the login service's broker user in "
+                "production (without it every first-login event would be dead-lettered)"
+            )
+        shared = unquote(urlsplit(self.shared_rabbitmq_url).username or "guest")
+        if self.broker_user != shared:
+            raise ValueError(
+                f"PROMOTION_TRUSTED_PUBLISHER is unset while this consumer connects as "
+                f"{self.broker_user!r}, not as RABBITMQ_URL's shared user {shared!r}: set it "
+                "to the login service's broker user, or every first-login event is dead-lettered"
+            )
 
     @property
     def is_production(self) -> bool:

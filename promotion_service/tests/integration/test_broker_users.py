@@ -20,6 +20,8 @@ from aio_pika.abc import AbstractConnection
 from pymongo import AsyncMongoClient
 
 from promotion_service.config import Settings
+from promotion_service.consumer.metrics import ConsumerMetrics
+from promotion_service.consumer.runner import FirstLoginConsumer
 from promotion_service.consumer.topology import declare_topology
 from promotion_service.db import VOUCHERS, prepare_database
 from promotion_service.log_setup import configure_logging
@@ -204,3 +206,52 @@ async def test_events_from_anyone_but_the_login_user_are_dead_lettered_unhandled
     assert vouchers == ["acct-real"]
     logged = capsys.readouterr().err
     assert logged.count("untrusted sender") == 2, logged[-2000:]
+
+
+async def test_a_consumer_started_before_the_login_service_waits_for_the_exchange_then_consumes(
+    broker_users: BrokerUsers,
+    promotion_settings: Settings,
+    mongo_client: AsyncMongoClient[dict[str, object]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The promotion user may not declare the events exchange: before the login service has
+    declared it, the consumer's start is refused by the broker, and must wait, not crash."""
+    settings = promotion_settings
+    db = mongo_client[settings.mongodb_database]
+    configure_logging(json_logs=True)  # to the stream the test captures
+    logged: list[str] = []
+    stop = asyncio.Event()
+    consumer = FirstLoginConsumer(settings, metrics=ConsumerMetrics())
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+
+        async def refused_and_waiting() -> bool:
+            logged.append(capsys.readouterr().err)
+            return "ACCESS_REFUSED" in "".join(logged)
+
+        await eventually(refused_and_waiting, timeout=60, what="the refusal to be logged")
+        assert "rabbitmq_topology" in "".join(logged), "the log names what it waits for"
+        assert not task.done(), "the consumer must wait for the exchange, not stop"
+        assert not consumer.consuming.is_set()
+
+        await _login_declares_exchange(broker_users.login_url, settings)
+        await asyncio.wait_for(consumer.consuming.wait(), timeout=90)
+
+        login = await _connect(broker_users.login_url)
+        async with login:
+            channel = await login.channel(publisher_confirms=True)
+            event = first_login_event(1, "acct-after-wait")
+            await publish(channel, settings, event, user_id=broker_users.login_user)
+
+            async def granted() -> bool:
+                return await db[VOUCHERS].count_documents({"account_id": "acct-after-wait"}) == 1
+
+            await eventually(
+                granted, timeout=60, what="the voucher of the event sent after the wait"
+            )
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=30)
+    started = "".join(logged) + capsys.readouterr().err
+    assert "consumer_started" in started
+    assert broker_users.login_user in started, "the trusted senders are logged at start-up"

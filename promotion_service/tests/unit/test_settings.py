@@ -1,5 +1,9 @@
 """Settings come from the environment, with the names the spec fixes."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from promotion_service.config import Settings
@@ -55,3 +59,56 @@ def test_production_logs_json() -> None:
     assert Settings(environment="production").json_logs
     assert not Settings().json_logs
     assert Settings(log_format="json").json_logs
+
+
+def test_production_consumer_needs_the_login_services_user_named() -> None:
+    production = Settings(environment="production", rabbitmq_url="amqp://promo:s3cret@mq:5672/")
+    with pytest.raises(ValueError, match="PROMOTION_TRUSTED_PUBLISHER"):
+        production.check_trusted_publisher()
+    named = production.model_copy(update={"trusted_publisher": "login-service"})
+    named.check_trusted_publisher()
+    assert named.trusted_senders == {"login-service", "promo"}
+
+
+def test_development_may_leave_the_publisher_unset_on_the_shared_user_only() -> None:
+    shared = "amqp://bank:pw@mq:5672/"
+    Settings(rabbitmq_url=shared, shared_rabbitmq_url=shared).check_trusted_publisher()
+    own_user = Settings(rabbitmq_url="amqp://promo:pw@mq:5672/", shared_rabbitmq_url=shared)
+    with pytest.raises(ValueError, match="'promo', not as RABBITMQ_URL's shared user 'bank'"):
+        own_user.check_trusted_publisher()
+    own_user.model_copy(update={"trusted_publisher": "login"}).check_trusted_publisher()
+
+
+def test_the_shared_user_is_read_from_rabbitmq_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RABBITMQ_URL", "amqp://bank:pw@mq:5672/")
+    Settings().check_trusted_publisher()  # the consumer uses RABBITMQ_URL's own user
+    monkeypatch.setenv("PROMOTION_RABBITMQ_URL", "amqp://promo:pw@mq:5672/")
+    with pytest.raises(ValueError, match="PROMOTION_TRUSTED_PUBLISHER is unset"):
+        Settings().check_trusted_publisher()
+
+
+@pytest.mark.parametrize("environment", ["production", "development"])
+def test_the_consumer_refuses_to_start_without_a_publisher_its_user_cannot_be(
+    environment: str,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PROMOTION_", "RABBITMQ_"))}
+    env.update(
+        PROMOTION_ENVIRONMENT=environment,
+        RABBITMQ_URL="amqp://bank:s3cret@127.0.0.1:1/",
+        PROMOTION_RABBITMQ_URL="amqp://promo:s3cret@127.0.0.1:1/",
+        PROMOTION_CONSUMER_METRICS_PORT="0",
+        PROMOTION_LOG_FORMAT="json",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "promotion_service.consumer"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "refusing_to_start" in output
+    assert "PROMOTION_TRUSTED_PUBLISHER" in output
+    assert "s3cret" not in output

@@ -12,10 +12,11 @@ from tests.e2e.harness import LocalStack, StackUrls, external_stack
 # Generous budgets: the fuzzer's failed logins come from one address, and a throttled
 # client would hide every later step behind a 429. Throttling has its own tests.
 GENEROUS_BUDGETS = {
+    "LOGIN_THROTTLE_IDENTIFIER_MAX_FAILURES": "1000000",
     "LOGIN_THROTTLE_CLIENT_MAX_FAILURES": "1000000",
-    "LOGIN_THROTTLE_ACCOUNT_MAX_FAILURES": "1000000",
     "LOGIN_THROTTLE_ACCOUNT_TOTAL_MAX_FAILURES": "1000000",
     "LOGIN_THROTTLE_ACCOUNT_DAILY_MAX_FAILURES": "1000000",
+    "LOGIN_THROTTLE_DEVICE_MAX_FAILURES": "1000000",
 }
 
 

@@ -28,6 +28,7 @@ def main() -> int:
     configure_logging(json_logs=settings.json_logs, level=settings.log_level)
     try:
         settings.check_consumer_safe_for_production()
+        settings.check_trusted_publisher()
     except ValueError as refusal:
         structlog.get_logger("promotion_service.consumer").error(
             "refusing_to_start", reason=str(refusal)

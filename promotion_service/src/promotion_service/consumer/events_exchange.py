@@ -10,8 +10,9 @@ async def events_exchange(channel: AbstractChannel, name: str) -> AbstractExchan
 
     The login service owns and declares it; the promotion user has no configure right on
     it in production, and a passive declare needs none. When it does not exist yet, a
-    declare is tried: it succeeds for a shared development user, and is refused for the
-    promotion user, whose start is then retried until the login service has declared it.
+    declare is tried: it succeeds for a shared development user, and is refused
+    (ACCESS_REFUSED) for the promotion user; the consumer's start (consumer/runner.py) then
+    retries on a fresh channel until the login service has declared it.
     """
     try:
         return await channel.declare_exchange(name, ExchangeType.TOPIC, passive=True)

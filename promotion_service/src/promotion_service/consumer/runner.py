@@ -19,7 +19,7 @@ from promotion_service.consumer.attempts import DeliveryAttempts
 from promotion_service.consumer.handler import ClaimFunction, MessageHandler
 from promotion_service.consumer.messaging import Deliveries
 from promotion_service.consumer.metrics import ConsumerMetrics
-from promotion_service.consumer.topology import declare_topology
+from promotion_service.consumer.topology import consuming_channel
 from promotion_service.db import Database, create_client, prepare_database
 from promotion_service.vouchers.grant import VoucherGrant, build_grant
 
@@ -68,9 +68,17 @@ class FirstLoginConsumer:
 
     @staticmethod
     async def _until_ready[T](
-        dependency: str, start: Callable[[], Awaitable[T]], stop: asyncio.Event
+        dependency: str,
+        start: Callable[[], Awaitable[T]],
+        stop: asyncio.Event,
+        *,
+        explain: bool = False,
     ) -> T | None:
-        """`start()`'s result once it succeeds, retried with a growing delay; None if stopped."""
+        """`start()`'s result once it succeeds, retried with a growing delay; None if stopped.
+
+        `explain` adds the error's text to the log line: only for errors whose text is the
+        broker's reply (never a connection error, whose text could carry the URL).
+        """
         attempt = 0
         while not stop.is_set():
             attempt += 1
@@ -78,11 +86,13 @@ class FirstLoginConsumer:
                 return await start()
             except Exception as exc:
                 delay = backoff_delay(attempt, base=0.5, ceiling=15.0)
+                reason = {"reason": str(exc)[:300]} if explain else {}
                 log.warning(
                     "dependency_not_ready",
                     dependency=dependency,
                     error=type(exc).__name__,
                     retry_in_s=round(delay, 3),
+                    **reason,
                 )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=delay)
@@ -106,9 +116,17 @@ class FirstLoginConsumer:
         connection.close_callbacks.add(_on_connection_lost)
         connection.reconnect_callbacks.add(_on_reconnected)
         try:
-            channel = await connection.channel()
-            await channel.set_qos(prefetch_count=settings.consumer_prefetch)
-            queue = await declare_topology(channel, settings)
+            # The events exchange is the login service's: until it has declared it, the
+            # promotion user (no configure right on it) is refused, and the start waits.
+            opened = await self._until_ready(
+                "rabbitmq_topology",
+                partial(consuming_channel, connection, settings),
+                stop,
+                explain=True,
+            )
+            if opened is None:
+                return
+            channel, queue = opened
             deliveries = Deliveries(
                 settings=settings,
                 attempts=DeliveryAttempts(
@@ -137,6 +155,7 @@ class FirstLoginConsumer:
                 queue_type=settings.queue_type,
                 prefetch=settings.consumer_prefetch,
                 connection_name=name,
+                trusted_senders=sorted(settings.trusted_senders),
             )
             self.consuming.set()
             await stop.wait()

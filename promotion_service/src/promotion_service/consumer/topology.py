@@ -1,9 +1,10 @@
 """Declare the first-login topology (docs/events/topology.json) with names from settings."""
 
+import contextlib
 from typing import Any
 
 from aio_pika import ExchangeType
-from aio_pika.abc import AbstractChannel, AbstractQueue
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractQueue
 
 from promotion_service.config import Settings
 from promotion_service.consumer.events_exchange import events_exchange
@@ -39,3 +40,22 @@ async def declare_topology(channel: AbstractChannel, settings: Settings) -> Abst
     )
     await queue.bind(events, routing_key=settings.first_login_routing_key)
     return queue
+
+
+async def consuming_channel(
+    connection: AbstractConnection, settings: Settings
+) -> tuple[AbstractChannel, AbstractQueue]:
+    """A fresh channel with the prefetch set and the topology declared.
+
+    Closed again when that fails: a refused declare closes the channel on the broker's side
+    anyway, so each try of the consumer's start begins on a new one.
+    """
+    channel = await connection.channel()
+    try:
+        await channel.set_qos(prefetch_count=settings.consumer_prefetch)
+        queue = await declare_topology(channel, settings)
+    except Exception:
+        with contextlib.suppress(Exception):
+            await channel.close()
+        raise
+    return channel, queue
