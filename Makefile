@@ -28,6 +28,7 @@ test: install rabbitmq ## Run every test suite (real RabbitMQ, real MongoDB wire
 	@set -e; for p in $(PROJECTS); do \
 	  echo "== tests: $$p"; (cd $$p && $(UV) run --frozen pytest -q); \
 	done
+	cd bench && $(UV) run --frozen pytest -q
 	@echo "== tests: end to end"
 	$(UV) run --frozen pytest -q tests
 
@@ -64,7 +65,10 @@ apidoc: install ## Regenerate docs/api.md and docs/openapi/*.json from the servi
 	$(UV) run --project . python -m devstack.apidoc
 
 .PHONY: bench
-bench: install rabbitmq ## Run the benchmarks and regenerate docs/benchmarks.md (about 15 min; --quick: BENCH_ARGS=--quick)
+bench: install rabbitmq ## Run the benchmarks and regenerate docs/benchmarks.md (about 20 min; --quick: BENCH_ARGS=--quick; MONGODB_URI=... to run against a MongoDB server)
+	@command -v wrk >/dev/null || { echo "== installing wrk (Debian package) to load the HTTP endpoints"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y wrk \
+	  || echo "== wrk not installed: read ratios whose bare reference is load-generator-bound are refused"; }
 	$(UV) sync --project bench --frozen --quiet
 	$(UV) run --project bench python -m benchmarks $(BENCH_ARGS)
 

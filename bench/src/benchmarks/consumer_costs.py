@@ -107,3 +107,16 @@ async def bare_loop_cost(stack: Stack, plan: Plan) -> Cost:
         return await measure(target, idle, action)
     finally:
         await stack.groups.stop(child)
+
+
+async def consumer_phase(stack: Stack, plan: Plan) -> tuple[dict[str, Cost], Cost]:
+    """The consumer's cost per event beyond the campaign and per eligible event, and the
+    bare loop's; the stand-in (or the caller's server) must be up."""
+    costs: dict[str, Cost] = {}
+    for eligible in (False, True):
+        key = "eligible" if eligible else "beyond"
+        costs[key] = await consumer_cost(stack, plan, eligible=eligible)
+        say(f"  {key}: {costs[key].cpu_per_op * 1000:.2f} ms CPU/event")
+    bare = await bare_loop_cost(stack, plan)
+    say(f"  bare aio-pika loop: {bare.cpu_per_op * 1000:.2f} ms CPU/event")
+    return costs, bare

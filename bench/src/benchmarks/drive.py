@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from benchmarks.load import LoadResult
+
 
 @dataclass(frozen=True, slots=True)
 class Call:
@@ -73,3 +75,15 @@ def percentile(values: list[float], fraction: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def as_load_result(answers: list[Answer], expected: int) -> LoadResult:
+    """The answers as a fixed-duration load's figures (rate, failures, latency)."""
+    if not answers:
+        return LoadResult(0, 0.0, 0, float("nan"), float("nan"))
+    seconds = max(a.answered_at for a in answers) - min(a.sent_at for a in answers)
+    latencies = [(a.answered_at - a.sent_at) * 1000 for a in answers]
+    failed = sum(1 for a in answers if a.status != expected)
+    return LoadResult(
+        len(answers), seconds, failed, percentile(latencies, 0.5), percentile(latencies, 0.99)
+    )

@@ -4,8 +4,8 @@ import json
 from functools import partial
 
 from benchmarks.broker import wait_for_consumers
-from benchmarks.burst import run_burst
-from benchmarks.consumer_costs import bare_loop_cost, consumer_cost
+from benchmarks.burst_phase import burst_phase
+from benchmarks.consumer_costs import consumer_phase
 from benchmarks.drain import measure_drain
 from benchmarks.first_logins import FirstLoginRun, measure_first_logins
 from benchmarks.floors import measure_argon2
@@ -128,14 +128,10 @@ class Run:
         )
         return result
 
-    def spec(self, method: str, base: str, path: str, kind: str, lines: list[str]) -> LoadSpec:
+    def read_spec(self, base: str, path: str) -> LoadSpec:
         plan = self.plan
-        if kind == "body":
-            return LoadSpec(
-                method, base, path, "body", lines, plan.login_connections, plan.login_seconds
-            )
         return LoadSpec(
-            method, base, path, "token", lines, plan.read_connections, plan.read_seconds
+            "GET", base, path, "token", self.tokens, plan.read_connections, plan.read_seconds
         )
 
     async def size(self, size: int) -> SizeResult:
@@ -186,9 +182,9 @@ class Run:
             stack.mongodb_uri, stack.login_database, self.hot, plan.update_seconds
         )
         say(f"  database alone: {updates.per_second:.1f} account updates/s")
-        bodies = [json.dumps({"identifier": name, "password": PASSWORD}) for name in self.hot]
-        login_spec = self.spec("POST", stack.login_url, "/v1/auth/login", "body", bodies)
-        login = await costs.load("login", "login", lambda: self.load("login", login_spec))
+        say(f"  non-first logins, {plan.login_connections} in flight, {plan.login_seconds:.0f} s")
+        login = await costs.logins([{"identifier": n, "password": PASSWORD} for n in self.hot])
+        say(f"  login: {login.ok_per_second:.1f}/s, p50 {login.p50_ms:.0f} ms")
         account_reads = await measure_account_reads(
             stack.mongodb_uri, stack.login_database, self.hot, plan.update_seconds, 16
         )
@@ -201,10 +197,10 @@ class Run:
             ("reference me", "reference", stack.reference_url, "/me", True),
             ("reference vouchers", "reference", stack.reference_url, "/vouchers", True),
         ):
-            spec = self.spec("GET", base, path, "token", self.tokens)
+            spec = self.read_spec(base, path)
             row = tag.removeprefix("reference ")
             reads[tag] = await costs.load(
-                row, target, partial(self.load, tag, spec), floor=floor_side
+                row, target, partial(self.load, tag, spec), spec.connections, floor=floor_side
             )
         say(f"  {plan.registrations} registrations, {plan.drive_concurrency} in flight")
         await costs.registrations(self.registered)
@@ -236,13 +232,8 @@ class Run:
     async def consumer(self) -> None:
         say(f"consumer costs: {self.plan.consumer_events} events per step, one process")
         await self.stack.start_standin()
-        for eligible in (False, True):
-            cost = await consumer_cost(self.stack, self.plan, eligible=eligible)
-            self.result.consumer_costs["eligible" if eligible else "beyond"] = cost
-            say(f"  {'eligible' if eligible else 'beyond the campaign'}: "
-                f"{cost.cpu_per_op * 1000:.2f} ms CPU/event")  # fmt: skip
-        self.result.bare_loop = await bare_loop_cost(self.stack, self.plan)
-        say(f"  bare aio-pika loop: {self.result.bare_loop.cpu_per_op * 1000:.2f} ms CPU/event")
+        costs, bare = await consumer_phase(self.stack, self.plan)
+        self.result.consumer_costs, self.result.bare_loop = costs, bare
         say(f"consumer throughput: backlog of {self.plan.backlog_events} events per step")
         for consumers in self.plan.consumer_counts:
             drain = await measure_drain(self.stack, consumers, self.plan.backlog_events)
@@ -252,30 +243,6 @@ class Run:
                 f"({self.result.drain_ratio(drain):.2f} of the transaction ceiling)"
             )
         await self.stack.stop_standin()
-
-    async def burst(self) -> None:
-        count = self.plan.burst_logins
-        say(f"launch burst: {count} fresh accounts on a database of their own")
-        self.stack.use_databases("burst")
-        path = self.stack.work / "burst.sqlite3"
-        if not self.stack.external_mongodb_uri:
-            # The services create their indexes first, as on the main file, then stop.
-            await self.stack.start_standin(path)
-            await self.stack.start_login()
-            await self.stop_services()
-        await seed(self.stack, path, 0, count, self.password_hash, self.plan.seed_batch)
-        await self.stack.start_standin(path)
-        if self.raise_throttle:
-            self.stack.login_throttle = RAISED_THROTTLE
-        usernames = [f"seed{index:07d}" for index in range(count)]
-        self.result.burst = await run_burst(self.stack, self.plan, usernames, self.raise_throttle)
-        self.stack.login_throttle = {}
-        await self.stack.stop_standin()
-        b = self.result.burst
-        say(
-            f"  burst: {b.statuses}, {b.vouchers} vouchers, first 100 hold them: "
-            f"{b.first_100_hold_them}, last voucher after {b.to_last_voucher_seconds:.1f} s"
-        )
 
     async def everything(self) -> None:
         await self.ceilings()
@@ -290,12 +257,6 @@ class Run:
                 continue
             self.result.sizes.append(await self.size(size))
         await self.consumer()
-        await self.burst()
-
-
-# Only with --raise-login-throttle: for a login service whose throttle still refuses a crowd
-# of correct logins from one address. The published run uses the service's defaults.
-RAISED_THROTTLE = {
-    "LOGIN_THROTTLE_CLIENT_MAX_FAILURES": "100000",
-    "LOGIN_THROTTLE_ACCOUNT_MAX_FAILURES": "100000",
-}
+        self.result.burst = await burst_phase(
+            self.stack, self.plan, self.password_hash, self.raise_throttle
+        )
