@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import aio_pika
 from aiormq.exceptions import AMQPError
 
-from benchmarks.stack import ROUTING_KEY, BrokerNames
+from benchmarks.broker_names import ROUTING_KEY, BrokerNames
 
 
 def first_login_body(account_id: str, order: int, at: datetime) -> bytes:

@@ -6,23 +6,20 @@ redemptions, which cannot repeat, are sent once each (``drive.send_each``).
 """
 
 import asyncio
-import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
-
-import jwt
-from pymongo import AsyncMongoClient
 
 from benchmarks import targets
 from benchmarks.drive import Answer, Call, as_load_result, send_each
-from benchmarks.load import LoadResult
+from benchmarks.first_logins import FirstLoginRun, measure_first_logins
+from benchmarks.load import LoadResult, LoadSpec, run_load
 from benchmarks.meter import Cost, IdleRates, Target, measure
 from benchmarks.plan import PASSWORD, Plan
 from benchmarks.progress import say
 from benchmarks.stack import Stack
+from benchmarks.voucher_seeding import delete_seeded_vouchers, seed_vouchers
 
-REDEEM_CAMPAIGN_PREFIX = "bench-redeem-"
 SETTLE_SECONDS = 1.0
 
 
@@ -86,6 +83,58 @@ class SizeCosts:
 
         await self.cost(row, target, action, floor=floor)
         return holder[0]
+
+    async def first_logins(self, usernames: list[str]) -> FirstLoginRun:
+        """Fresh accounts log in one at a time, each voucher awaited (section 4a's latency)."""
+        stack, plan = self.stack, self.plan
+        holder: list[FirstLoginRun] = []
+
+        async def action() -> int:
+            run = await measure_first_logins(
+                stack.mongodb_uri,
+                (stack.login_database, stack.promotion_database),
+                stack.login_url,
+                usernames,
+                plan.voucher_wait_seconds,
+                plan.first_login_phase_seconds,
+            )
+            holder.append(run)
+            return len(run.tokens)
+
+        await self.cost("first_login", "login", action)
+        return holder[0]
+
+    async def reads(self, tokens: list[str]) -> dict[str, LoadResult]:
+        """The token-protected reads, the lean reference's, and the bare route, one by one."""
+        stack, plan = self.stack, self.plan
+        reads: dict[str, LoadResult] = {}
+        for tag, target, base, path in (
+            ("bare", "reference", stack.reference_url, "/bare"),
+            ("me", "login", stack.login_url, "/v1/accounts/me"),
+            ("vouchers", "promotion", stack.promotion_url, "/v1/vouchers"),
+            ("reference me", "reference", stack.reference_url, "/me"),
+            ("reference vouchers", "reference", stack.reference_url, "/vouchers"),
+        ):
+            spec = LoadSpec(
+                "GET", base, path, "token", tokens, plan.read_connections, plan.read_seconds
+            )
+            reads[tag] = await self.load(
+                tag.removeprefix("reference "),
+                target,
+                partial(self._fixed_load, tag, spec),
+                spec.connections,
+                floor=target == "reference",
+            )
+        return reads
+
+    async def _fixed_load(self, tag: str, spec: LoadSpec) -> LoadResult:
+        result = await run_load(spec, self.stack.work, tag)
+        failed = f", {result.failed} failed" if result.failed else ""
+        say(
+            f"  {tag}: {result.ok_per_second:.1f}/s, p50 {result.p50_ms:.1f} ms, "
+            f"p99 {result.p99_ms:.1f} ms{failed}"
+        )
+        return result
 
     async def logins(self, bodies: list[dict[str, Any]]) -> LoadResult:
         """Non-first logins, cycling over the accounts, for ``login_seconds``; every request
@@ -163,53 +212,3 @@ def _count_ok(answers: list[Any], expected: int, what: str) -> int:
         statuses = sorted({answer.status for answer in answers if answer.status != expected})
         say(f"    {len(answers) - ok} of {len(answers)} {what}s answered {statuses}")
     return ok
-
-
-def account_of(token: str) -> str:
-    """The account a token names (its ``sub``); the token was just issued by the service."""
-    claims = jwt.decode(token, options={"verify_signature": False})
-    return str(claims["sub"])
-
-
-async def seed_vouchers(stack: Stack, tokens: list[str], count: int) -> list[tuple[str, str]]:
-    """``count`` active vouchers spread over the tokens' accounts; (token, voucher id) pairs.
-
-    Each lives in a campaign of its own (one voucher per account and campaign is unique).
-    """
-    now = datetime.now(UTC)
-    docs, pairs = [], []
-    for index in range(count):
-        token = tokens[index % len(tokens)]
-        voucher_id = str(uuid.uuid4())
-        docs.append(
-            {
-                "_id": voucher_id,
-                "campaign_id": f"{REDEEM_CAMPAIGN_PREFIX}{voucher_id}",
-                "account_id": account_of(token),
-                "slot": 1,
-                "discount_percent": 30,
-                "status": "active",
-                "granted_at": now,
-                "expires_at": now + timedelta(days=30),
-                "event_id": str(uuid.uuid4()),
-                "first_login_at": now,
-            }
-        )
-        pairs.append((token, voucher_id))
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
-    try:
-        await client[stack.promotion_database]["vouchers"].insert_many(docs)
-    finally:
-        await client.close()
-    return pairs
-
-
-async def delete_seeded_vouchers(stack: Stack) -> None:
-    """The redeemed vouchers would otherwise lengthen the next size's voucher lists."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri)
-    try:
-        await client[stack.promotion_database]["vouchers"].delete_many(
-            {"campaign_id": {"$regex": f"^{REDEEM_CAMPAIGN_PREFIX}"}}
-        )
-    finally:
-        await client.close()

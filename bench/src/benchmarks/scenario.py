@@ -1,15 +1,12 @@
 """One run, start to end: ceilings, each account size, the consumer, then the launch burst."""
 
 import json
-from functools import partial
 
 from benchmarks.broker import wait_for_consumers
 from benchmarks.burst_phase import burst_phase
 from benchmarks.consumer_costs import consumer_phase
 from benchmarks.drain import measure_drain
-from benchmarks.first_logins import FirstLoginRun, measure_first_logins
 from benchmarks.floors import measure_argon2
-from benchmarks.load import LoadResult, LoadSpec, run_load
 from benchmarks.mongo_target import describe_server
 from benchmarks.operation_costs import SizeCosts
 from benchmarks.plan import PASSWORD, Plan
@@ -119,21 +116,6 @@ class Run:
         self.fresh = fresh[: self.plan.first_logins_per_size]
         return took
 
-    async def load(self, tag: str, spec: LoadSpec) -> LoadResult:
-        result = await run_load(spec, self.stack.work, tag)
-        failed = f", {result.failed} failed" if result.failed else ""
-        say(
-            f"  {tag}: {result.ok_per_second:.1f}/s, p50 {result.p50_ms:.1f} ms, "
-            f"p99 {result.p99_ms:.1f} ms{failed}"
-        )
-        return result
-
-    def read_spec(self, base: str, path: str) -> LoadSpec:
-        plan = self.plan
-        return LoadSpec(
-            "GET", base, path, "token", self.tokens, plan.read_connections, plan.read_seconds
-        )
-
     async def size(self, size: int) -> SizeResult:
         plan, stack = self.plan, self.stack
         seed_seconds = await self.seed(size)
@@ -148,22 +130,7 @@ class Run:
         costs = SizeCosts(stack, plan)
         await costs.measure_idle()
         say(f"  {len(self.fresh)} first logins, one at a time, each voucher awaited")
-        first_holder: list[FirstLoginRun] = []
-
-        async def first_logins() -> int:
-            run = await measure_first_logins(
-                stack.mongodb_uri,
-                (stack.login_database, stack.promotion_database),
-                stack.login_url,
-                self.fresh,
-                plan.voucher_wait_seconds,
-                plan.first_login_phase_seconds,
-            )
-            first_holder.append(run)
-            return len(run.tokens)
-
-        await costs.cost("first_login", "login", first_logins)
-        first = first_holder[0]
+        first = await costs.first_logins(self.fresh)
         errors = f", {first.server_errors} answers 5xx (retried)" if first.server_errors else ""
         errors += f", {first.missing} vouchers missing" if first.missing else ""
         say(
@@ -189,19 +156,7 @@ class Run:
             stack.mongodb_uri, stack.login_database, self.hot, plan.update_seconds, 16
         )
         say(f"  database alone: {account_reads.per_second:.1f} account reads/s")
-        reads: dict[str, LoadResult] = {}
-        for tag, target, base, path, floor_side in (
-            ("bare", "reference", stack.reference_url, "/bare", True),
-            ("me", "login", stack.login_url, "/v1/accounts/me", False),
-            ("vouchers", "promotion", stack.promotion_url, "/v1/vouchers", False),
-            ("reference me", "reference", stack.reference_url, "/me", True),
-            ("reference vouchers", "reference", stack.reference_url, "/vouchers", True),
-        ):
-            spec = self.read_spec(base, path)
-            row = tag.removeprefix("reference ")
-            reads[tag] = await costs.load(
-                row, target, partial(self.load, tag, spec), spec.connections, floor=floor_side
-            )
+        reads = await costs.reads(self.tokens)
         say(f"  {plan.registrations} registrations, {plan.drive_concurrency} in flight")
         await costs.registrations(self.registered)
         self.registered += plan.registrations

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.broker_names import ROUTING_KEY, BrokerNames
 from benchmarks.processes import (
     Child,
     ProcessGroups,
@@ -20,29 +21,6 @@ DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 LOGIN_DATABASE = "login"
 PROMOTION_DATABASE = "promotion"
 FIRST_LOGIN_CAMPAIGN = "first-login"
-ROUTING_KEY = "account.first_login.v1"
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerNames:
-    """Exchange and queues of this run only, so the shared broker's defaults stay untouched."""
-
-    exchange: str
-    queue: str
-    dead_letter_exchange: str
-    dead_letter_queue: str
-    bare_queue: str  # the bare consume-and-ack loop's own queue
-
-    @classmethod
-    def for_run(cls, run_id: str) -> "BrokerNames":
-        prefix = f"bench.{run_id}"
-        return cls(
-            exchange=f"{prefix}.accounts.events",
-            queue=f"{prefix}.promotion.first_login",
-            dead_letter_exchange=f"{prefix}.promotion.dead_letter",
-            dead_letter_queue=f"{prefix}.promotion.first_login.dead",
-            bare_queue=f"{prefix}.bare",
-        )
 
 
 @dataclass
