@@ -141,7 +141,7 @@ def burst_section(b: BurstResult, figure: str | None) -> list[str]:
         else "The login service ran with its default throttle settings."
     )
     lines = [
-        "## 1. Launch burst: 1,000 first logins from one address",
+        f"## 1. Launch burst: {b.logins:,} first logins from one address",
         "",
         f"{b.logins:,} accounts that never logged in, on a database of their own, log in for "
         f"the first time from one client address, {b.concurrency} requests in flight (what "

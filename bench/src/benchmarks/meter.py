@@ -61,7 +61,7 @@ async def read(target: Target) -> Reading:
 
     A counter missing at any one endpoint is left out: a partial sum would be wrong.
     """
-    cpu = sum(group_cpu_seconds(group) for group in target.process_groups)
+    cpu = group_total(target)
     counters: dict[str, float] = {}
     if target.metrics_urls:
         async with httpx.AsyncClient(timeout=10.0) as client:
@@ -72,8 +72,33 @@ async def read(target: Target) -> Reading:
     return Reading(time.monotonic(), cpu, counters)
 
 
+QUIET_CPU = 0.05  # CPU s/s under which a service counts as settled after its start
+SETTLE_TIMEOUT = 90.0
+
+
+async def wait_until_quiet(target: Target, window: float = 1.0) -> None:
+    """Wait until ``target`` stops starting up (a worker still importing, index builds).
+
+    A service answers its readiness probe as soon as one worker is up; the others may
+    still be starting, and their start-up would pass for idle CPU.
+    """
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    last = group_total(target)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(window)
+        now = group_total(target)
+        if now - last < QUIET_CPU * window:
+            return
+        last = now
+
+
+def group_total(target: Target) -> float:
+    return sum(group_cpu_seconds(group) for group in target.process_groups)
+
+
 async def idle_rates(target: Target, seconds: float) -> IdleRates:
-    """What ``target`` spends per second doing nothing the run asked for."""
+    """What ``target`` spends per second doing nothing the run asked for (after it settled)."""
+    await wait_until_quiet(target)
     before = await read(target)
     await asyncio.sleep(seconds)
     after = await read(target)

@@ -170,7 +170,7 @@ def main() -> None:
         port=port,
         workers=workers,
         access_log=False,
-        log_config=None,
+        log_level="warning",  # worker failures reach the run's log; nothing per request
         proxy_headers=False,
         server_header=False,
     )
