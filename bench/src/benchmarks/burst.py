@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient
 from benchmarks import targets
 from benchmarks.broker import wait_for_consumers
 from benchmarks.consumer_costs import CAMPAIGN_SLOTS, CONSUMED
-from benchmarks.drive import Call, percentile, send_each
+from benchmarks.drive import Answer, Call, percentile, send_each
 from benchmarks.meter import Cost, idle_rates, measure_many
 from benchmarks.plan import PASSWORD, Plan
 from benchmarks.progress import say
@@ -104,10 +104,19 @@ async def run_burst(
     say(f"  {len(calls)} first logins from one address, {plan.burst_concurrency} in flight")
     started_wall = time.time()
     started = time.monotonic()
-    answers: list[Any] = []
+    answers: list[Answer] = []
+
+    async def progress() -> None:
+        while True:
+            await asyncio.sleep(10)
+            say(f"    {len(answers)}/{len(calls)} logins answered")
 
     async def action() -> int:
-        answers.extend(await send_each(stack.login_url, calls, plan.burst_concurrency, 3600.0))
+        shown = asyncio.create_task(progress())
+        try:
+            await send_each(stack.login_url, calls, plan.burst_concurrency, 3600.0, answers=answers)
+        finally:
+            shown.cancel()
         say(f"  all answered after {time.monotonic() - started:.1f} s; waiting for every event")
         deadline = time.monotonic() + plan.burst_drain_seconds
         last = 0.0

@@ -8,7 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from benchmarks.burst import BurstResult
+from benchmarks.burst import BurstResult, longest_gap
 from benchmarks.cost_table import ROWS, measurements
 from benchmarks.results import RunResult
 
@@ -29,23 +29,19 @@ def cpu_ratios(result: RunResult, path: Path) -> bool:
     figure, axis = plt.subplots(figsize=(8, 0.32 * len(values) + 1.6), dpi=110)
     try:
         positions = list(range(len(values)))[::-1]
-        bars = axis.barh(positions, values, color="#4c72b0", label="service CPU ÷ floor CPU")
+        bars = axis.barh(positions, values, color="#4c72b0")
         axis.bar_label(bars, labels=[f"{v:.2f}" for v in values], padding=3, fontsize="small")
-        marked = False
         for position, goal in zip(positions, goals, strict=True):
             if goal is not None:
                 axis.plot(
-                    [goal, goal], [position - 0.4, position + 0.4], color="#c44e52", linewidth=2,
-                    label=None if marked else "goal",
-                )  # fmt: skip
-                marked = True
+                    [goal, goal], [position - 0.4, position + 0.4], color="#c44e52", linewidth=2
+                )
         axis.axvline(1.0, color="grey", linestyle=":", linewidth=1)
         axis.set_yticks(positions, labels, fontsize="small")
         axis.set_xscale("log")
         axis.set_xlim(min(0.5, *values) * 0.8, max(2.0, *values) * 2.5)
-        axis.set_xlabel("CPU per operation ÷ its floor's CPU (same run; log scale)")
+        axis.set_xlabel("CPU per operation ÷ its floor's CPU (same run; log scale; red: goal)")
         axis.set_title("What one operation costs, against its floor")
-        axis.legend(loc="lower right", fontsize="small")
         figure.tight_layout()
         figure.savefig(path)
     finally:
@@ -71,6 +67,12 @@ def burst_timeline(burst: BurstResult, path: Path) -> bool:
                 f"{len(times):,} at {times[-1]:.1f} s", (times[-1], len(times)),
                 textcoords="offset points", xytext=(-10, 6), ha="right", fontsize="small",
                 color=color,
+            )  # fmt: skip
+        gap = longest_gap(burst.answered_at + burst.granted_at)
+        if gap is not None and gap.seconds >= 1.0:
+            axis.axvspan(
+                gap.at, gap.at + gap.seconds, color="#c44e52", alpha=0.15,
+                label=f"longest pause ({gap.seconds:.1f} s)",
             )  # fmt: skip
         axis.set_yscale("log")
         axis.set_ylim(0.8, burst.logins * 2)

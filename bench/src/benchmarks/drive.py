@@ -34,11 +34,17 @@ class Answer:
 
 
 async def send_each(
-    base_url: str, calls: list[Call], concurrency: int, seconds: float, timeout: float = 120.0
+    base_url: str,
+    calls: list[Call],
+    concurrency: int,
+    seconds: float,
+    timeout: float = 120.0,
+    answers: list[Answer] | None = None,
 ) -> list[Answer]:
     """Send each call once with ``concurrency`` in flight; stop starting new ones after
-    ``seconds``. Answers come back in the order they arrived."""
-    answers: list[Answer] = []
+    ``seconds``. Answers come back in the order they arrived, appended to ``answers`` as
+    they arrive when given (so a caller can show progress)."""
+    answers = [] if answers is None else answers
     queue = iter(enumerate(calls))
     deadline = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)

@@ -170,7 +170,7 @@ def main() -> None:
         port=port,
         workers=workers,
         access_log=False,
-        log_level="warning",  # worker failures reach the run's log; nothing per request
+        log_level="info",  # start-up and worker failures reach the run's log; no access log
         proxy_headers=False,
         server_header=False,
     )
