@@ -107,7 +107,7 @@ class Run:
         say(f"seeding {count} accounts (to {size}) into the login database")
         took = await seed(
             self.stack, self.stack.db_path, self.seeded, count, self.password_hash,
-            self.plan.seed_batch,
+            self.plan.seed_batch, self.registered,
         )  # fmt: skip
         fresh = [f"seed{index:07d}" for index in range(self.seeded, self.seeded + count)]
         self.seeded = size

@@ -15,9 +15,16 @@ from benchmarks.stack import Stack
 
 
 async def seed(
-    stack: Stack, path: Path, start: int, count: int, password_hash: str, batch: int
+    stack: Stack,
+    path: Path,
+    start: int,
+    count: int,
+    password_hash: str,
+    batch: int,
+    registered: int = 0,
 ) -> float:
-    """Add accounts ``start .. start+count-1`` to the login database; the seconds it took."""
+    """Add accounts ``start .. start+count-1`` to the login database, which already holds
+    ``start`` seeded and ``registered`` registered accounts; the seconds it took."""
     started = time.perf_counter()
     if stack.external_mongodb_uri:
         total, _ = await seed_accounts(
@@ -41,6 +48,7 @@ async def seed(
             str(batch),
         )
         total = json.loads(line)["accounts_total"]
-    if total != start + count:
-        raise RuntimeError(f"login database holds {total} accounts, expected {start + count}")
+    if total != start + count + registered:
+        expected = start + count + registered
+        raise RuntimeError(f"login database holds {total} accounts, expected {expected}")
     return time.perf_counter() - started
