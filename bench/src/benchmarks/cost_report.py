@@ -97,7 +97,7 @@ def _gap_text(times: list[float]) -> str:
     return "n/a" if gap is None else f"{gap.seconds:.2f} s (from {gap.at:.1f} s)"
 
 
-def burst_section(b: BurstResult, figure: str | None) -> list[str]:
+def burst_section(b: BurstResult, figure: str | None, on_standin: bool) -> list[str]:
     statuses = ", ".join(
         f"{count} answered {status or 'no answer'}" for status, count in sorted(b.statuses.items())
     )
@@ -144,8 +144,9 @@ def burst_section(b: BurstResult, figure: str | None) -> list[str]:
         f"## 1. Launch burst: {b.logins:,} first logins from one address",
         "",
         f"{b.logins:,} accounts that never logged in, on a database of their own, log in for "
-        f"the first time from one client address, {b.concurrency} requests in flight (what "
-        "the stand-in carries without stalling for seconds), through the login API (2 "
+        f"the first time from one client address, {b.concurrency} requests in flight"
+        + (" (what the stand-in carries without stalling for seconds)" if on_standin else "")
+        + ", through the login API (2 "
         "Uvicorn workers) and two consumer processes, with the default campaign (100 slots). "
         f"{throttle} Latency of a voucher = its `granted_at` minus the account's "
         "`first_login_at`. A long pause between answers or vouchers shows where the "

@@ -33,7 +33,7 @@ def _login_section(r: RunResult) -> list[str]:
         for s in r.sizes
     ]
     return [
-        "## 2. The stand-in's login throughput against the password-hashing ceiling",
+        "## 2. Login throughput against the password-hashing ceiling (bounded by the database)",
         "",
         "`POST /v1/auth/login` of accounts that have logged in before (no first-login "
         f"transaction), {r.plan.login_connections} connections for {r.plan.login_seconds:.0f} s, "
@@ -75,7 +75,7 @@ def _reads_section(r: RunResult) -> list[str]:
         for s in r.sizes
     ]
     return [
-        "## 3. The stand-in's token-protected reads against a bare endpoint",
+        "## 3. Token-protected reads against a bare endpoint (bounded by the database)",
         "",
         "`GET /v1/accounts/me` (login API) and `GET /v1/vouchers` (promotion API), each with "
         "a valid bearer token (cycling over the accounts' sessions), against `GET /bare` of a "
@@ -119,7 +119,7 @@ def _latency_section(r: RunResult) -> list[str]:
         for s in r.sizes
     ]
     return [
-        "## 4a. First login to voucher on the stand-in: latency",
+        "## 4a. First login to voucher: latency (bounded by the database)",
         "",
         f"Fresh accounts log in for the first time, one at a time (up to "
         f"{r.plan.first_logins_per_size} per size, at most "
@@ -160,7 +160,7 @@ def _drain_section(r: RunResult) -> list[str]:
         for d in r.drains
     ]
     return [
-        "## 4b. The stand-in's consumer throughput, and how it grows with consumer processes",
+        "## 4b. Consumer throughput, and how it grows with consumer processes (database-bound)",
         "",
         f"A backlog of {r.plan.backlog_events} first-login events (valid v1 messages, each "
         "eligible, so every one runs the full claim transaction) published to the run's own "
@@ -209,12 +209,12 @@ def render(r: RunResult, plots: list[str], plot_folder: str) -> str:
     if "cpu-ratios" in named:
         lines += [f"![cpu-ratios]({named['cpu-ratios']})", ""]
     if r.burst is not None:
-        lines += burst_section(r.burst, named.get("burst"))
+        lines += burst_section(r.burst, named.get("burst"), on_standin=not external)
     if r.sizes:
         lines += _login_section(r) + _reads_section(r) + _latency_section(r)
     if r.drains:
         lines += _drain_section(r)
-    lines += ["## 5. Growth on the stand-in", ""]
+    lines += ["## 5. Throughput growth", ""]
     for name in plots:
         if name.removesuffix(".png") not in {"cpu-ratios", "burst"}:
             lines += [f"![{name.removesuffix('.png')}]({plot_folder}/{name})", ""]
