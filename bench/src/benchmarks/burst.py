@@ -149,11 +149,13 @@ async def _check(
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
     try:
         accounts = client[stack.login_database]["accounts"]
+        # The burst's database holds only its own accounts: read them all rather than
+        # send a thousand names in one filter.
+        wanted = set(usernames)
         orders = {
             doc["_id"]: doc.get("first_login_order")
-            async for doc in accounts.find(
-                {"username_key": {"$in": usernames}}, {"first_login_order": 1}
-            )
+            async for doc in accounts.find({}, {"username_key": 1, "first_login_order": 1})
+            if doc["username_key"] in wanted
         }
         vouchers = [
             doc
