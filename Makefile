@@ -41,6 +41,8 @@ test: install rabbitmq test-tools ## Run every test suite (real RabbitMQ, real M
 	@set -e; for p in $(PROJECTS); do \
 	  echo "== tests: $$p"; (cd $$p && $(UV) run --frozen pytest -q); \
 	done
+	@echo "== tests: bench (the benchmark's own logic)"
+	cd bench && $(UV) run --frozen pytest -q
 	@echo "== tests: end to end"
 	$(UV) run --frozen pytest -q tests
 
@@ -84,7 +86,11 @@ apidoc: install ## Regenerate docs/api.md and docs/openapi/*.json from the servi
 	$(UV) run --project . python -m devstack.apidoc
 
 .PHONY: bench
-bench: install rabbitmq ## Run the benchmarks and regenerate docs/benchmarks.md (about 15 min; --quick: BENCH_ARGS=--quick)
+bench: install rabbitmq ## Run the benchmarks and regenerate docs/benchmarks.md (about 20 min; --quick: BENCH_ARGS=--quick; MONGODB_URI=... to run against a MongoDB server)
+	@command -v wrk >/dev/null || { echo "== installing wrk (Debian package) to load the HTTP endpoints"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y wrk \
+	  || echo "== wrk not installed: read ratios whose bare reference is load-generator-bound are refused"; }
+	@echo "== installing the locked dependencies of bench (uv sync)"
 	$(UV) sync --project bench --frozen
 	$(UV) run --project bench python -m benchmarks $(BENCH_ARGS)
 

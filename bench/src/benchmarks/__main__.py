@@ -20,6 +20,7 @@ from pathlib import Path
 
 from benchmarks.broker import dead_lettered, delete_run_objects
 from benchmarks.load import engine_name
+from benchmarks.mongo_target import address_of, drop_databases
 from benchmarks.plan import FULL, QUICK, Plan
 from benchmarks.plots import draw_all
 from benchmarks.processes import ProcessGroups
@@ -66,14 +67,26 @@ def _cancel_once(task: asyncio.Task[None]) -> None:
 
 
 async def run(
-    plan: Plan, repo: Path, work: Path, output: Path, command: str, groups: ProcessGroups
+    plan: Plan,
+    repo: Path,
+    work: Path,
+    output: Path,
+    command: str,
+    groups: ProcessGroups,
+    raise_throttle: bool,
 ) -> None:
     task = asyncio.current_task()
     assert task is not None
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, _cancel_once, task)
-    stack = Stack(repo=repo, work=work, groups=groups, http_workers=plan.http_workers)
+    stack = Stack(
+        repo=repo,
+        work=work,
+        groups=groups,
+        http_workers=plan.http_workers,
+        external_mongodb_uri=os.environ.get("MONGODB_URI", ""),
+    )
     result = RunResult(
         plan=plan,
         started_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -81,9 +94,11 @@ async def run(
         load_engine=engine_name(),
     )
     started = time.monotonic()
-    say(f"{plan.name} run; work folder {work}; load generator {result.load_engine}")
+    target = address_of(stack.mongodb_uri) if stack.external_mongodb_uri else "its own stand-in"
+    say(f"{plan.name} run; work folder {work}; load generator {result.load_engine}; "
+        f"database {target}")  # fmt: skip
     try:
-        await Run(plan, stack, result).everything()
+        await Run(plan, stack, result, raise_throttle).everything()
         result.dead_lettered = await dead_lettered(stack.rabbitmq_url, stack.names)
     finally:
         say("stopping every process of the run")
@@ -92,11 +107,26 @@ async def run(
             await delete_run_objects(stack.rabbitmq_url, stack.names)
         except Exception as exc:  # noqa: BLE001 - never hide the run's own outcome
             say(f"could not delete the run's queues and exchanges: {exc}")
+        if stack.external_mongodb_uri:
+            await _drop_run_databases(stack)
     result.duration_seconds = time.monotonic() - started
     result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
     plots = draw_all(result, output.parent / output.stem)
     write_report(result, output, plots)
     say(f"report written: {output} (plots in {output.parent / output.stem}/)")
+
+
+async def _drop_run_databases(stack: Stack) -> None:
+    """Leave the caller's server as the run found it."""
+    names = [stack.login_database, stack.promotion_database]
+    for tag in ("main", "burst"):
+        stack.use_databases(tag)
+        names += [stack.login_database, stack.promotion_database]
+    try:
+        await drop_databases(stack.mongodb_uri, sorted(set(names)))
+        say(f"dropped the run's databases: {', '.join(sorted(set(names)))}")
+    except Exception as exc:  # noqa: BLE001 - never hide the run's own outcome
+        say(f"could not drop the run's databases: {exc}")
 
 
 def _counts(text: str) -> tuple[int, ...]:
@@ -114,7 +144,13 @@ def main() -> None:
         "--sizes", help="account sizes, comma-separated (default: 1000,10000,100000)"
     )
     parser.add_argument("--consumers", help="consumer process counts (default: 1,2,4)")
+    parser.add_argument("--burst-logins", type=int, help="first logins in the burst (1000)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, data)")
+    parser.add_argument(
+        "--raise-login-throttle",
+        action="store_true",
+        help="raise the login throttle's failure budgets for the burst (the report says so)",
+    )
     args = parser.parse_args()
 
     repo = find_repo_root()
@@ -123,6 +159,8 @@ def main() -> None:
         plan = replace(plan, account_sizes=_counts(args.sizes))
     if args.consumers:
         plan = replace(plan, consumer_counts=_counts(args.consumers))
+    if args.burst_logins:
+        plan = replace(plan, burst_logins=max(args.burst_logins, 101))
     if args.output is not None:
         output = args.output.resolve()
     elif args.quick:  # a smoke run never overwrites the published report
@@ -135,7 +173,7 @@ def main() -> None:
     groups = ProcessGroups(log_dir=work)
     ok = interrupted = False
     try:
-        asyncio.run(run(plan, repo, work, output, command, groups))
+        asyncio.run(run(plan, repo, work, output, command, groups, args.raise_login_throttle))
         ok = True
     except (KeyboardInterrupt, asyncio.CancelledError):
         interrupted = True

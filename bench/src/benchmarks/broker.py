@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 import aio_pika
 from aiormq.exceptions import AMQPError
 
-from benchmarks.stack import ROUTING_KEY, BrokerNames
+from benchmarks.broker_names import ROUTING_KEY, BrokerNames
 
 
 def first_login_body(account_id: str, order: int, at: datetime) -> bytes:
@@ -31,18 +31,30 @@ def first_login_body(account_id: str, order: int, at: datetime) -> bytes:
     ).encode()
 
 
-async def publish_backlog(url: str, names: BrokerNames, account_prefix: str, count: int) -> float:
-    """Publish ``count`` events (orders 1..count) with confirms; return the seconds it took."""
+async def publish_backlog(
+    url: str,
+    names: BrokerNames,
+    account_prefix: str,
+    count: int,
+    *,
+    first_order: int = 1,
+    to_queue: str | None = None,
+) -> float:
+    """Publish ``count`` events (orders first_order, first_order+1, ...) with confirms to the
+    run's exchange, or straight to ``to_queue``; return the seconds it took."""
     started = time.perf_counter()
     # Sent as the login service sends: the consumer handles only its broker user's events.
     user_id = unquote(urlsplit(url).username or "guest")
     connection = await aio_pika.connect_robust(url)
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
-        exchange = await channel.get_exchange(names.exchange)
+        if to_queue is None:
+            exchange, routing_key = await channel.get_exchange(names.exchange), ROUTING_KEY
+        else:
+            exchange, routing_key = channel.default_exchange, to_queue
         now = datetime.now(UTC)
         batch: list[asyncio.Future[object]] = []
-        for order in range(1, count + 1):
+        for order in range(first_order, first_order + count):
             body = first_login_body(f"{account_prefix}-{order}", order, now)
             message = aio_pika.Message(
                 body,
@@ -54,7 +66,7 @@ async def publish_backlog(url: str, names: BrokerNames, account_prefix: str, cou
                 user_id=user_id,
             )
             batch.append(
-                asyncio.ensure_future(exchange.publish(message, ROUTING_KEY, mandatory=True))
+                asyncio.ensure_future(exchange.publish(message, routing_key, mandatory=True))
             )
             if len(batch) >= 200:
                 await asyncio.gather(*batch)
@@ -88,7 +100,7 @@ async def delete_run_objects(url: str, names: BrokerNames) -> None:
     """Remove the run's queues and exchanges (each may already be gone)."""
     connection = await aio_pika.connect_robust(url)
     async with connection:
-        for queue in (names.queue, names.dead_letter_queue):
+        for queue in (names.queue, names.dead_letter_queue, names.bare_queue):
             channel = await connection.channel()
             with contextlib.suppress(AMQPError, RuntimeError):
                 await channel.queue_delete(queue)

@@ -14,7 +14,7 @@ from pymongo import AsyncMongoClient
 
 from benchmarks.broker import publish_backlog, wait_for_consumers
 from benchmarks.progress import say
-from benchmarks.stack import PROMOTION_DATABASE, Stack
+from benchmarks.stack import Stack
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ async def measure_drain(stack: Stack, consumers: int, events: int) -> DrainRun:
         published = await publish_backlog(
             stack.rabbitmq_url, stack.names, f"{campaign}-account", events
         )
-        vouchers = client[PROMOTION_DATABASE]["vouchers"]
+        vouchers = client[stack.promotion_database]["vouchers"]
         deadline = time.monotonic() + max(180.0, events / 2.0)
         last_report = 0.0
         while (granted := await vouchers.count_documents({"campaign_id": campaign})) < events:

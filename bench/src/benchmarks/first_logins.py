@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient
 
 from benchmarks.plan import PASSWORD
 from benchmarks.progress import say
-from benchmarks.stack import FIRST_LOGIN_CAMPAIGN, LOGIN_DATABASE, PROMOTION_DATABASE
+from benchmarks.stack import FIRST_LOGIN_CAMPAIGN
 
 POLL_SECONDS = 0.05
 
@@ -58,12 +58,17 @@ async def _log_in(client: httpx.AsyncClient, username: str, attempts: int = 4) -
 
 
 async def measure_first_logins(
-    uri: str, login_url: str, usernames: list[str], wait_seconds: float, phase_seconds: float
+    uri: str,
+    databases: tuple[str, str],
+    login_url: str,
+    usernames: list[str],
+    wait_seconds: float,
+    phase_seconds: float,
 ) -> FirstLoginRun:
     """Log each account in for the first time and wait for its voucher before the next."""
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
-    accounts = mongo[LOGIN_DATABASE]["accounts"]
-    vouchers = mongo[PROMOTION_DATABASE]["vouchers"]
+    accounts = mongo[databases[0]]["accounts"]
+    vouchers = mongo[databases[1]]["vouchers"]
     tokens: list[str] = []
     latencies: list[float] = []
     server_errors = missing = attempted = 0

@@ -7,9 +7,10 @@ sessions.
 
 import asyncio
 import json
+import resource
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -51,6 +52,12 @@ class LoadResult:
     failed: int
     p50_ms: float
     p99_ms: float
+    generator_cpu_seconds: float = 0.0  # the load generator's own CPU over the load
+
+    @property
+    def generator_busy(self) -> float:
+        """Fraction of one core the (single-threaded) load generator used."""
+        return self.generator_cpu_seconds / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def ok_per_second(self) -> float:
@@ -103,17 +110,37 @@ async def run_load(spec: LoadSpec, work_dir: Path, tag: str) -> LoadResult:
             "benchmarks.httpx_load",
             json.dumps({**_spec_dict(spec), "data": str(data)}),
         ]
+    # The generator is the only child this process reaps during the load, so the change in
+    # the reaped children's usage is the generator's own CPU.
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     out, err = await process.communicate()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     for line in out.decode().splitlines():
         if line.startswith(RESULT_PREFIX):
             fields = json.loads(line.removeprefix(RESULT_PREFIX))
-            return LoadResult(**fields)
+            return replace(LoadResult(**fields), generator_cpu_seconds=cpu)
     raise RuntimeError(
         f"load generator gave no result: {out.decode()[-500:]} {err.decode()[-500:]}"
     )
+
+
+GENERATOR_SATURATED = 0.9  # of one core: the generator, not the server, set the pace
+MIN_REFERENCE_RATE = 1000.0  # req/s a bare route must reach for its rate to be a reference
+
+
+def generator_bound(reference: LoadResult) -> str | None:
+    """Why a throughput ratio against ``reference`` would mean nothing, or None if it holds."""
+    if reference.generator_busy >= GENERATOR_SATURATED:
+        return f"load generator saturated ({reference.generator_busy:.0%} of a core)"
+    if reference.ok_per_second < MIN_REFERENCE_RATE:
+        return (
+            f"bare rate {reference.ok_per_second:.0f} req/s is below {MIN_REFERENCE_RATE:.0f} req/s"
+        )
+    return None
 
 
 def _spec_dict(spec: LoadSpec) -> dict[str, object]:

@@ -23,6 +23,16 @@ class Plan:
     ceiling_concurrency: int
     consumer_counts: tuple[int, ...]
     backlog_events: int
+    registrations: int  # sent once each, at most drive_seconds
+    redemptions: int  # per side (service, reference), at most drive_seconds
+    consumer_events: int  # per consumer cost step
+    burst_logins: int = 1000
+    burst_concurrency: int = 16  # first logins in flight during the burst (the stand-in carries it)
+    burst_drain_seconds: float = 300.0
+    idle_seconds: float = 3.0
+    drive_seconds: float = 15.0
+    drive_concurrency: int = 4
+    consumer_prefetch: int = 16  # the consumer's default (PROMOTION_CONSUMER_PREFETCH)
     update_seconds: float = 3.0
     http_workers: int = 2
     seed_batch: int = 2000
@@ -36,7 +46,7 @@ FULL = Plan(
     first_login_phase_seconds=60.0,
     login_seconds=10.0,
     login_connections=8,
-    read_seconds=8.0,
+    read_seconds=6.0,
     read_connections=32,
     argon2_seconds=6.0,
     argon2_processes=2,
@@ -44,6 +54,9 @@ FULL = Plan(
     ceiling_concurrency=16,
     consumer_counts=(1, 2, 4),
     backlog_events=400,
+    registrations=200,
+    redemptions=200,
+    consumer_events=300,
 )
 
 QUICK = Plan(
@@ -61,4 +74,9 @@ QUICK = Plan(
     ceiling_concurrency=16,
     consumer_counts=(1, 2),
     backlog_events=80,
+    registrations=40,
+    redemptions=40,
+    consumer_events=80,
+    idle_seconds=2.0,
+    drive_seconds=8.0,
 )

@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
+from benchmarks.cost_plots import burst_timeline, cpu_ratios
 from benchmarks.results import RunResult
 
 
@@ -101,6 +102,10 @@ def draw_all(result: RunResult, folder: Path) -> list[str]:
     """Write every plot into ``folder``; return the file names."""
     folder.mkdir(parents=True, exist_ok=True)
     written: list[str] = []
+    if cpu_ratios(result, folder / "cpu-ratios.png"):
+        written.append("cpu-ratios.png")
+    if result.burst is not None and burst_timeline(result.burst, folder / "burst.png"):
+        written.append("burst.png")
     if result.sizes:
         ratios_by_accounts(result, folder / "ratios-by-accounts.png")
         latency_by_accounts(result, folder / "first-login-latency.png")

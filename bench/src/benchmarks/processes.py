@@ -125,7 +125,7 @@ async def read_prefixed_line(child: Child, prefix: str, timeout: float) -> str:
             return text.removeprefix(prefix)
 
 
-async def wait_until_ready(child: Child, url: str, timeout: float = 90.0) -> None:
+async def wait_until_ready(child: Child, url: str, timeout: float = 180.0) -> None:
     """Poll ``url`` until it answers 200; fail with the child's log if it dies or times out."""
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(timeout=2.0) as client:

@@ -9,8 +9,30 @@ def method_notes(r: RunResult) -> list[str]:
         "## How the run works",
         "",
         "- Everything is started by the run on free ports and stopped after it: its own "
-        "stand-in (own SQLite file), the login API, the promotion API, consumer processes, "
-        "the bare app. Exchange and queues carry a per-run prefix and are deleted at the end.",
+        "stand-in (own SQLite file) unless `MONGODB_URI` names a server, the login API, the "
+        "promotion API, consumer processes, the lean reference app "
+        "(`bench/src/benchmarks/reference_app.py`) and a bare aio-pika consume-and-ack loop "
+        "(`bench/src/benchmarks/bare_consumer.py`). Exchange and queues carry a per-run prefix "
+        "and are deleted at the end.",
+        "- CPU per operation: `utime + stime` (and reaped children's) of every process in the "
+        "service's process group (uv, the Uvicorn supervisor, every worker), read from "
+        "`/proc/PID/stat` before and after the operations; each process's idle CPU per second, "
+        "measured in the same run just before, times the window is subtracted. Loads with a "
+        "fixed duration (wrk) leave one request in flight per connection when they stop; the "
+        "window stays open until those are answered and they count as operations. Logins, "
+        "registrations and redemptions are sent by the run itself with a fixed number in "
+        "flight, each answered before the window closes.",
+        "- Floors, same run: one Argon2id verification and one hash with pwdlib at the login "
+        "service's default parameters (m=19456 KiB, t=2, p=1), CPU time of one process, median "
+        "of 5 batches; the lean reference app serving `/me`, `/vouchers` and redeem (one PyJWT "
+        "verification against the login service's JWKS, the same reads and conditional update, "
+        "a pydantic response, no middleware) on the same Uvicorn setup; the bare aio-pika loop "
+        "at the consumer's prefetch for consumed events.",
+        "- MongoDB commands per operation: the increase of each service's "
+        "`mongodb_commands_total` (summed over its labels and, for the consumers, over their "
+        "metrics endpoints), idle rate subtracted. A service that does not export it shows "
+        "`n/a (counter missing)`, never a guess. AMQP publishes: the login service's "
+        "`login_outbox_published_total`.",
         "- Accounts are seeded in the login service's registration shape with one "
         "precomputed hash (made by the service's hasher), with the server stopped, through "
         "the stand-in engine's own `insert_many` (about 1,000 accounts/s); through the wire "
@@ -21,29 +43,38 @@ def method_notes(r: RunResult) -> list[str]:
         f"({r.sizes[-1].hot_accounts if r.sizes else 0} at the end); the rest of the "
         "accounts only make the collection larger.",
         "- Every HTTP process and the stand-in are restarted between sizes (the seeding needs "
-        "the file to itself).",
-        "- First logins are measured one at a time. On the stand-in, a transaction open "
-        "while another session writes outside a transaction makes SQLite answer `database "
-        "is locked` (after its 5 s busy timeout) or keeps the plain write waiting until the "
-        "stand-in's 30 s wait limit; the whole server stalls meanwhile. Concurrent first "
-        "logins (recording transactions, claim transactions, the outbox relay's plain "
-        "writes) meet exactly that, and their latency then measures those stalls only. "
-        "Real MongoDB has neither the global lock nor the stall.",
+        "the file to itself). Registrations come from one address, so the run raises the "
+        "login service's registration budget (`LOGIN_THROTTLE_REGISTRATION_MAX_ATTEMPTS`); "
+        "every other throttle setting keeps its default unless `--raise-login-throttle` is "
+        "given (the burst section says so).",
+        "- First logins of section 4a are measured one at a time. On the stand-in, a "
+        "transaction open while another session writes outside a transaction makes SQLite "
+        "answer `database is locked` (after its 5 s busy timeout) or keeps the plain write "
+        "waiting until the stand-in's 30 s wait limit; the whole server stalls meanwhile. "
+        "Concurrent first logins (recording transactions, claim transactions, the outbox "
+        "relay's plain writes) meet exactly that, and their latency then measures those stalls"
+        " only; the burst (section 1) shows where they happen. Real MongoDB has neither the "
+        "global lock nor the stall.",
         f"- Messages dead-lettered during the run: {r.dead_lettered}.",
     ]
     notes += [f"- {note}" for note in r.skipped]
     notes += parameters(r)
     notes += [
+        "### Against MongoDB",
+        "",
+        "`MONGODB_URI='mongodb://HOST:PORT/?replicaSet=NAME' make bench` runs the same "
+        "benchmark against that server (a replica set: the services' transactions need one), "
+        "for instance the compose stack's. The run starts no stand-in, seeds accounts with "
+        "`insert_many` through the driver, puts everything in databases named "
+        "`bench_<run id>_*` and drops them at the end. The report then names the server and "
+        "its version (`buildInfo`) and gives no database CPU (the server is not a process "
+        "the run can read). Add `BENCH_ARGS='--output docs/benchmarks-mongodb.md'` to keep "
+        "this stand-in report.",
+        "",
         "### Not covered",
         "",
-        "- Real MongoDB (a replica set): the run always starts its own stand-in, and seeds it "
-        "through the stand-in's engine; against MongoDB the same seeding would go through "
-        "`insert_many` on the wire.",
-        "- Bursts of concurrent first logins (the stand-in stalls, see above), and the queue "
-        "in quorum mode (`PROMOTION_QUEUE_TYPE=quorum`); the run uses the default lazy "
-        "classic queue.",
-        "- Voucher redemption (`POST /v1/vouchers/{id}/redeem`) and registration (one Argon2 "
-        "hash each, the same ceiling as the login).",
+        "- The queue in quorum mode (`PROMOTION_QUEUE_TYPE=quorum`); the run uses the default "
+        "lazy classic queue.",
         "",
     ]
     return [*notes, ""]
@@ -68,11 +99,17 @@ def parameters(r: RunResult) -> list[str]:
         "`PROMOTION_WORKERS`), loopback, JSON logs; the bare app the same.",
         f"- Passwords: {hashing}; ceiling measured with {p.argon2_processes} processes for "
         f"{p.argon2_seconds:.0f} s, before each login load.",
-        f"- Login load: {p.login_connections} connections, {p.login_seconds:.0f} s. Read loads: "
+        f"- Login load: {p.login_connections} in flight, {p.login_seconds:.0f} s. Read loads: "
         f"{p.read_connections} connections, {p.read_seconds:.0f} s each.",
         f"- Database ceilings: claim-shaped transactions, {p.ceiling_seconds:.0f} s alone and "
         f"{p.ceiling_seconds:.0f} s with {p.ceiling_concurrency} sessions, on a stand-in of "
         "their own.",
+        f"- Consumer costs: {p.consumer_events} events per step, one process, beyond a "
+        "100-slot campaign or all eligible; the bare loop the same count, prefetch "
+        f"{p.consumer_prefetch}.",
+        f"- Registrations: up to {p.registrations}, redemptions: up to {p.redemptions} per side, "
+        f"{p.drive_concurrency} in flight, at most {p.drive_seconds:.0f} s each; idle "
+        f"windows {p.idle_seconds:.0f} s.",
         f"- Consumers: {', '.join(str(c) for c in p.consumer_counts)} processes, default "
         f"prefetch, backlog of {p.backlog_events} events per step. The consumer never reads "
         "the login database, so its throughput is measured against processes only.",

@@ -2,9 +2,13 @@
 
 from dataclasses import dataclass, field
 
+from benchmarks.burst import BurstResult
 from benchmarks.drain import DrainRun
 from benchmarks.first_logins import FirstLoginRun
-from benchmarks.load import LoadResult
+from benchmarks.floors import Argon2Floor
+from benchmarks.load import LoadResult, generator_bound
+from benchmarks.meter import Cost, ratio
+from benchmarks.mongo_target import ServerDescription
 from benchmarks.plan import Plan
 from benchmarks.standin_ceiling import Ceiling, OperationRate
 
@@ -33,18 +37,26 @@ class SizeResult:
     me: LoadResult
     vouchers: LoadResult
     hot_accounts: int  # accounts the login and read loads cycle through
+    argon2_floor: Argon2Floor
+    costs: dict[str, Cost]  # per operation row key: the service's cost
+    floors: dict[str, Cost]  # per operation row key: the lean reference's cost (and "bare")
 
     @property
     def login_ratio(self) -> float:
-        return self.login.ok_per_second / self.argon2.per_second
+        return ratio(self.login.ok_per_second, self.argon2.per_second)
+
+    @property
+    def bare_refused(self) -> str | None:
+        """Why the bare rate cannot serve as a reference (None: it can)."""
+        return generator_bound(self.bare)
 
     @property
     def me_ratio(self) -> float:
-        return self.me.ok_per_second / self.bare.ok_per_second
+        return ratio(self.me.ok_per_second, self.bare.ok_per_second)
 
     @property
     def vouchers_ratio(self) -> float:
-        return self.vouchers.ok_per_second / self.bare.ok_per_second
+        return ratio(self.vouchers.ok_per_second, self.bare.ok_per_second)
 
 
 @dataclass
@@ -58,6 +70,10 @@ class RunResult:
     sizes: list[SizeResult] = field(default_factory=list)
     drains: list[DrainRun] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    consumer_costs: dict[str, Cost] = field(default_factory=dict)  # "beyond", "eligible"
+    bare_loop: Cost | None = None
+    burst: BurstResult | None = None
+    server: ServerDescription | None = None
     dead_lettered: int = 0
     finished_at: str = ""
     duration_seconds: float = 0.0

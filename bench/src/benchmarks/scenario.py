@@ -1,36 +1,42 @@
-"""One run, start to end: ceilings, then each account size, then consumer scaling."""
+"""One run, start to end: ceilings, each account size, the consumer, then the launch burst."""
 
 import json
-import time
 
 from benchmarks.broker import wait_for_consumers
+from benchmarks.burst_phase import burst_phase
+from benchmarks.consumer_costs import consumer_phase
 from benchmarks.drain import measure_drain
-from benchmarks.first_logins import measure_first_logins
-from benchmarks.load import LoadResult, LoadSpec, run_load
+from benchmarks.floors import measure_argon2
+from benchmarks.mongo_target import describe_server
+from benchmarks.operation_costs import SizeCosts
 from benchmarks.plan import PASSWORD, Plan
 from benchmarks.progress import elapsed, say
 from benchmarks.results import Argon2Ceiling, RunResult, SizeResult
-from benchmarks.stack import LOGIN_DATABASE, Stack
+from benchmarks.seeding import seed
+from benchmarks.stack import Stack
 from benchmarks.standin_ceiling import (
     measure_account_reads,
     measure_account_updates,
     measure_ceiling,
 )
 
-BUDGET_SECONDS = 14 * 60  # the whole full run must end within about 15 minutes
-SIZE_OVERHEAD_SECONDS = 75  # restarts, loads and first logins of one size, measured
+BUDGET_SECONDS = 17 * 60  # the whole full run must end within about 20 minutes
+SIZE_OVERHEAD_SECONDS = 150  # restarts, loads, first logins and costs of one size, measured
 
 
 class Run:
-    def __init__(self, plan: Plan, stack: Stack, result: RunResult) -> None:
+    def __init__(self, plan: Plan, stack: Stack, result: RunResult, raise_throttle: bool) -> None:
         self.plan = plan
         self.stack = stack
         self.result = result
+        self.raise_throttle = raise_throttle
         self.password_hash = ""
         self.seeded = 0
         self.seed_rate = 0.0  # accounts/s of the last seeding
+        self.registered = 0
         self.hot: list[str] = []  # accounts that have logged in (non-first logins cycle here)
         self.tokens: list[str] = []
+        self.fresh: list[str] = []
 
     async def argon2(self) -> Argon2Ceiling:
         line = await self.stack.run_probe(
@@ -59,7 +65,7 @@ class Run:
         await self.stack.start_promotion_api()
 
     async def stop_services(self) -> None:
-        for name in ("consumer", "promotion-api", "login"):
+        for name in ("consumer", "reference", "promotion-api", "login"):
             for child in [c for c in self.stack.groups.children if c.name == name]:
                 await self.stack.groups.stop(child)
         await self.stack.stop_standin()
@@ -71,6 +77,9 @@ class Run:
         # The ceilings run on a server of their own, with nothing else on it.
         await self.stack.start_standin(self.stack.work / "ceiling.sqlite3")
         uri = self.stack.mongodb_uri
+        kind = "MongoDB" if self.stack.external_mongodb_uri else "stand-in"
+        self.result.server = await describe_server(uri, kind)
+        say(f"  database: {self.result.server.label()}")
         self.result.sequential = await measure_ceiling(uri, 1, self.plan.ceiling_seconds)
         self.result.concurrent = await measure_ceiling(
             uri, self.plan.ceiling_concurrency, self.plan.ceiling_seconds
@@ -89,33 +98,17 @@ class Run:
         if self.plan.name != "full" or self.seed_rate == 0:
             return True
         drains = len(self.plan.consumer_counts) * (20 + self.plan.backlog_events / 6)
-        needed = (size - self.seeded) / self.seed_rate * 1.3 + SIZE_OVERHEAD_SECONDS + drains
-        return elapsed() + needed < BUDGET_SECONDS
+        burst = 150
+        needed = (size - self.seeded) / self.seed_rate * 1.3 + SIZE_OVERHEAD_SECONDS
+        return elapsed() + needed + drains + burst < BUDGET_SECONDS
 
     async def seed(self, size: int) -> float:
         count = size - self.seeded
         say(f"seeding {count} accounts (to {size}) into the login database")
-        started = time.perf_counter()
-        line = await self.stack.run_probe(
-            "tools/mongo-standin",
-            "standin_seed.py",
-            "--path",
-            str(self.stack.db_path),
-            "--database",
-            LOGIN_DATABASE,
-            "--start",
-            str(self.seeded),
-            "--count",
-            str(count),
-            "--hash",
-            self.password_hash,
-            "--batch",
-            str(self.plan.seed_batch),
-        )
-        took = time.perf_counter() - started
-        total = json.loads(line)["accounts_total"]
-        if total != size:
-            raise RuntimeError(f"login database holds {total} accounts, expected {size}")
+        took = await seed(
+            self.stack, self.stack.db_path, self.seeded, count, self.password_hash,
+            self.plan.seed_batch, self.registered,
+        )  # fmt: skip
         fresh = [f"seed{index:07d}" for index in range(self.seeded, self.seeded + count)]
         self.seeded = size
         self.seed_rate = count / took
@@ -123,33 +116,21 @@ class Run:
         self.fresh = fresh[: self.plan.first_logins_per_size]
         return took
 
-    async def load(self, tag: str, spec: LoadSpec) -> LoadResult:
-        result = await run_load(spec, self.stack.work, tag)
-        failed = f", {result.failed} failed" if result.failed else ""
-        say(
-            f"  {tag}: {result.ok_per_second:.1f}/s, p50 {result.p50_ms:.1f} ms, "
-            f"p99 {result.p99_ms:.1f} ms{failed}"
-        )
-        return result
-
     async def size(self, size: int) -> SizeResult:
         plan, stack = self.plan, self.stack
         seed_seconds = await self.seed(size)
-        say(f"accounts = {size}: starting the stand-in, both APIs and one consumer")
+        say(f"accounts = {size}: starting the stand-in, both APIs, the reference and a consumer")
         await self.start_services()
+        await stack.start_reference()
         await stack.start_consumer("consumer", "first-login", 1_000_000)
         # The consumer declares and binds the queue: events published before would be
         # unroutable (and retried later by the outbox), and its start-up index builds
         # would overlap the first transactions.
         await wait_for_consumers(stack.rabbitmq_url, stack.names.queue, 1)
+        costs = SizeCosts(stack, plan)
+        await costs.measure_idle()
         say(f"  {len(self.fresh)} first logins, one at a time, each voucher awaited")
-        first = await measure_first_logins(
-            stack.mongodb_uri,
-            stack.login_url,
-            self.fresh,
-            plan.voucher_wait_seconds,
-            plan.first_login_phase_seconds,
-        )
+        first = await costs.first_logins(self.fresh)
         errors = f", {first.server_errors} answers 5xx (retried)" if first.server_errors else ""
         errors += f", {first.missing} vouchers missing" if first.missing else ""
         say(
@@ -159,34 +140,33 @@ class Run:
         self.hot += self.fresh[: first.accounts]
         self.tokens += first.tokens
         argon2 = await self.argon2()
-        say(f"  Argon2 ceiling: {argon2.per_second:.1f} verifications/s")
+        floor = measure_argon2(PASSWORD)
+        say(
+            f"  Argon2: {argon2.per_second:.1f} verifications/s in 2 processes; one costs "
+            f"{floor.verify_cpu * 1000:.1f} ms CPU to verify, {floor.hash_cpu * 1000:.1f} to hash"
+        )
         updates = await measure_account_updates(
-            stack.mongodb_uri, LOGIN_DATABASE, self.hot, plan.update_seconds
+            stack.mongodb_uri, stack.login_database, self.hot, plan.update_seconds
         )
         say(f"  database alone: {updates.per_second:.1f} account updates/s")
-        bodies = [json.dumps({"identifier": name, "password": PASSWORD}) for name in self.hot]
-        login = await self.load(
-            "login",
-            LoadSpec(
-                "POST", stack.login_url, "/v1/auth/login", "body", bodies,
-                plan.login_connections, plan.login_seconds,
-            ),
-        )  # fmt: skip
+        say(f"  non-first logins, {plan.login_connections} in flight, {plan.login_seconds:.0f} s")
+        login = await costs.logins([{"identifier": n, "password": PASSWORD} for n in self.hot])
+        say(f"  login: {login.ok_per_second:.1f}/s, p50 {login.p50_ms:.0f} ms")
         account_reads = await measure_account_reads(
-            stack.mongodb_uri, LOGIN_DATABASE, self.hot, plan.update_seconds, 16
+            stack.mongodb_uri, stack.login_database, self.hot, plan.update_seconds, 16
         )
         say(f"  database alone: {account_reads.per_second:.1f} account reads/s")
-        reads: dict[str, LoadResult] = {}
-        for tag, base, path in (
-            ("bare", stack.bare_url, "/bare"),
-            ("me", stack.login_url, "/v1/accounts/me"),
-            ("vouchers", stack.promotion_url, "/v1/vouchers"),
-        ):
-            spec = LoadSpec(
-                "GET", base, path, "token", self.tokens, plan.read_connections, plan.read_seconds
-            )
-            reads[tag] = await self.load(tag, spec)
+        reads = await costs.reads(self.tokens)
+        say(f"  {plan.registrations} registrations, {plan.drive_concurrency} in flight")
+        await costs.registrations(self.registered)
+        self.registered += plan.registrations
+        say(f"  {plan.redemptions} redemptions through the service, then the reference")
+        await costs.redemptions(self.tokens)
         await self.stop_services()
+        for row, cost in costs.service.items():
+            floor_cost = costs.reference.get(row)
+            against = f" (reference {floor_cost.cpu_per_op * 1000:.2f})" if floor_cost else ""
+            say(f"  {row}: {cost.cpu_per_op * 1000:.2f} ms CPU/op{against}")
         return SizeResult(
             accounts=size,
             seed_seconds=seed_seconds,
@@ -199,13 +179,18 @@ class Run:
             me=reads["me"],
             vouchers=reads["vouchers"],
             hot_accounts=len(self.hot),
+            argon2_floor=floor,
+            costs=dict(costs.service),
+            floors=dict(costs.reference),
         )
 
-    async def drains(self) -> None:
-        say(f"consumer throughput: backlog of {self.plan.backlog_events} events per step")
+    async def consumer(self) -> None:
+        say(f"consumer costs: {self.plan.consumer_events} events per step, one process")
         await self.stack.start_standin()
+        costs, bare = await consumer_phase(self.stack, self.plan)
+        self.result.consumer_costs, self.result.bare_loop = costs, bare
+        say(f"consumer throughput: backlog of {self.plan.backlog_events} events per step")
         for consumers in self.plan.consumer_counts:
-            say(f"  {consumers} consumer process(es)")
             drain = await measure_drain(self.stack, consumers, self.plan.backlog_events)
             self.result.drains.append(drain)
             say(
@@ -215,7 +200,6 @@ class Run:
         await self.stack.stop_standin()
 
     async def everything(self) -> None:
-        await self.stack.start_bare()
         await self.ceilings()
         for size in self.plan.account_sizes:
             if not self.fits_budget(size):
@@ -227,4 +211,7 @@ class Run:
                 self.result.skipped.append(note)
                 continue
             self.result.sizes.append(await self.size(size))
-        await self.drains()
+        await self.consumer()
+        self.result.burst = await burst_phase(
+            self.stack, self.plan, self.password_hash, self.raise_throttle
+        )

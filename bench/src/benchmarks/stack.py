@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.broker_names import ROUTING_KEY, BrokerNames
 from benchmarks.processes import (
     Child,
     ProcessGroups,
@@ -20,27 +21,6 @@ DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 LOGIN_DATABASE = "login"
 PROMOTION_DATABASE = "promotion"
 FIRST_LOGIN_CAMPAIGN = "first-login"
-ROUTING_KEY = "account.first_login.v1"
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerNames:
-    """Exchange and queues of this run only, so the shared broker's defaults stay untouched."""
-
-    exchange: str
-    queue: str
-    dead_letter_exchange: str
-    dead_letter_queue: str
-
-    @classmethod
-    def for_run(cls, run_id: str) -> "BrokerNames":
-        prefix = f"bench.{run_id}"
-        return cls(
-            exchange=f"{prefix}.accounts.events",
-            queue=f"{prefix}.promotion.first_login",
-            dead_letter_exchange=f"{prefix}.promotion.dead_letter",
-            dead_letter_queue=f"{prefix}.promotion.first_login.dead",
-        )
 
 
 @dataclass
@@ -52,6 +32,13 @@ class Stack:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     mongodb_uri: str = ""
     standin: Child | None = None
+    # Set when the run targets a MongoDB server of the caller's (MONGODB_URI): nothing to start.
+    external_mongodb_uri: str = ""
+    login_database: str = LOGIN_DATABASE
+    promotion_database: str = PROMOTION_DATABASE
+    login_throttle: dict[str, str] = field(default_factory=dict)  # LOGIN_THROTTLE_* overrides
+    consumer_metrics: dict[str, str] = field(default_factory=dict)  # consumer name -> /metrics
+    reference: Child | None = None
     login_port: int = 0
     promotion_port: int = 0
     bare_port: int = 0
@@ -60,6 +47,9 @@ class Stack:
         self.names = BrokerNames.for_run(self.run_id)
         self.rabbitmq_url = os.environ.get("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
         self.db_path = self.work / "standin.sqlite3"
+        if self.external_mongodb_uri:
+            self.mongodb_uri = self.external_mongodb_uri
+            self.use_databases("main")
         uv = shutil.which("uv")
         if uv is None:
             raise RuntimeError("uv is not on PATH")
@@ -74,8 +64,14 @@ class Stack:
         return f"http://127.0.0.1:{self.promotion_port}"
 
     @property
-    def bare_url(self) -> str:
+    def reference_url(self) -> str:
         return f"http://127.0.0.1:{self.bare_port}"
+
+    def use_databases(self, tag: str) -> None:
+        """On a server of the caller's, every database of the run carries the run's id."""
+        if self.external_mongodb_uri:
+            self.login_database = f"bench_{self.run_id}_{tag}_login"
+            self.promotion_database = f"bench_{self.run_id}_{tag}_promotion"
 
     def uv_run(self, project: str, *args: str) -> list[str]:
         return [self.uv, "run", "--frozen", "--project", str(self.repo / project), *args]
@@ -92,15 +88,22 @@ class Stack:
         return env
 
     def login_env(self) -> dict[str, str]:
-        return self.base_env() | {
-            "LOGIN_PORT": str(self.login_port),
-            "LOGIN_WORKERS": str(self.http_workers),
-            "LOGIN_MONGODB_DATABASE": LOGIN_DATABASE,
-            "LOGIN_EVENTS_EXCHANGE": self.names.exchange,
-            "LOGIN_FIRST_LOGIN_ROUTING_KEY": ROUTING_KEY,
-            "LOGIN_DEV_KEY_DIR": str(self.work / "keys"),
-            "LOGIN_LOG_FORMAT": "json",
-        }
+        return (
+            self.base_env()
+            | {
+                "LOGIN_PORT": str(self.login_port),
+                "LOGIN_WORKERS": str(self.http_workers),
+                "LOGIN_MONGODB_DATABASE": self.login_database,
+                "LOGIN_EVENTS_EXCHANGE": self.names.exchange,
+                "LOGIN_FIRST_LOGIN_ROUTING_KEY": ROUTING_KEY,
+                "LOGIN_DEV_KEY_DIR": str(self.work / "keys"),
+                "LOGIN_LOG_FORMAT": "json",
+                # Registrations come from one address here; the default budget (20 an hour per
+                # network) would refuse the run's registrations after the twentieth.
+                "LOGIN_THROTTLE_REGISTRATION_MAX_ATTEMPTS": "1000000",
+            }
+            | self.login_throttle
+        )
 
     def promotion_env(
         self, campaign_id: str = FIRST_LOGIN_CAMPAIGN, slots: int = 1_000_000
@@ -108,7 +111,7 @@ class Stack:
         return self.base_env() | {
             "PROMOTION_PORT": str(self.promotion_port),
             "PROMOTION_WORKERS": str(self.http_workers),
-            "PROMOTION_MONGODB_DATABASE": PROMOTION_DATABASE,
+            "PROMOTION_MONGODB_DATABASE": self.promotion_database,
             "PROMOTION_JWKS_URL": f"{self.login_url}/.well-known/jwks.json",
             "PROMOTION_EVENTS_EXCHANGE": self.names.exchange,
             "PROMOTION_FIRST_LOGIN_ROUTING_KEY": ROUTING_KEY,
@@ -122,6 +125,8 @@ class Stack:
         }
 
     async def start_standin(self, path: Path | None = None) -> None:
+        if self.external_mongodb_uri:
+            return
         argv = self.uv_run(
             "tools/mongo-standin",
             "python",
@@ -160,21 +165,32 @@ class Stack:
 
     async def start_consumer(self, name: str, campaign_id: str, slots: int) -> Child:
         argv = self.uv_run("promotion_service", "python", "-m", "promotion_service.consumer")
-        env = self.promotion_env(campaign_id, slots) | {"PROMOTION_CONSUMER_NAME": name}
+        port = free_port()
+        env = self.promotion_env(campaign_id, slots) | {
+            "PROMOTION_CONSUMER_NAME": name,
+            "PROMOTION_CONSUMER_METRICS_PORT": str(port),
+        }
+        self.consumer_metrics[name] = f"http://127.0.0.1:{port}/metrics"
         return await self.groups.start(name, argv, env=env, cwd=self.work)
 
-    async def start_bare(self) -> Child:
+    async def start_reference(self) -> Child:
+        """The lean reference app (``reference_app``), reading the login service's JWKS."""
         self.bare_port = free_port()
         argv = [
             sys.executable,
             "-m",
-            "benchmarks.bare_app",
+            "benchmarks.reference_app",
             str(self.bare_port),
             str(self.http_workers),
         ]
-        child = await self.groups.start("bare", argv, env=self.base_env(), cwd=self.work)
-        await wait_until_ready(child, f"{self.bare_url}/healthz")
-        return child
+        env = self.base_env() | {
+            "REFERENCE_JWKS_URL": f"{self.login_url}/.well-known/jwks.json",
+            "REFERENCE_LOGIN_DATABASE": self.login_database,
+            "REFERENCE_PROMOTION_DATABASE": self.promotion_database,
+        }
+        self.reference = await self.groups.start("reference", argv, env=env, cwd=self.work)
+        await wait_until_ready(self.reference, f"{self.reference_url}/healthz")
+        return self.reference
 
     async def run_probe(self, project: str, script: str, *args: str) -> str:
         """Run one of ``probes/`` in another project's environment; return its last stdout line."""

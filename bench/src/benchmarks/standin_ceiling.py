@@ -82,6 +82,7 @@ async def measure_ceiling(uri: str, concurrency: int, seconds: float) -> Ceiling
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         took = time.perf_counter() - started
+        await client.drop_database(SCRATCH_DATABASE)  # on a server of the caller's too
     finally:
         await client.close()
     return Ceiling(concurrency=concurrency, transactions=max(done, 1), seconds=took)

@@ -1,0 +1,177 @@
+"""The launch burst: N first logins from one address, two login workers, two consumers.
+
+Every account is fresh (seeded, never logged in), on a database of its own, with the
+default campaign (100 slots). The run sends the logins with a fixed number in flight,
+then waits until the consumers have handled every event. It checks what the product
+promises: every login answered 200, exactly 100 vouchers, held by the accounts whose
+first-login order is 1..100.
+"""
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pymongo import AsyncMongoClient
+
+from benchmarks import targets
+from benchmarks.broker import wait_for_consumers
+from benchmarks.consumer_costs import CAMPAIGN_SLOTS, CONSUMED
+from benchmarks.drive import Answer, Call, percentile, send_each
+from benchmarks.meter import Cost, idle_rates, measure_many
+from benchmarks.plan import PASSWORD, Plan
+from benchmarks.progress import say
+from benchmarks.prom_text import counter_total
+from benchmarks.stack import FIRST_LOGIN_CAMPAIGN, Stack
+
+CONSUMERS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    seconds: float
+    at: float  # seconds after the first request, where the pause began
+
+
+@dataclass
+class BurstResult:
+    logins: int
+    concurrency: int
+    throttle_raised: bool
+    statuses: dict[int, int] = field(default_factory=dict)
+    answered_at: list[float] = field(default_factory=list)  # s after the first request
+    granted_at: list[float] = field(default_factory=list)
+    login_ms: list[float] = field(default_factory=list)
+    voucher_ms: list[float] = field(default_factory=list)  # first_login_at -> granted_at
+    vouchers: int = 0
+    first_100_hold_them: bool = False
+    events_handled: int = 0
+    to_last_voucher_seconds: float = float("nan")
+    login_cost: Cost | None = None
+    consumer_cost: Cost | None = None
+
+    @property
+    def all_ok(self) -> bool:
+        return self.statuses == {200: self.logins}
+
+    def login_p(self, fraction: float) -> float:
+        return percentile(self.login_ms, fraction)
+
+    def voucher_p(self, fraction: float) -> float:
+        return percentile(self.voucher_ms, fraction)
+
+
+def longest_gap(times: list[float]) -> Gap | None:
+    """The longest pause between consecutive moments (where the stand-in stalled, if it did)."""
+    ordered = sorted(times)
+    if len(ordered) < 2:
+        return None
+    index = max(range(1, len(ordered)), key=lambda i: ordered[i] - ordered[i - 1])
+    return Gap(ordered[index] - ordered[index - 1], ordered[index - 1])
+
+
+async def _events_handled(stack: Stack, names: list[str]) -> float:
+    total = 0.0
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        for name in names:
+            response = await client.get(stack.consumer_metrics[name])
+            total += counter_total(response.text, CONSUMED) or 0.0
+    return total
+
+
+async def run_burst(
+    stack: Stack, plan: Plan, usernames: list[str], throttle_raised: bool
+) -> BurstResult:
+    """Start the burst's processes, send the logins, wait for every event, check, stop."""
+    result = BurstResult(len(usernames), plan.burst_concurrency, throttle_raised)
+    await stack.start_login()
+    names = [f"burst-consumer-{index}" for index in range(CONSUMERS)]
+    for name in names:
+        await stack.start_consumer(name, FIRST_LOGIN_CAMPAIGN, CAMPAIGN_SLOTS)
+    await wait_for_consumers(stack.rabbitmq_url, stack.names.queue, CONSUMERS)
+    login, consumers = targets.login(stack), targets.consumers(stack, names)
+    login_idle, consumer_idle, database = await asyncio.gather(
+        idle_rates(login, plan.idle_seconds),
+        idle_rates(consumers, plan.idle_seconds),
+        targets.with_idle(targets.database(stack), plan.idle_seconds),
+    )
+    calls = [
+        Call("POST", "/v1/auth/login", {"identifier": name, "password": PASSWORD})
+        for name in usernames
+    ]
+    say(f"  {len(calls)} first logins from one address, {plan.burst_concurrency} in flight")
+    started_wall = time.time()
+    started = time.monotonic()
+    answers: list[Answer] = []
+
+    async def progress() -> None:
+        while True:
+            await asyncio.sleep(10)
+            say(f"    {len(answers)}/{len(calls)} logins answered")
+
+    async def action() -> int:
+        shown = asyncio.create_task(progress())
+        try:
+            await send_each(stack.login_url, calls, plan.burst_concurrency, 3600.0, answers=answers)
+        finally:
+            shown.cancel()
+        say(f"  all answered after {time.monotonic() - started:.1f} s; waiting for every event")
+        deadline = time.monotonic() + plan.burst_drain_seconds
+        last = 0.0
+        while (handled := await _events_handled(stack, names)) < len(calls):
+            if time.monotonic() > deadline:
+                say(f"  only {handled:.0f} of {len(calls)} events handled in time")
+                break
+            if time.monotonic() - last > 10:
+                say(f"    {handled:.0f}/{len(calls)} events handled")
+                last = time.monotonic()
+            await asyncio.sleep(0.3)
+        result.events_handled = int(handled)
+        return len(calls)
+
+    result.login_cost, result.consumer_cost = await measure_many(
+        [(login, login_idle), (consumers, consumer_idle)], action, database
+    )
+    result.statuses = dict(Counter(answer.status for answer in answers))
+    result.answered_at = [answer.answered_at - started for answer in answers]
+    result.login_ms = [(answer.answered_at - answer.sent_at) * 1000 for answer in answers]
+    await _check(stack, usernames, started_wall, result)
+    for child in [c for c in stack.groups.children if c.name in {"login", *names}]:
+        await stack.groups.stop(child)
+    return result
+
+
+async def _check(
+    stack: Stack, usernames: list[str], started_wall: float, result: BurstResult
+) -> None:
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
+    try:
+        accounts = client[stack.login_database]["accounts"]
+        # The burst's database holds only its own accounts: read them all rather than
+        # send a thousand names in one filter.
+        wanted = set(usernames)
+        orders = {
+            doc["_id"]: doc.get("first_login_order")
+            async for doc in accounts.find({}, {"username_key": 1, "first_login_order": 1})
+            if doc["username_key"] in wanted
+        }
+        vouchers = [
+            doc
+            async for doc in client[stack.promotion_database]["vouchers"].find(
+                {"campaign_id": FIRST_LOGIN_CAMPAIGN}
+            )
+        ]
+    finally:
+        await client.close()
+    first_100 = {account for account, order in orders.items() if order and order <= CAMPAIGN_SLOTS}
+    holders = {voucher["account_id"] for voucher in vouchers}
+    result.vouchers = len(vouchers)
+    result.first_100_hold_them = holders == first_100 and len(first_100) == CAMPAIGN_SLOTS
+    result.granted_at = [v["granted_at"].timestamp() - started_wall for v in vouchers]
+    result.voucher_ms = [
+        (v["granted_at"] - v["first_login_at"]).total_seconds() * 1000 for v in vouchers
+    ]
+    if result.granted_at:
+        result.to_last_voucher_seconds = max(result.granted_at)

@@ -1,0 +1,159 @@
+"""The report's first part: per-operation costs against their floors, and the launch burst."""
+
+import math
+from collections.abc import Callable
+
+from benchmarks.burst import BurstResult, longest_gap
+from benchmarks.cost_table import ROWS, Measured, measurements, verdict
+from benchmarks.meter import Cost
+from benchmarks.results import RunResult
+
+COUNTER_MISSING = "n/a (counter missing)"
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def ms(seconds: float | None) -> str:
+    if seconds is None or math.isnan(seconds):
+        return "n/a"
+    return f"{seconds * 1000:.2f}"
+
+
+def _joined(items: list[Measured], value: Callable[[Measured], str]) -> str:
+    return " / ".join(value(item) for item in items) or "n/a"
+
+
+def _count(cost: Cost | None, pick: Callable[[Cost], float | None], missing: str) -> str:
+    if cost is None:
+        return "n/a"
+    found = pick(cost)
+    return missing if found is None else f"{found:.2f}"
+
+
+def _ratio_text(item: Measured) -> str:
+    return "n/a" if math.isnan(item.ratio) else f"{item.ratio:.2f}"
+
+
+def summary(r: RunResult, database_label: str) -> list[str]:
+    rows = []
+    for row in ROWS:
+        items = measurements(row, r)
+        rows.append(
+            [
+                row.label,
+                row.floor_label,
+                _joined(items, lambda i: ms(i.cost.cpu_per_op) if i.cost else "n/a"),
+                _joined(items, lambda i: ms(i.floor_cpu)),
+                "**" + _joined(items, _ratio_text) + "**",
+                f"≤ {row.goal:.2f}" if row.goal is not None else "report",
+                verdict([item.ratio for item in items], row.goal),
+                _joined(
+                    items, lambda i: _count(i.cost, lambda c: c.commands_per_op, COUNTER_MISSING)
+                ),
+                _joined(
+                    items,
+                    lambda i: _count(i.cost, lambda c: c.publishes_per_op, "n/a (no counter)"),
+                ),
+                _joined(items, lambda i: ms(i.cost.database_cpu_per_op) if i.cost else "n/a"),
+            ]
+        )
+    sizes = " / ".join(f"{s.accounts:,}" for s in r.sizes)
+    bare = " / ".join(ms(s.floors["bare"].cpu_per_op) for s in r.sizes if "bare" in s.floors)
+    return [
+        "## Summary: what one operation costs the service, against its floor",
+        "",
+        f"HTTP rows give one value per account size ({sizes} accounts); the consumer rows do "
+        "not depend on the number of accounts (the consumer never reads the login "
+        "database) and are measured once. CPU = the service's processes (every worker, "
+        "from `/proc/PID/stat`, idle CPU of the same run subtracted) per successful "
+        "operation; the ratio divides it by the floor's CPU per operation, measured in the "
+        f"same run. Database CPU per operation is context only: {database_label}. For "
+        f"context, a bare FastAPI route on the same Uvicorn setup costs {bare or 'n/a'} ms.",
+        "",
+        *table(
+            [
+                "operation",
+                "floor",
+                "service CPU/op (ms)",
+                "floor CPU/op (ms)",
+                "ratio",
+                "goal",
+                "goal met",
+                "MongoDB commands/op",
+                "AMQP publishes/op",
+                "database CPU/op (ms)",
+            ],
+            rows,
+        ),
+    ]
+
+
+def _gap_text(times: list[float]) -> str:
+    gap = longest_gap(times)
+    return "n/a" if gap is None else f"{gap.seconds:.2f} s (from {gap.at:.1f} s)"
+
+
+def burst_section(b: BurstResult, figure: str | None, on_standin: bool) -> list[str]:
+    statuses = ", ".join(
+        f"{count} answered {status or 'no answer'}" for status, count in sorted(b.statuses.items())
+    )
+    login, consumer = b.login_cost, b.consumer_cost
+    rows = [
+        ["first logins sent", f"{b.logins:,} from one address, {b.concurrency} in flight"],
+        ["answers", f"{statuses}" + (" (all 200)" if b.all_ok else " (**not all 200**)")],
+        [
+            "vouchers",
+            f"{b.vouchers}" + (" (exactly 100)" if b.vouchers == 100 else " (**not 100**)"),
+        ],
+        [
+            "held by the first 100 by first-login order",
+            "yes" if b.first_100_hold_them else "**no**",
+        ],
+        ["events handled by the consumers", f"{b.events_handled:,} of {b.logins:,}"],
+        ["first request → last voucher", f"{b.to_last_voucher_seconds:.1f} s"],
+        ["login latency p50 / p99", f"{b.login_p(0.5):.0f} / {b.login_p(0.99):.0f} ms"],
+        ["first login → voucher p50 / p99", f"{b.voucher_p(0.5):.0f} / {b.voucher_p(0.99):.0f} ms"],
+        ["longest pause between answers", _gap_text(b.answered_at)],
+        ["longest pause between vouchers", _gap_text(b.granted_at)],
+        ["login service CPU per first login", f"{ms(login.cpu_per_op if login else None)} ms"],
+        ["consumers' CPU per event", f"{ms(consumer.cpu_per_op if consumer else None)} ms"],
+        [
+            "login MongoDB commands per first login",
+            _count(login, lambda c: c.commands_per_op, COUNTER_MISSING),
+        ],
+        [
+            "consumers' MongoDB commands per event",
+            _count(consumer, lambda c: c.commands_per_op, COUNTER_MISSING),
+        ],
+        [
+            "AMQP publishes per first login",
+            _count(login, lambda c: c.publishes_per_op, "n/a (no counter)"),
+        ],
+        ["database CPU per first login", f"{ms(login.database_cpu_per_op if login else None)} ms"],
+    ]
+    throttle = (
+        "The login throttle's budgets were raised for this run (`--raise-login-throttle`)."
+        if b.throttle_raised
+        else "The login service ran with its default throttle settings."
+    )
+    lines = [
+        f"## 1. Launch burst: {b.logins:,} first logins from one address",
+        "",
+        f"{b.logins:,} accounts that never logged in, on a database of their own, log in for "
+        f"the first time from one client address, {b.concurrency} requests in flight"
+        + (" (what the stand-in carries without stalling for seconds)" if on_standin else "")
+        + ", through the login API (2 "
+        "Uvicorn workers) and two consumer processes, with the default campaign (100 slots). "
+        f"{throttle} Latency of a voucher = its `granted_at` minus the account's "
+        "`first_login_at`. A long pause between answers or vouchers shows where the "
+        "database stalled.",
+        "",
+        *table(["figure", "value"], rows),
+    ]
+    if figure:
+        lines += [f"![burst]({figure})", ""]
+    return lines

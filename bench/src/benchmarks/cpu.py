@@ -1,0 +1,57 @@
+"""CPU seconds of whole process groups, read from ``/proc/PID/stat``.
+
+Each service runs in a process group of its own (``uv``, the Uvicorn supervisor and its
+workers), so summing the group gives the service's CPU however many workers it has.
+``cutime``/``cstime`` count children that have already exited and been reaped, so a
+worker that was replaced still counts.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PROC = Path("/proc")
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessCpu:
+    pid: int
+    process_group: int
+    ticks: int  # utime + stime + cutime + cstime
+
+
+def parse_stat(text: str) -> ProcessCpu:
+    """Parse one ``/proc/PID/stat`` line (the command name may hold spaces and parentheses)."""
+    pid = int(text.split(" ", 1)[0])
+    after_name = text[text.rindex(")") + 2 :].split()
+    # after_name[0] is field 3 (state): field N is after_name[N - 3].
+    process_group = int(after_name[5 - 3])
+    utime, stime, cutime, cstime = (int(after_name[n - 3]) for n in (14, 15, 16, 17))
+    return ProcessCpu(pid, process_group, utime + stime + cutime + cstime)
+
+
+def group_cpu_seconds(process_group: int, proc: Path = PROC) -> float:
+    """CPU seconds used so far by every live process of ``process_group``."""
+    ticks = 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = parse_stat((entry / "stat").read_text())
+        except (OSError, ValueError, IndexError):
+            continue  # exited while we looked
+        if stat.process_group == process_group:
+            ticks += stat.ticks
+    return ticks / CLOCK_TICKS
+
+
+def per_operation(busy: float, idle_per_second: float, seconds: float, operations: int) -> float:
+    """What one operation cost: the window's total minus its idle share, per operation.
+
+    Never below zero: with few operations in a long window, noise in the idle rate could
+    otherwise make a cost negative.
+    """
+    if operations <= 0:
+        return float("nan")
+    return max(0.0, busy - idle_per_second * seconds) / operations

@@ -1,0 +1,95 @@
+"""Requests that must each be sent once (registrations, first logins, redemptions).
+
+wrk cycles over its lines, which suits repeatable requests; these are not repeatable,
+so a few asyncio workers in the run's own process send each request once, until the
+list or the time runs out. The services' CPU is read from ``/proc``, so the client's
+own CPU never enters a figure.
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from benchmarks.load import LoadResult
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    method: str
+    path: str
+    json: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    index: int  # position of the call in the list
+    sent_at: float  # monotonic
+    answered_at: float
+    status: int  # 0: no answer (connection error or timeout)
+    body: Any
+
+
+async def send_each(
+    base_url: str,
+    calls: list[Call],
+    concurrency: int,
+    seconds: float,
+    timeout: float = 120.0,
+    answers: list[Answer] | None = None,
+) -> list[Answer]:
+    """Send each call once with ``concurrency`` in flight; stop starting new ones after
+    ``seconds``. Answers come back in the order they arrived, appended to ``answers`` as
+    they arrive when given (so a caller can show progress)."""
+    answers = [] if answers is None else answers
+    queue = iter(enumerate(calls))
+    deadline = time.monotonic() + seconds
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits) as client:
+
+        async def worker() -> None:
+            for index, call in queue:
+                if time.monotonic() > deadline:
+                    return
+                sent = time.monotonic()
+                try:
+                    response = await client.request(
+                        call.method, call.path, json=call.json, headers=call.headers
+                    )
+                    status, body = response.status_code, _json_or_none(response)
+                except httpx.HTTPError:
+                    status, body = 0, None
+                answers.append(Answer(index, sent, time.monotonic(), status, body))
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return answers
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (``fraction`` in 0..1); NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def as_load_result(answers: list[Answer], expected: int) -> LoadResult:
+    """The answers as a fixed-duration load's figures (rate, failures, latency)."""
+    if not answers:
+        return LoadResult(0, 0.0, 0, float("nan"), float("nan"))
+    seconds = max(a.answered_at for a in answers) - min(a.sent_at for a in answers)
+    latencies = [(a.answered_at - a.sent_at) * 1000 for a in answers]
+    failed = sum(1 for a in answers if a.status != expected)
+    return LoadResult(
+        len(answers), seconds, failed, percentile(latencies, 0.5), percentile(latencies, 0.99)
+    )

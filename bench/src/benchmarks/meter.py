@@ -1,0 +1,172 @@
+"""What an operation costs a service: CPU seconds, MongoDB commands and AMQP publishes.
+
+A ``Target`` is one service as the run sees it: its process groups (CPU from ``/proc``)
+and its ``/metrics`` endpoints (counters). ``measure`` reads both before and after an
+action and subtracts what the service does when idle, measured in the same run.
+"""
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from benchmarks.cpu import group_cpu_seconds, per_operation
+from benchmarks.prom_text import COMMANDS_COUNTER, scrape
+
+PUBLISHES_COUNTER = "login_outbox_published_total"
+COUNTERS = (COMMANDS_COUNTER, PUBLISHES_COUNTER)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    name: str
+    process_groups: tuple[int, ...]
+    metrics_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    at: float
+    cpu: float
+    counters: dict[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class IdleRates:
+    cpu: float  # CPU seconds per second
+    counters: dict[str, float] = field(default_factory=dict)  # increments per second
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """One operation's cost to one service, idle subtracted."""
+
+    operations: int
+    seconds: float
+    cpu_per_op: float
+    commands_per_op: float | None  # None: the service does not export the counter
+    publishes_per_op: float | None
+    database_cpu_per_op: float | None  # None: the database is not a process of this machine
+
+    @property
+    def per_second(self) -> float:
+        return self.operations / self.seconds if self.seconds > 0 else 0.0
+
+
+async def read(target: Target) -> Reading:
+    """CPU so far of every group of ``target``, and its counters summed over its endpoints.
+
+    A counter missing at any one endpoint is left out: a partial sum would be wrong.
+    """
+    cpu = group_total(target)
+    counters: dict[str, float] = {}
+    if target.metrics_urls:
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            scraped = [await scrape(client, url, COUNTERS) for url in target.metrics_urls]
+        for name in COUNTERS:
+            if all(name in values for values in scraped):
+                counters[name] = sum(values[name] for values in scraped)
+    return Reading(time.monotonic(), cpu, counters)
+
+
+QUIET_CPU = 0.05  # CPU s/s under which a service counts as settled after its start
+SETTLE_TIMEOUT = 90.0
+
+
+async def wait_until_quiet(target: Target, window: float = 1.0) -> None:
+    """Wait until ``target`` stops starting up (a worker still importing, index builds).
+
+    A service answers its readiness probe as soon as one worker is up; the others may
+    still be starting, and their start-up would pass for idle CPU.
+    """
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    last = group_total(target)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(window)
+        now = group_total(target)
+        if now - last < QUIET_CPU * window:
+            return
+        last = now
+
+
+def group_total(target: Target) -> float:
+    return sum(group_cpu_seconds(group) for group in target.process_groups)
+
+
+async def idle_rates(target: Target, seconds: float) -> IdleRates:
+    """What ``target`` spends per second doing nothing the run asked for (after it settled)."""
+    await wait_until_quiet(target)
+    before = await read(target)
+    await asyncio.sleep(seconds)
+    after = await read(target)
+    wall = after.at - before.at
+    counters = {
+        name: (after.counters[name] - before.counters[name]) / wall
+        for name in after.counters
+        if name in before.counters
+    }
+    return IdleRates(cpu=(after.cpu - before.cpu) / wall, counters=counters)
+
+
+def counter_per_op(
+    name: str, before: Reading, after: Reading, idle: IdleRates, operations: int
+) -> float | None:
+    if name not in before.counters or name not in after.counters or operations <= 0:
+        return None
+    seconds = after.at - before.at
+    delta = after.counters[name] - before.counters[name]
+    return max(0.0, delta - idle.counters.get(name, 0.0) * seconds) / operations
+
+
+def _cost(
+    before: Reading, after: Reading, idle: IdleRates, operations: int, database_cpu: float | None
+) -> Cost:
+    seconds = after.at - before.at
+    return Cost(
+        operations=operations,
+        seconds=seconds,
+        cpu_per_op=per_operation(after.cpu - before.cpu, idle.cpu, seconds, operations),
+        commands_per_op=counter_per_op(COMMANDS_COUNTER, before, after, idle, operations),
+        publishes_per_op=counter_per_op(PUBLISHES_COUNTER, before, after, idle, operations),
+        database_cpu_per_op=database_cpu,
+    )
+
+
+async def measure_many(
+    services: list[tuple[Target, IdleRates]],
+    action: Callable[[], Awaitable[int]],
+    database: tuple[Target, IdleRates] | None = None,
+) -> list[Cost]:
+    """Run ``action`` (it returns how many operations succeeded) and cost it for each
+    service, over one window; the database's CPU per operation, where known, as context."""
+    targets = [target for target, _ in services] + ([database[0]] if database else [])
+    before = [await read(target) for target in targets]
+    operations = await action()
+    after = [await read(target) for target in targets]
+    database_cpu = None
+    if database:
+        db_before, db_after = before[-1], after[-1]
+        database_cpu = per_operation(
+            db_after.cpu - db_before.cpu, database[1].cpu, db_after.at - db_before.at, operations
+        )
+    return [
+        _cost(before[index], after[index], idle, operations, database_cpu)
+        for index, (_, idle) in enumerate(services)
+    ]
+
+
+async def measure(
+    service: Target,
+    service_idle: IdleRates,
+    action: Callable[[], Awaitable[int]],
+    database: tuple[Target, IdleRates] | None = None,
+) -> Cost:
+    """``measure_many`` for one service."""
+    return (await measure_many([(service, service_idle)], action, database))[0]
+
+
+def ratio(value: float, floor: float) -> float:
+    return value / floor if floor > 0 and not math.isnan(value) else float("nan")

@@ -1,0 +1,214 @@
+"""Per-operation costs at one account size: each HTTP operation of the services and its floor.
+
+The services' loads (logins, reads) run as before; each is wrapped in ``measure`` so it
+also yields CPU, MongoDB commands and publishes per operation. Registrations and
+redemptions, which cannot repeat, are sent once each (``drive.send_each``).
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+from benchmarks import targets
+from benchmarks.drive import Answer, Call, as_load_result, send_each
+from benchmarks.first_logins import FirstLoginRun, measure_first_logins
+from benchmarks.load import LoadResult, LoadSpec, run_load
+from benchmarks.meter import Cost, IdleRates, Target, measure
+from benchmarks.plan import PASSWORD, Plan
+from benchmarks.progress import say
+from benchmarks.stack import Stack
+from benchmarks.voucher_seeding import delete_seeded_vouchers, seed_vouchers
+
+SETTLE_SECONDS = 1.0
+
+
+class SizeCosts:
+    """Targets and idle rates of one size's processes, and the costs measured against them."""
+
+    def __init__(self, stack: Stack, plan: Plan) -> None:
+        self.stack = stack
+        self.plan = plan
+        self.service: dict[str, Cost] = {}
+        self.reference: dict[str, Cost] = {}
+        self.idle: dict[str, tuple[Target, IdleRates]] = {}
+        self.database: tuple[Target, IdleRates] | None = None
+
+    async def measure_idle(self) -> None:
+        """Idle CPU and counter rates of every process, in one window, before any load."""
+        stack, seconds = self.stack, self.plan.idle_seconds
+        found = await asyncio.gather(
+            targets.with_idle(targets.login(stack), seconds),
+            targets.with_idle(targets.promotion_api(stack), seconds),
+            targets.with_idle(targets.reference(stack), seconds),
+            targets.with_idle(targets.database(stack), seconds),
+        )
+        for key, pair in zip(("login", "promotion", "reference"), found, strict=False):
+            assert pair is not None
+            self.idle[key] = pair
+        self.database = found[3]
+        rates = ", ".join(f"{key} {pair[1].cpu * 1000:.1f} ms/s" for key, pair in self.idle.items())
+        say(f"  idle CPU: {rates}")
+
+    async def cost(
+        self, row: str, target: str, action: Callable[[], Awaitable[int]], *, floor: bool = False
+    ) -> Cost:
+        service, idle = self.idle[target]
+        cost = await measure(service, idle, action, self.database)
+        (self.reference if floor else self.service)[row] = cost
+        return cost
+
+    async def load(
+        self,
+        row: str,
+        target: str,
+        run: Callable[[], Awaitable[LoadResult]],
+        connections: int,
+        *,
+        floor: bool = False,
+    ) -> LoadResult:
+        """Run a fixed-duration load and cost its successful requests.
+
+        When wrk stops, each of its connections has one request in flight, which the
+        service still completes (and pays for): the window stays open until those are
+        done, and they count as operations.
+        """
+        holder: list[LoadResult] = []
+
+        async def action() -> int:
+            holder.append(await run())
+            result = holder[0]
+            await asyncio.sleep(max(SETTLE_SECONDS, 2 * result.p99_ms / 1000))
+            return result.requests - result.failed + connections
+
+        await self.cost(row, target, action, floor=floor)
+        return holder[0]
+
+    async def first_logins(self, usernames: list[str]) -> FirstLoginRun:
+        """Fresh accounts log in one at a time, each voucher awaited (section 4a's latency)."""
+        stack, plan = self.stack, self.plan
+        holder: list[FirstLoginRun] = []
+
+        async def action() -> int:
+            run = await measure_first_logins(
+                stack.mongodb_uri,
+                (stack.login_database, stack.promotion_database),
+                stack.login_url,
+                usernames,
+                plan.voucher_wait_seconds,
+                plan.first_login_phase_seconds,
+            )
+            holder.append(run)
+            return len(run.tokens)
+
+        await self.cost("first_login", "login", action)
+        return holder[0]
+
+    async def reads(self, tokens: list[str]) -> dict[str, LoadResult]:
+        """The token-protected reads, the lean reference's, and the bare route, one by one."""
+        stack, plan = self.stack, self.plan
+        reads: dict[str, LoadResult] = {}
+        for tag, target, base, path in (
+            ("bare", "reference", stack.reference_url, "/bare"),
+            ("me", "login", stack.login_url, "/v1/accounts/me"),
+            ("vouchers", "promotion", stack.promotion_url, "/v1/vouchers"),
+            ("reference me", "reference", stack.reference_url, "/me"),
+            ("reference vouchers", "reference", stack.reference_url, "/vouchers"),
+        ):
+            spec = LoadSpec(
+                "GET", base, path, "token", tokens, plan.read_connections, plan.read_seconds
+            )
+            reads[tag] = await self.load(
+                tag.removeprefix("reference "),
+                target,
+                partial(self._fixed_load, tag, spec),
+                spec.connections,
+                floor=target == "reference",
+            )
+        return reads
+
+    async def _fixed_load(self, tag: str, spec: LoadSpec) -> LoadResult:
+        result = await run_load(spec, self.stack.work, tag)
+        failed = f", {result.failed} failed" if result.failed else ""
+        say(
+            f"  {tag}: {result.ok_per_second:.1f}/s, p50 {result.p50_ms:.1f} ms, "
+            f"p99 {result.p99_ms:.1f} ms{failed}"
+        )
+        return result
+
+    async def logins(self, bodies: list[dict[str, Any]]) -> LoadResult:
+        """Non-first logins, cycling over the accounts, for ``login_seconds``; every request
+        started is answered before the window closes (an Argon2 verification in flight is
+        too large a share of a short window to leave out)."""
+        plan = self.plan
+        count = max(len(bodies), int(plan.login_seconds * 200))
+        calls = [Call("POST", "/v1/auth/login", bodies[i % len(bodies)]) for i in range(count)]
+        answers: list[Answer] = []
+
+        async def action() -> int:
+            answers.extend(
+                await send_each(
+                    self.stack.login_url, calls, plan.login_connections, plan.login_seconds
+                )
+            )
+            return _count_ok(answers, 200, "login")
+
+        await self.cost("login", "login", action)
+        return as_load_result(answers, 200)
+
+    async def registrations(self, first_index: int) -> Cost:
+        calls = [
+            Call(
+                "POST",
+                "/v1/accounts",
+                {
+                    "username": f"reg{index:07d}",
+                    "email": f"reg{index:07d}@example.com",
+                    "phone": f"+4478{index:08d}",
+                    "password": PASSWORD,
+                },
+            )
+            for index in range(first_index, first_index + self.plan.registrations)
+        ]
+
+        async def action() -> int:
+            answers = await send_each(
+                self.stack.login_url, calls, self.plan.drive_concurrency, self.plan.drive_seconds
+            )
+            return _count_ok(answers, 201, "registration")
+
+        return await self.cost("register", "login", action)
+
+    async def redemptions(self, tokens: list[str]) -> None:
+        """Redeem fresh vouchers once each, through the service and through the reference."""
+        for floor, target, base, prefix in (
+            (False, "promotion", self.stack.promotion_url, "/v1/vouchers"),
+            (True, "reference", self.stack.reference_url, "/vouchers"),
+        ):
+            pairs = await seed_vouchers(self.stack, tokens, self.plan.redemptions)
+            calls = [
+                Call(
+                    "POST",
+                    f"{prefix}/{voucher_id}/redeem",
+                    {"amount": "100.00", "currency": "EUR", "purchase_id": f"p-{voucher_id}"},
+                    {"Authorization": f"Bearer {token}"},
+                )
+                for token, voucher_id in pairs
+            ]
+
+            async def action(calls: list[Call] = calls, base: str = base) -> int:
+                answers = await send_each(
+                    base, calls, self.plan.drive_concurrency, self.plan.drive_seconds
+                )
+                return _count_ok(answers, 200, "redemption")
+
+            await self.cost("redeem", target, action, floor=floor)
+        await delete_seeded_vouchers(self.stack)
+
+
+def _count_ok(answers: list[Any], expected: int, what: str) -> int:
+    ok = sum(1 for answer in answers if answer.status == expected)
+    if ok < len(answers):
+        statuses = sorted({answer.status for answer in answers if answer.status != expected})
+        say(f"    {len(answers) - ok} of {len(answers)} {what}s answered {statuses}")
+    return ok

@@ -1,0 +1,53 @@
+"""CPU accounting from /proc: parsing, group sums, idle subtraction."""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from benchmarks.cpu import CLOCK_TICKS, group_cpu_seconds, parse_stat, per_operation
+
+
+def _stat(pid: int, name: str, pgid: int, utime: int, stime: int, cutime: int, cstime: int) -> str:
+    # Fields 3.. of proc(5): state ppid pgrp session tty tpgid flags minflt cminflt majflt
+    # cmajflt utime stime cutime cstime priority ...
+    rest = f"S 1 {pgid} {pgid} 0 -1 4194304 10 0 0 0 {utime} {stime} {cutime} {cstime} 20 0 1 0"
+    return f"{pid} ({name}) {rest}\n"
+
+
+def test_parse_stat_sums_user_system_and_reaped_children_time() -> None:
+    stat = parse_stat(_stat(42, "python", 40, 100, 20, 3, 4))
+    assert (stat.pid, stat.process_group, stat.ticks) == (42, 40, 127)
+
+
+def test_parse_stat_reads_a_command_name_with_spaces_and_parentheses() -> None:
+    stat = parse_stat(_stat(7, "uvicorn (worker) 2", 5, 1, 2, 0, 0))
+    assert (stat.process_group, stat.ticks) == (5, 3)
+
+
+def test_group_cpu_seconds_counts_only_the_processes_of_the_group(tmp_path: Path) -> None:
+    for pid, pgid, utime in ((10, 10, 50), (11, 10, 150), (12, 99, 1000)):
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "stat").write_text(_stat(pid, "p", pgid, utime, 0, 0, 0))
+    (tmp_path / "self").mkdir()  # not a process id: ignored
+    assert group_cpu_seconds(10, tmp_path) == pytest.approx(200 / CLOCK_TICKS)
+
+
+def test_group_cpu_seconds_of_this_process_group_grows_with_work() -> None:
+    import os
+
+    group = os.getpgrp()
+    before = group_cpu_seconds(group)
+    deadline = sum(range(3_000_000))  # burn some CPU in this process
+    assert deadline > 0
+    assert group_cpu_seconds(group) > before
+
+
+def test_per_operation_subtracts_idle_cpu_over_the_window() -> None:
+    # 2.0 s of CPU in 10 s, idle costs 0.05 s/s: 1.5 s for 100 operations.
+    assert per_operation(2.0, 0.05, 10.0, 100) == pytest.approx(0.015)
+
+
+def test_per_operation_never_goes_below_zero_and_is_nan_without_operations() -> None:
+    assert per_operation(0.1, 0.05, 10.0, 5) == 0.0
+    assert math.isnan(per_operation(1.0, 0.0, 1.0, 0))

@@ -1,0 +1,79 @@
+"""The rendered report: the summary table, the burst, refusals and missing counters."""
+
+from dataclasses import replace
+from pathlib import Path
+
+from benchmarks.burst import longest_gap
+from benchmarks.drive import percentile
+from benchmarks.mongo_target import ServerDescription, address_of
+from benchmarks.plots import draw_all
+from benchmarks.report import render
+from benchmarks.results import RunResult
+
+from .conftest import load
+
+
+def _summary_line(text: str, label: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
+
+
+def test_summary_shows_ratio_goal_and_verdict_per_operation(run_result: RunResult) -> None:
+    text = render(run_result, [], "benchmarks")
+    login = _summary_line(text, "successful non-first login")
+    assert "**1.10 / 1.20**" in login and "≤ 1.15" in login and "**not met**" in login
+    me = _summary_line(text, "`GET /v1/accounts/me`")
+    assert "**1.20 / 1.20**" in me and "| met |" in me
+    assert "| report |" in _summary_line(text, "first login")
+
+
+def test_a_missing_commands_counter_is_shown_as_missing_not_as_a_number(
+    run_result: RunResult,
+) -> None:
+    text = render(run_result, [], "benchmarks")
+    assert "n/a (counter missing)" in _summary_line(text, "registration")
+    assert "| 3.00 / 3.00 |" in _summary_line(text, "successful non-first login")
+
+
+def test_burst_section_states_answers_vouchers_and_the_first_hundred(
+    run_result: RunResult,
+) -> None:
+    text = render(run_result, [], "benchmarks")
+    assert "1000 answered 200 (all 200)" in text
+    assert "| vouchers | 100 (exactly 100) |" in text
+    assert "| held by the first 100 by first-login order | yes |" in text
+    assert "16 requests in flight" in text
+
+
+def test_a_load_generator_bound_bare_rate_gives_no_read_ratio(run_result: RunResult) -> None:
+    run_result.sizes[0] = replace(run_result.sizes[0], bare=load(248.0))
+    text = render(run_result, [], "benchmarks")
+    assert "n/a: bare rate 248 req/s is below 1000 req/s" in text
+
+
+def test_report_names_a_real_server_and_its_version(run_result: RunResult) -> None:
+    run_result.server = ServerDescription("MongoDB", "db1:27017", "8.0.4", "rs0")
+    text = render(run_result, [], "benchmarks")
+    assert "MongoDB 8.0.4 at `db1:27017`, replica set `rs0`" in text
+    assert "stand-in" not in text.split("## Summary")[0]
+
+
+def test_plots_are_written_for_ratios_and_the_burst(run_result: RunResult, tmp_path: Path) -> None:
+    written = draw_all(run_result, tmp_path)
+    assert {"cpu-ratios.png", "burst.png"} <= set(written)
+    assert all((tmp_path / name).stat().st_size > 1000 for name in written)
+
+
+def test_longest_gap_finds_where_answers_paused() -> None:
+    gap = longest_gap([0.0, 0.1, 0.2, 5.2, 5.3])
+    assert gap is not None and round(gap.seconds, 3) == 5.0 and gap.at == 0.2
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert percentile([float(v) for v in range(1, 101)], 0.99) == 99.0
+    assert percentile([], 0.5) != percentile([], 0.5)  # NaN
+
+
+def test_address_of_never_carries_credentials() -> None:
+    assert address_of("mongodb://user:secret@db1:27017,db2:27017/?replicaSet=rs0") == (
+        "db1:27017,db2:27017"
+    )
