@@ -35,7 +35,8 @@ from login_service.metrics import CommandCounter, ServiceMetrics
 from login_service.middleware import RequestContextMiddleware
 from login_service.outbox.publisher import RabbitPublisher
 from login_service.outbox.relay import OutboxRelay
-from login_service.problems import install_problem_handlers, tidy_problem_content
+from login_service.problem_schema import tidy_problem_content
+from login_service.problems import install_problem_handlers
 
 log = structlog.get_logger("login_service")
 
@@ -140,7 +141,6 @@ async def build_services(settings: Settings, metrics: ServiceMetrics) -> Service
         settings=settings,
         metrics=metrics,
         keys=keys,
-        token_policy=token_policy,
         access_tokens=AccessTokenVerifier(keys, token_policy),
         mongo=mongo,
         guard=guard,
@@ -209,7 +209,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials=True,
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID", DEVICE_TOKEN_HEADER],
-            expose_headers=["X-Request-ID", "Retry-After", DEVICE_TOKEN_HEADER],
+            # The device token stays out of reach of page scripts (the HttpOnly cookie's
+            # point); clients that read the header are not browsers and ignore CORS.
+            expose_headers=["X-Request-ID", "Retry-After"],
         )
     # Added last, so it wraps everything: every response gets an X-Request-ID.
     app.add_middleware(

@@ -18,7 +18,7 @@ from login_service.auth.service import LoginOutcome
 from login_service.dependencies import ClientAddress, PresentedDevice, RequestId, ServicesDep
 from login_service.device_cookie import attach_device_token
 from login_service.errors import InvalidCredentials, LoginThrottled
-from login_service.problems import problem_responses
+from login_service.problem_schema import problem_responses
 
 router = APIRouter(tags=["auth"])
 
