@@ -170,7 +170,7 @@ async def test_registration_and_logins_send_the_device_token_as_cookie_and_heade
         assert cookie.startswith(f"device={response.headers['x-device-token']};")
         assert "HttpOnly" in cookie
         assert "SameSite=strict" in cookie
-        assert "Path=/v1/auth" in cookie
+        assert "Path=/v1;" in cookie, "registration (/v1/accounts) must receive it too"
         assert "Secure" not in cookie, "development serves plain HTTP on localhost"
     device_ids = {
         jwt.decode(r.headers["x-device-token"], options={"verify_signature": False})["jti"]
