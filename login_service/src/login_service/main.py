@@ -25,6 +25,7 @@ from login_service.container import Services
 from login_service.db import Collections, create_client, ensure_indexes
 from login_service.device_cookie import DEVICE_TOKEN_HEADER
 from login_service.first_login.recorder import FirstLoginRecorder
+from login_service.guard.derived_keys import PSEUDO_ACCOUNTS, derive_key, guard_secrets
 from login_service.guard.device_tokens import DeviceTokens, derive_device_token_key
 from login_service.guard.login_guard import LoginBudgets, LoginGuard
 from login_service.guard.passwords import PasswordHasher
@@ -70,8 +71,10 @@ def build_login_guard(settings: Settings, keys: KeySet, windows: WindowStore) ->
             "device", settings.throttle_device_max_failures, settings.throttle_device_window_seconds
         ),
     )
+    secret, *retired = guard_secrets(settings, private_key_der(keys.private_key))
     device_tokens = DeviceTokens(
-        derive_device_token_key(private_key_der(keys.private_key)),
+        derive_device_token_key(secret),
+        previous_keys=tuple(derive_device_token_key(old) for old in retired),
         issuer=settings.jwt_issuer,
         ttl_seconds=settings.device_token_ttl_days * 86_400,
         max_accounts=settings.device_token_max_accounts,
@@ -81,6 +84,7 @@ def build_login_guard(settings: Settings, keys: KeySet, windows: WindowStore) ->
         windows=windows,
         budgets=budgets,
         device_tokens=device_tokens,
+        pseudo_account_key=derive_key(secret, PSEUDO_ACCOUNTS),
     )
 
 

@@ -1,13 +1,14 @@
-"""The device cookie reaches every route that reads or reissues it, and a bad header never
-hides a good cookie."""
+"""Device trust: the cookie reaches every route that reads or reissues it, a bad header never
+hides a good cookie, and key rotations keep devices trusted."""
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import jwt
 import pytest
 
-from tests.support import TEST_PASSWORD, account_payload
+from tests.support import TEST_PASSWORD, account_payload, running_app
 
 pytestmark = pytest.mark.integration
 
@@ -59,6 +60,50 @@ async def test_a_valid_device_header_is_read_when_the_cookie_is_stale(
         json={"identifier": "user1", "password": TEST_PASSWORD},
         headers={"X-Device-Token": device},
     )
+
+    assert login.status_code == 200
+    assert _claims(login.headers["x-device-token"])["jti"] == _claims(device)["jti"]
+
+
+async def test_rotating_the_signing_key_keeps_every_device_trusted(
+    make_settings: Any, tmp_path: Path
+) -> None:
+    device_key = "a-random-device-token-secret-of-40-chars!"
+    before = make_settings(device_token_key=device_key, dev_key_dir=tmp_path / "old")
+    after = make_settings(device_token_key=device_key, dev_key_dir=tmp_path / "new")
+    async with running_app(before) as (_, client):
+        registered = await client.post("/v1/accounts", json=account_payload(1))
+        device = registered.headers["x-device-token"]
+        old_kid = (await client.get("/.well-known/jwks.json")).json()["keys"][0]["kid"]
+
+    async with running_app(after) as (_, client):
+        new_kid = (await client.get("/.well-known/jwks.json")).json()["keys"][0]["kid"]
+        login = await client.post(
+            "/v1/auth/login",
+            json={"identifier": "user1", "password": TEST_PASSWORD},
+            headers={"X-Device-Token": device},
+        )
+
+    assert old_kid != new_kid, "the signing key did rotate"
+    assert login.status_code == 200
+    assert _claims(login.headers["x-device-token"])["jti"] == _claims(device)["jti"]
+
+
+async def test_rotating_the_device_token_key_keeps_devices_under_the_retired_one(
+    make_settings: Any,
+) -> None:
+    retired, current = "r" * 40, "c" * 40
+    async with running_app(make_settings(device_token_key=retired)) as (_, client):
+        registered = await client.post("/v1/accounts", json=account_payload(1))
+        device = registered.headers["x-device-token"]
+
+    rotated = make_settings(device_token_key=current, device_token_previous_keys=[retired])
+    async with running_app(rotated) as (_, client):
+        login = await client.post(
+            "/v1/auth/login",
+            json={"identifier": "user1", "password": TEST_PASSWORD},
+            headers={"X-Device-Token": device},
+        )
 
     assert login.status_code == 200
     assert _claims(login.headers["x-device-token"])["jti"] == _claims(device)["jti"]
