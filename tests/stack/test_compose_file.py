@@ -19,6 +19,7 @@ PRODUCTION_ENV = {
     "RABBITMQ_USER": "bank-prod",
     "RABBITMQ_PASSWORD": "not-a-real-password",
     "JWT_PRIVATE_KEY_FILE": "/dev/null",
+    "LOGIN_DEVICE_TOKEN_KEY": "not-a-real-device-token-secret-0123456789",
     "RABBITMQ_LOGIN_USER": "login-prod",
     "RABBITMQ_LOGIN_PASSWORD": "not-a-real-password-1",
     "RABBITMQ_PROMOTION_USER": "promotion-prod",
