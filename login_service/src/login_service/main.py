@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from login_service import __version__
-from login_service.accounts.email_rekey import rekey_email_accounts
+from login_service.accounts.email_rekey import rekey_email_accounts_once
 from login_service.accounts.repository import AccountRepository
 from login_service.accounts.router import router as accounts_router
 from login_service.accounts.service import AccountService
@@ -94,7 +94,7 @@ async def build_services(settings: Settings, metrics: ServiceMetrics) -> Service
     mongo = create_client(settings, listeners=[CommandCounter(metrics.mongodb_commands)])
     collections = Collections.of(mongo[settings.mongodb_database])
     await ensure_indexes(collections, sent_retention_days=settings.outbox_sent_retention_days)
-    await rekey_email_accounts(collections.accounts)
+    await rekey_email_accounts_once(collections.accounts, collections.migrations)
     publisher = RabbitPublisher(
         settings.rabbitmq_url.get_secret_value(),
         settings.events_exchange,

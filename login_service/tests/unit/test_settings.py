@@ -1,5 +1,7 @@
 """Settings: safe defaults, list parsing and refusals in production."""
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -102,10 +104,11 @@ def test_production_refuses_to_start_without_its_own_device_token_key() -> None:
     ],
 )
 def test_short_device_token_keys_are_refused_without_echoing_them(
-    overrides: dict[str, str],
+    overrides: dict[str, Any],
 ) -> None:
+    values: dict[str, Any] = {"jwt_private_key": "pem", "rabbitmq_url": "amqp://svc:pw@mq:5672/"}
     with pytest.raises(ValidationError, match="at least 32 characters") as refused:
-        Settings(jwt_private_key="pem", rabbitmq_url="amqp://svc:pw@mq:5672/", **overrides)
+        Settings(**values, **overrides)
     assert "too-short" not in str(refused.value)
 
 
