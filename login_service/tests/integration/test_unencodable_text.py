@@ -109,3 +109,18 @@ async def test_token_form_field_with_a_lone_surrogate_is_an_oauth2_error_not_a_5
     assert response.headers["cache-control"] == "no-store"
     for name in ("accounts", "outbox"):
         assert await mongo[database_name][name].count_documents({}) == 0, name
+
+
+async def test_a_token_form_that_fails_validation_is_oauth2_invalid_request(
+    client: httpx.AsyncClient,
+) -> None:
+    # A file where the username belongs: the form cannot be read as the grant's fields.
+    response = await client.post(
+        "/v1/auth/token",
+        data={"grant_type": "password", "password": "secret"},
+        files={"username": ("username.txt", b"user1")},
+    )
+
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"
+    assert response.headers["cache-control"] == "no-store"
