@@ -1,8 +1,9 @@
 """Text that cannot be UTF-8 (a lone surrogate, JSON "\\ud800") is refused before any work.
 
 BSON and Argon2 both need UTF-8, so such a string would fail deep inside a lookup or a
-hash. Request validation refuses it (pydantic's ``str`` accepts only text that is valid
-Unicode), so every route answers a clear 4xx: nothing written, no budget spent.
+hash. Every text field of a request refuses it (``encodable_text.Utf8Text``), so every
+route answers a clear 4xx: nothing written, no budget spent. (The token endpoint's form
+parser already turns bytes that are not UTF-8 into U+FFFD, so there it names nobody.)
 """
 
 import json

@@ -67,7 +67,8 @@ OAUTH2_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {
         "model": OAuth2Error,
         "description": "`invalid_grant`: the identifier or the password is incorrect (one "
-        "answer for both); `invalid_request`: a required field is missing or too long; "
+        "answer for both); `invalid_request`: a required field is missing, too long or not "
+        "text; "
         "`unsupported_grant_type`: `grant_type` is not `password`.",
         "content": {
             "application/json": {
