@@ -31,6 +31,7 @@ PRODUCTION_ENV = {
     "RABBITMQ_USER": "bank-prod",
     "RABBITMQ_PASSWORD": "operator-secret-3f1",
     "JWT_PRIVATE_KEY_FILE": "/dev/null",
+    "LOGIN_DEVICE_TOKEN_KEY": "not-a-real-device-token-secret-0123456789",
     "RABBITMQ_LOGIN_USER": "login-prod",
     "RABBITMQ_LOGIN_PASSWORD": "login-secret-8c2",
     "RABBITMQ_PROMOTION_USER": "promotion-prod",

@@ -20,6 +20,8 @@ ARGON2_MIN_MEMORY_KIB = 19456
 ARGON2_MIN_TIME_COST = 2
 ARGON2_MIN_PARALLELISM = 1
 
+DEVICE_KEY_MIN_CHARS = 32
+
 DEV_CORS_ORIGINS = ("http://localhost:3000", "http://localhost:5173")
 
 
@@ -38,7 +40,10 @@ def _split_list(value: Any) -> Any:
 class Settings(BaseSettings):
     """Every setting of the login service. Built once per app and passed in."""
 
-    model_config = SettingsConfigDict(env_prefix="LOGIN_", extra="ignore", populate_by_name=True)
+    # A refused setting may be a secret (a key, a URL with a password): errors never echo it.
+    model_config = SettingsConfigDict(
+        env_prefix="LOGIN_", extra="ignore", populate_by_name=True, hide_input_in_errors=True
+    )
 
     environment: Environment = "development"
     host: str | None = None
@@ -95,6 +100,11 @@ class Settings(BaseSettings):
     # Device tokens: lifetime, and how many accounts one names (most recent kept).
     device_token_ttl_days: int = Field(default=365, ge=1, le=400)
     device_token_max_accounts: int = Field(default=5, ge=1, le=20)
+    # The device tokens' own secret (at least 32 characters), so that rotating the signing
+    # key keeps every device trusted. Unset (development only): derived from the signing key.
+    device_token_key: SecretStr | None = None
+    # Retired device-token secrets: tokens under them are still read, never issued.
+    device_token_previous_keys: Annotated[list[SecretStr], NoDecode] = []
     trusted_proxies: Annotated[list[IpNetwork], NoDecode] = []
 
     phone_default_region: str | None = Field(
@@ -118,7 +128,12 @@ class Settings(BaseSettings):
     outbox_sent_retention_days: int = Field(default=7, ge=1)
     readiness_requires_broker: bool = False
 
-    @field_validator("jwt_previous_public_keys_files", "cors_origins", mode="before")
+    @field_validator(
+        "jwt_previous_public_keys_files",
+        "cors_origins",
+        "device_token_previous_keys",
+        mode="before",
+    )
     @classmethod
     def _parse_list(cls, value: Any) -> Any:
         return _split_list(value)
@@ -130,6 +145,14 @@ class Settings(BaseSettings):
         # as the browser's device; each origin must be named.
         if value and "*" in value:
             raise ValueError("cors_origins must name each origin; '*' is refused")
+        return value
+
+    @field_validator("device_token_key", "device_token_previous_keys")
+    @classmethod
+    def _long_device_keys(cls, value: Any) -> Any:
+        keys = value if isinstance(value, list) else [value]
+        if any(k is not None and len(k.get_secret_value()) < DEVICE_KEY_MIN_CHARS for k in keys):
+            raise ValueError(f"a device token key needs at least {DEVICE_KEY_MIN_CHARS} characters")
         return value
 
     @field_validator("trusted_proxies", mode="before")
@@ -160,6 +183,12 @@ class Settings(BaseSettings):
         broker = urlsplit(self.rabbitmq_url.get_secret_value())
         if broker.username in (None, "", "guest") or broker.password in (None, "", "guest"):
             raise ValueError("production mode refuses the default guest broker credentials")
+        if self.device_token_key is None:
+            raise ValueError(
+                "production mode needs LOGIN_DEVICE_TOKEN_KEY (a random secret of at least "
+                f"{DEVICE_KEY_MIN_CHARS} characters), so that a signing-key rotation keeps "
+                "devices trusted"
+            )
         return self
 
     @property

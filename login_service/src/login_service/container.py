@@ -8,7 +8,6 @@ from login_service.accounts.service import AccountService
 from login_service.auth.keys import KeySet
 from login_service.auth.service import LoginService
 from login_service.auth.token_verifier import AccessTokenVerifier
-from login_service.auth.tokens import TokenPolicy
 from login_service.config import Settings
 from login_service.db import Document
 from login_service.guard.login_guard import LoginGuard
@@ -22,7 +21,6 @@ class Services:
     settings: Settings
     metrics: ServiceMetrics
     keys: KeySet
-    token_policy: TokenPolicy
     access_tokens: AccessTokenVerifier
     mongo: AsyncMongoClient[Document]
     guard: LoginGuard

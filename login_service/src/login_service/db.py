@@ -18,6 +18,7 @@ ACCOUNTS = "accounts"
 COUNTERS = "counters"
 OUTBOX = "outbox"
 LOGIN_FAILURES = "login_failures"
+MIGRATIONS = "migrations"
 
 FIRST_LOGIN_COUNTER_ID = "first_login_order"
 _INDEX_OPTIONS_CONFLICT = {85, 86}  # IndexOptionsConflict, IndexKeySpecsConflict
@@ -34,6 +35,7 @@ class Collections:
     counters: AsyncCollection[Document]
     outbox: AsyncCollection[Document]
     login_failures: AsyncCollection[Document]
+    migrations: AsyncCollection[Document]
 
     @classmethod
     def of(cls, db: AsyncDatabase[Document]) -> "Collections":
@@ -42,6 +44,7 @@ class Collections:
             counters=db[COUNTERS],
             outbox=db[OUTBOX],
             login_failures=db[LOGIN_FAILURES],
+            migrations=db[MIGRATIONS],
         )
 
 

@@ -54,8 +54,12 @@ async def get_device_token(
     ] = None,
     cookie: Annotated[str | None, Cookie(alias=DEVICE_COOKIE, include_in_schema=False)] = None,
 ) -> DeviceToken | None:
-    """The client's valid device token, if it presented one (else it is untrusted)."""
-    return services.guard.device_tokens.read(header or cookie)
+    """The client's first valid device token, header then cookie (else it is untrusted).
+
+    Both are read, so a stale header left by a client never hides a valid cookie.
+    """
+    tokens = services.guard.device_tokens
+    return tokens.read(header) or tokens.read(cookie)
 
 
 PresentedDevice = Annotated[DeviceToken | None, Depends(get_device_token)]

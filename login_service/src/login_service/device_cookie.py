@@ -4,8 +4,10 @@ from fastapi import Response
 
 DEVICE_COOKIE = "device"
 DEVICE_TOKEN_HEADER = "X-Device-Token"  # noqa: S105 - a header name, not a secret
-# Only the login routes need the cookie; other requests never carry it.
-DEVICE_COOKIE_PATH = "/v1/auth"
+# Login (/v1/auth/...) reads the cookie and registration (/v1/accounts) reissues it: a
+# registration that did not receive it would replace it with a token naming only the
+# new account, and a shared browser would lose trust for the others.
+DEVICE_COOKIE_PATH = "/v1"
 
 
 def attach_device_token(response: Response, token: str, *, secure: bool, max_age: int) -> None:

@@ -10,7 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from login_service import __version__
-from login_service.accounts.email_rekey import rekey_email_accounts
+from login_service.accounts.email_rekey import rekey_email_accounts_once
 from login_service.accounts.repository import AccountRepository
 from login_service.accounts.router import router as accounts_router
 from login_service.accounts.service import AccountService
@@ -25,6 +25,7 @@ from login_service.container import Services
 from login_service.db import Collections, create_client, ensure_indexes
 from login_service.device_cookie import DEVICE_TOKEN_HEADER
 from login_service.first_login.recorder import FirstLoginRecorder
+from login_service.guard.derived_keys import PSEUDO_ACCOUNTS, derive_key, guard_secrets
 from login_service.guard.device_tokens import DeviceTokens, derive_device_token_key
 from login_service.guard.login_guard import LoginBudgets, LoginGuard
 from login_service.guard.passwords import PasswordHasher
@@ -35,7 +36,8 @@ from login_service.metrics import CommandCounter, ServiceMetrics
 from login_service.middleware import RequestContextMiddleware
 from login_service.outbox.publisher import RabbitPublisher
 from login_service.outbox.relay import OutboxRelay
-from login_service.problems import install_problem_handlers, tidy_problem_content
+from login_service.problem_schema import tidy_problem_content
+from login_service.problems import install_problem_handlers
 
 log = structlog.get_logger("login_service")
 
@@ -69,8 +71,10 @@ def build_login_guard(settings: Settings, keys: KeySet, windows: WindowStore) ->
             "device", settings.throttle_device_max_failures, settings.throttle_device_window_seconds
         ),
     )
+    secret, *retired = guard_secrets(settings, private_key_der(keys.private_key))
     device_tokens = DeviceTokens(
-        derive_device_token_key(private_key_der(keys.private_key)),
+        derive_device_token_key(secret),
+        previous_keys=tuple(derive_device_token_key(old) for old in retired),
         issuer=settings.jwt_issuer,
         ttl_seconds=settings.device_token_ttl_days * 86_400,
         max_accounts=settings.device_token_max_accounts,
@@ -80,6 +84,7 @@ def build_login_guard(settings: Settings, keys: KeySet, windows: WindowStore) ->
         windows=windows,
         budgets=budgets,
         device_tokens=device_tokens,
+        pseudo_account_key=derive_key(secret, PSEUDO_ACCOUNTS),
     )
 
 
@@ -89,7 +94,7 @@ async def build_services(settings: Settings, metrics: ServiceMetrics) -> Service
     mongo = create_client(settings, listeners=[CommandCounter(metrics.mongodb_commands)])
     collections = Collections.of(mongo[settings.mongodb_database])
     await ensure_indexes(collections, sent_retention_days=settings.outbox_sent_retention_days)
-    await rekey_email_accounts(collections.accounts)
+    await rekey_email_accounts_once(collections.accounts, collections.migrations)
     publisher = RabbitPublisher(
         settings.rabbitmq_url.get_secret_value(),
         settings.events_exchange,
@@ -140,7 +145,6 @@ async def build_services(settings: Settings, metrics: ServiceMetrics) -> Service
         settings=settings,
         metrics=metrics,
         keys=keys,
-        token_policy=token_policy,
         access_tokens=AccessTokenVerifier(keys, token_policy),
         mongo=mongo,
         guard=guard,
@@ -209,7 +213,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials=True,
             allow_methods=["GET", "POST", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID", DEVICE_TOKEN_HEADER],
-            expose_headers=["X-Request-ID", "Retry-After", DEVICE_TOKEN_HEADER],
+            # The device token stays out of reach of page scripts (the HttpOnly cookie's
+            # point); clients that read the header are not browsers and ignore CORS.
+            expose_headers=["X-Request-ID", "Retry-After"],
         )
     # Added last, so it wraps everything: every response gets an X-Request-ID.
     app.add_middleware(

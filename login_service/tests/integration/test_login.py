@@ -170,7 +170,7 @@ async def test_registration_and_logins_send_the_device_token_as_cookie_and_heade
         assert cookie.startswith(f"device={response.headers['x-device-token']};")
         assert "HttpOnly" in cookie
         assert "SameSite=strict" in cookie
-        assert "Path=/v1/auth" in cookie
+        assert "Path=/v1;" in cookie, "registration (/v1/accounts) must receive it too"
         assert "Secure" not in cookie, "development serves plain HTTP on localhost"
     device_ids = {
         jwt.decode(r.headers["x-device-token"], options={"verify_signature": False})["jti"]
@@ -179,7 +179,7 @@ async def test_registration_and_logins_send_the_device_token_as_cookie_and_heade
     assert len(device_ids) == 1, "the browser keeps one device id across reissues"
 
 
-async def test_cors_lets_a_configured_origin_send_and_read_the_device_token(
+async def test_cors_lets_a_configured_origin_send_the_device_token_but_never_read_it(
     client: httpx.AsyncClient,
 ) -> None:
     origin = "http://localhost:5173"
@@ -201,4 +201,7 @@ async def test_cors_lets_a_configured_origin_send_and_read_the_device_token(
     assert preflight.headers["access-control-allow-credentials"] == "true"
     assert "x-device-token" in preflight.headers["access-control-allow-headers"].lower()
     assert login.headers["access-control-allow-origin"] == origin
-    assert "x-device-token" in login.headers["access-control-expose-headers"].lower()
+    exposed = login.headers["access-control-expose-headers"].lower()
+    assert "x-request-id" in exposed
+    # Page scripts must not read what the HttpOnly cookie keeps from them.
+    assert "x-device-token" not in exposed

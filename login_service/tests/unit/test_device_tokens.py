@@ -51,12 +51,29 @@ def test_tampered_foreign_expired_or_access_tokens_are_not_device_tokens() -> No
     assert tokens.read("x" * 10_000) is None
 
 
-def test_the_device_cookie_is_httponly_strict_and_scoped_to_the_login_routes() -> None:
+def test_the_device_cookie_is_httponly_strict_and_scoped_to_the_api_routes() -> None:
     response = Response()
     attach_device_token(response, "token-value", secure=True, max_age=60)
 
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("device=token-value;")
-    for attribute in ("HttpOnly", "Max-Age=60", "Path=/v1/auth", "SameSite=strict", "Secure"):
+    for attribute in ("HttpOnly", "Max-Age=60", "Path=/v1;", "SameSite=strict", "Secure"):
         assert attribute in cookie, attribute
     assert response.headers["x-device-token"] == "token-value"
+
+
+def test_a_token_under_a_retired_key_is_read_and_the_reissue_uses_the_current_key() -> None:
+    retired, current = derive_device_token_key(b"old secret"), derive_device_token_key(b"new")
+    old_token = _tokens(retired).issue(None, "a")
+    rotated = DeviceTokens(
+        current, previous_keys=(retired,), issuer="urn:bank:login", ttl_seconds=3600, max_accounts=3
+    )
+
+    device = rotated.read(old_token)
+
+    assert device is not None
+    assert device.account_ids == ("a",)
+    reissued = rotated.issue(device, "b")
+    assert _tokens(current).read(reissued) is not None, "issued under the current key"
+    assert _tokens(retired).read(reissued) is None
+    assert _tokens(current).read(old_token) is None, "without the retired key it is unknown"

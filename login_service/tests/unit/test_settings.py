@@ -1,5 +1,7 @@
 """Settings: safe defaults, list parsing and refusals in production."""
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -26,7 +28,10 @@ def test_production_refuses_the_guest_broker_account() -> None:
 
 def test_production_has_no_cors_origins_unless_configured() -> None:
     settings = Settings(
-        environment="production", jwt_private_key="pem", rabbitmq_url="amqp://svc:pw@mq:5672/"
+        environment="production",
+        jwt_private_key="pem",
+        rabbitmq_url="amqp://svc:pw@mq:5672/",
+        device_token_key="d" * 32,
     )
     assert settings.effective_cors_origins == []
     assert settings.effective_log_format == "json"
@@ -79,3 +84,43 @@ def test_the_login_services_own_broker_url_takes_precedence_over_the_shared_one(
     assert Settings().rabbitmq_url.get_secret_value() == "amqp://shared:pw@broker:5672/"
     monkeypatch.setenv("LOGIN_RABBITMQ_URL", "amqp://login:pw@broker:5672/")
     assert Settings().rabbitmq_url.get_secret_value() == "amqp://login:pw@broker:5672/"
+
+
+def test_production_refuses_to_start_without_its_own_device_token_key() -> None:
+    with pytest.raises(ValidationError, match="LOGIN_DEVICE_TOKEN_KEY"):
+        Settings(
+            environment="production",
+            jwt_private_key="pem",
+            rabbitmq_url="amqp://svc:pw@mq:5672/",
+        )
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"device_token_key": "too-short-a-device-secret"},
+        {"device_token_key": "", "environment": "production"},
+        {"device_token_previous_keys": f"{'k' * 40},too-short-a-device-secret"},
+    ],
+)
+def test_short_device_token_keys_are_refused_without_echoing_them(
+    overrides: dict[str, Any],
+) -> None:
+    values: dict[str, Any] = {"jwt_private_key": "pem", "rabbitmq_url": "amqp://svc:pw@mq:5672/"}
+    with pytest.raises(ValidationError, match="at least 32 characters") as refused:
+        Settings(**values, **overrides)
+    assert "too-short" not in str(refused.value)
+
+
+def test_device_token_keys_are_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LOGIN_DEVICE_TOKEN_KEY", "c" * 32)
+    monkeypatch.setenv("LOGIN_DEVICE_TOKEN_PREVIOUS_KEYS", f"{'a' * 32},{'b' * 32}")
+    settings = Settings()
+    assert settings.device_token_key is not None
+    assert settings.device_token_key.get_secret_value() == "c" * 32
+    assert [key.get_secret_value() for key in settings.device_token_previous_keys] == [
+        "a" * 32,
+        "b" * 32,
+    ]

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, field_validator
 
 from login_service.accounts import normalize
+from login_service.encodable_text import Utf8Text
 from login_service.guard.password_policy import PASSWORD_MAX_LENGTH, password_problems
 
 _EXAMPLE_ACCOUNT: dict[str, JsonValue] = {
@@ -40,10 +41,10 @@ class RegistrationRequest(BaseModel):
         },
     )
 
-    username: Annotated[str, Field(max_length=64, description=normalize.USERNAME_RULE)]
-    email: Annotated[str, Field(max_length=normalize.EMAIL_MAX)]
+    username: Annotated[Utf8Text, Field(max_length=64, description=normalize.USERNAME_RULE)]
+    email: Annotated[Utf8Text, Field(max_length=normalize.EMAIL_MAX)]
     phone: Annotated[
-        str,
+        Utf8Text,
         Field(
             max_length=normalize.PHONE_INPUT_MAX,
             description="International format (+44 20 7946 0958), or national format "
@@ -51,14 +52,14 @@ class RegistrationRequest(BaseModel):
         ),
     ]
     password: Annotated[
-        str,
+        Utf8Text,
         Field(
             max_length=PASSWORD_MAX_LENGTH * 4,
             repr=False,
             description="12 to 128 characters; must not contain the username or email.",
         ),
     ]
-    full_name: Annotated[str | None, Field(max_length=400)] = None
+    full_name: Annotated[Utf8Text | None, Field(max_length=400)] = None
     birthday: date | None = None
 
     @field_validator("username")

@@ -6,9 +6,13 @@ request keeps 429 and ``Retry-After`` and says ``slow_down``, the token-endpoint
 registered by RFC 8628.
 """
 
+from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 OAuth2ErrorCode = Literal["invalid_request", "invalid_grant", "unsupported_grant_type", "slow_down"]
@@ -34,6 +38,27 @@ def oauth2_error(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
+class OAuth2ErrorRoute(APIRoute):
+    """A token-endpoint route: a form it cannot read is ``invalid_request``, not a 422 problem.
+
+    OAuth2 clients understand only RFC 6749 errors; the body's field names are left out,
+    like any other detail of the submitted credentials.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_as_oauth2(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except RequestValidationError:
+                return oauth2_error(
+                    400, "invalid_request", "grant_type, username and password must be text."
+                )
+
+        return handle_as_oauth2
+
+
 def _example(error: OAuth2ErrorCode, description: str) -> dict[str, Any]:
     return {"value": {"error": error, "error_description": description}}
 
@@ -42,7 +67,8 @@ OAUTH2_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {
         "model": OAuth2Error,
         "description": "`invalid_grant`: the identifier or the password is incorrect (one "
-        "answer for both); `invalid_request`: a required field is missing or too long; "
+        "answer for both); `invalid_request`: a required field is missing, too long or not "
+        "text; "
         "`unsupported_grant_type`: `grant_type` is not `password`.",
         "content": {
             "application/json": {

@@ -5,7 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Response
 from fastapi.responses import JSONResponse
 
-from login_service.auth.oauth2_errors import NO_STORE, OAUTH2_ERROR_RESPONSES, oauth2_error
+from login_service.auth.oauth2_errors import (
+    NO_STORE,
+    OAUTH2_ERROR_RESPONSES,
+    OAuth2ErrorRoute,
+    oauth2_error,
+)
 from login_service.auth.schemas import (
     IDENTIFIER_MAX,
     LOGIN_PASSWORD_MAX,
@@ -18,9 +23,11 @@ from login_service.auth.service import LoginOutcome
 from login_service.dependencies import ClientAddress, PresentedDevice, RequestId, ServicesDep
 from login_service.device_cookie import attach_device_token
 from login_service.errors import InvalidCredentials, LoginThrottled
-from login_service.problems import problem_responses
+from login_service.problem_schema import problem_responses
 
 router = APIRouter(tags=["auth"])
+# The token endpoint answers even unreadable forms in OAuth2 terms.
+token_router = APIRouter(route_class=OAuth2ErrorRoute)  # tagged "auth" when included
 
 _SET_DEVICE = (
     " A success sets the `device` cookie and the `X-Device-Token` header: later logins "
@@ -69,7 +76,7 @@ async def login(
     return _token_response(response, services, outcome)
 
 
-@router.post(
+@token_router.post(
     "/v1/auth/token",
     operation_id="issueToken",
     response_model=TokenResponse,
@@ -108,6 +115,9 @@ async def token(
     except LoginThrottled as exc:
         return oauth2_error(429, "slow_down", exc.detail, exc.retry_after_seconds)
     return _token_response(response, services, outcome)
+
+
+router.include_router(token_router)  # here, so the API document keeps its order
 
 
 @router.get(

@@ -4,6 +4,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from login_service.encodable_text import Utf8Text
+
 IDENTIFIER_MAX = 320
 # Longer than any password registration accepts (128 characters, 4 bytes each at most).
 LOGIN_PASSWORD_MAX = 1024
@@ -21,8 +23,8 @@ class LoginRequest(BaseModel):
         },
     )
 
-    identifier: Annotated[str, Field(min_length=1, max_length=IDENTIFIER_MAX)]
-    password: Annotated[str, Field(min_length=1, max_length=LOGIN_PASSWORD_MAX, repr=False)]
+    identifier: Annotated[Utf8Text, Field(min_length=1, max_length=IDENTIFIER_MAX)]
+    password: Annotated[Utf8Text, Field(min_length=1, max_length=LOGIN_PASSWORD_MAX, repr=False)]
 
 
 class TokenForm(BaseModel):
@@ -31,12 +33,12 @@ class TokenForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    grant_type: str | None = Field(default=None, description="`password`, required.")
-    username: str | None = Field(
+    grant_type: Utf8Text | None = Field(default=None, description="`password`, required.")
+    username: Utf8Text | None = Field(
         default=None, description="Any identifier: username, email or phone. Required."
     )
-    password: str | None = Field(default=None, repr=False, description="Required.")
-    scope: str | None = Field(default=None, description="Ignored: tokens carry no scopes.")
+    password: Utf8Text | None = Field(default=None, repr=False, description="Required.")
+    scope: Utf8Text | None = Field(default=None, description="Ignored: tokens carry no scopes.")
 
 
 class TokenResponse(BaseModel):

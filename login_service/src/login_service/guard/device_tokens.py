@@ -1,9 +1,10 @@
 """Device tokens (OWASP "Slow Down Online Guessing Attacks with Device Cookies").
 
 A device token names the accounts a client registered or logged in to. It is an HS256
-JWT under a key derived from the service's signing key (HKDF-SHA256, its own ``info``),
-so every worker and replica trusts it without a database read, and it can never pass
-for an access token: another algorithm, another key, another ``typ`` and audience.
+JWT under a key derived from the device-token secret (``derived_keys.py``), so every
+worker and replica trusts it without a database read, and it can never pass for an
+access token: another algorithm, another key, another ``typ`` and audience. Tokens are
+issued under the current key and read under it or any retired one.
 The token's ``jti`` is the device's id, kept when the token is reissued, so the
 device's failure budget follows the device, not one token.
 """
@@ -12,24 +13,22 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from login_service.clock import utc_now_ms
+from login_service.guard.derived_keys import DEVICE_TOKENS, derive_key
 
 DEVICE_TOKEN_TYPE = "device+jwt"  # noqa: S105 - a header value, not a secret
 DEVICE_AUDIENCE = "urn:bank:login:device"
 _ALGORITHM = "HS256"
-_KEY_INFO = b"login-service device tokens v1"
 _MAX_TOKEN_CHARS = 4096
 
 
-def derive_device_token_key(signing_key_der: bytes) -> bytes:
-    """A 256-bit HMAC key bound to the signing key: rotating that key also rotates this one."""
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_KEY_INFO)
-    return hkdf.derive(signing_key_der)
+def derive_device_token_key(secret: bytes) -> bytes:
+    """The 256-bit HMAC key of device tokens under one secret."""
+    return derive_key(secret, DEVICE_TOKENS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +49,14 @@ class DeviceTokens:
         self,
         key: bytes,
         *,
+        previous_keys: tuple[bytes, ...] = (),
         issuer: str,
         ttl_seconds: int,
         max_accounts: int,
         clock: Callable[[], datetime] = utc_now_ms,
     ) -> None:
         self._key = key
+        self._keys = (key, *previous_keys)
         self._issuer = issuer
         self._ttl_seconds = ttl_seconds
         self._max_accounts = max_accounts
@@ -93,18 +94,31 @@ class DeviceTokens:
         try:
             if jwt.get_unverified_header(token).get("typ") != DEVICE_TOKEN_TYPE:
                 return None
-            claims = jwt.decode(
-                token,
-                self._key,
-                algorithms=[_ALGORITHM],
-                audience=DEVICE_AUDIENCE,
-                issuer=self._issuer,
-                options={"require": ["iss", "aud", "jti", "iat", "exp"]},
-            )
         except jwt.PyJWTError:
+            return None
+        claims = self._verified_claims(token)
+        if claims is None:
             return None
         device_id, accounts = claims.get("jti"), claims.get("acc")
         if not isinstance(device_id, str) or not isinstance(accounts, list):
             return None
         names = tuple(a for a in accounts[: self._max_accounts] if isinstance(a, str))
         return DeviceToken(device_id=device_id[:64], account_ids=names)
+
+    def _verified_claims(self, token: str) -> dict[str, Any] | None:
+        """The claims under the first key whose signature matches; else ``None``."""
+        for key in self._keys:
+            try:
+                return jwt.decode(
+                    token,
+                    key,
+                    algorithms=[_ALGORITHM],
+                    audience=DEVICE_AUDIENCE,
+                    issuer=self._issuer,
+                    options={"require": ["iss", "aud", "jti", "iat", "exp"]},
+                )
+            except jwt.InvalidSignatureError:
+                continue  # perhaps signed under a retired key
+            except jwt.PyJWTError:
+                return None
+        return None

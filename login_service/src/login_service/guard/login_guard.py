@@ -8,6 +8,9 @@ Budgets of failed logins, each a fixed window (``windows.py``):
   outrun it (across P processes at most P attempts run at once).
 - ``per_client``: one client network, whatever the identifiers (password spraying).
 - ``per_account`` and ``per_account_daily``: one account, from untrusted clients only.
+  An identifier that names no account is counted under a pseudo-account key (an HMAC of
+  the normalised identifier under a service key), so a failure does the same work, and
+  the account-wide refusal comes the same way, whether or not the account exists.
 - ``per_device``: a client presenting a valid device token naming the account is
   judged by this budget of its own device and nothing else, so guessing from elsewhere
   never locks the owner out of a browser it registered or logged in from. A device
@@ -21,6 +24,7 @@ refusal looks the same for every identifier, existing or not.
 
 import asyncio
 import hashlib
+import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -93,11 +97,13 @@ class LoginGuard:
         windows: WindowStore,
         budgets: LoginBudgets,
         device_tokens: DeviceTokens,
+        pseudo_account_key: bytes,
     ) -> None:
         self.hasher = hasher
         self.windows = windows
         self.device_tokens = device_tokens
         self._budgets = budgets
+        self._pseudo_account_key = pseudo_account_key
         self._turns = _TurnsPerKey()
 
     async def check_password(
@@ -126,9 +132,9 @@ class LoginGuard:
             (budgets.per_identifier, f"{identifier_key}|{attempt.network}"),
             (budgets.per_client, attempt.network),
         ]
-        if attempt.account_id is not None:
-            untrusted.append((budgets.per_account, attempt.account_id))
-            untrusted.append((budgets.per_account_daily, attempt.account_id))
+        account_key = attempt.account_id or self._pseudo_account(attempt.identifier)
+        untrusted.append((budgets.per_account, account_key))
+        untrusted.append((budgets.per_account_daily, account_key))
         judged = [(rule, current_window(rule, key, now)) for rule, key in untrusted]
         device = attempt.trusted_device
         device_window = (
@@ -147,3 +153,9 @@ class LoginGuard:
         if blocked:
             raise LoginThrottled(max(blocked))
         return wanted
+
+    def _pseudo_account(self, identifier: str) -> str:
+        """The account-wide key of an identifier naming no account: keyed, so nobody can
+        tell it from an account id or precompute it; prefixed, so it never is one."""
+        digest = hmac.new(self._pseudo_account_key, identifier.encode(), hashlib.sha256)
+        return "unknown-" + digest.hexdigest()[:32]
