@@ -22,6 +22,7 @@ SOURCE_GLOBS = (
     "tests/**/*.py",
     "login_service/tests/**/*.py",
     "promotion_service/tests/**/*.py",
+    "bench/src/**/*.py",
     "Makefile",
     "scripts/*",
 )

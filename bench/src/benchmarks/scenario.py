@@ -33,7 +33,8 @@ class Run:
         self.password_hash = ""
         self.seeded = 0
         self.seed_rate = 0.0  # accounts/s of the last seeding
-        self.registered = 0
+        self.registered = 0  # accounts registered through the API (answered 201)
+        self.registration_names = 0  # names used so far (sent, whatever the answer)
         self.hot: list[str] = []  # accounts that have logged in (non-first logins cycle here)
         self.tokens: list[str] = []
         self.fresh: list[str] = []
@@ -158,8 +159,10 @@ class Run:
         say(f"  database alone: {account_reads.per_second:.1f} account reads/s")
         reads = await costs.reads(self.tokens)
         say(f"  {plan.registrations} registrations, {plan.drive_concurrency} in flight")
-        await costs.registrations(self.registered)
-        self.registered += plan.registrations
+        # Registrations stop being sent after the drive's time limit: count those made.
+        made = await costs.registrations(self.registration_names)
+        self.registration_names += plan.registrations
+        self.registered += made.operations
         say(f"  {plan.redemptions} redemptions through the service, then the reference")
         await costs.redemptions(self.tokens)
         await self.stop_services()
