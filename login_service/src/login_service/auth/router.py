@@ -18,9 +18,10 @@ from login_service.auth.service import LoginOutcome
 from login_service.dependencies import ClientAddress, PresentedDevice, RequestId, ServicesDep
 from login_service.device_cookie import attach_device_token
 from login_service.errors import InvalidCredentials, LoginThrottled
+from login_service.json_body import StrictJSONRoute
 from login_service.problems import problem_responses
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], route_class=StrictJSONRoute)
 
 _SET_DEVICE = (
     " A success sets the `device` cookie and the `X-Device-Token` header: later logins "
