@@ -80,17 +80,24 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _field_problem(error: dict[str, Any]) -> dict[str, str]:
+    # Only location, message and type: never the submitted input (it may be a password).
+    if error.get("type") == "json_invalid":
+        # The body as a whole is unreadable (malformed, or a duplicate key): its location
+        # is a character offset, not a field, and the parser's reason says more than
+        # FastAPI's generic message.
+        reason = (error.get("ctx") or {}).get("error") or error.get("msg")
+        return {"field": "body", "message": str(reason), "type": "json_invalid"}
+    return {
+        "field": _field_path(tuple(error.get("loc", ()))),
+        "message": str(error.get("msg", "invalid value")).removeprefix("Value error, "),
+        "type": str(error.get("type", "value_error")),
+    }
+
+
 def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    # Only location, message and type: never the submitted input (it may be a password).
-    errors = [
-        {
-            "field": _field_path(tuple(error.get("loc", ()))),
-            "message": str(error.get("msg", "invalid value")).removeprefix("Value error, "),
-            "type": str(error.get("type", "value_error")),
-        }
-        for error in exc.errors()
-    ]
+    errors = [_field_problem(error) for error in exc.errors()]
     return problem_response(
         request, 422, "validation-error", "The request is not valid.", errors=errors
     )

@@ -105,16 +105,23 @@ def _field_path(loc: Sequence[int | str]) -> str:
     return ".".join(parts) or "body"
 
 
-def _field_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
+def _field_error(error: dict[str, Any]) -> dict[str, Any]:
     # Never echo the submitted input back: only where and what.
-    return [
-        {
-            "field": _field_path(tuple(error.get("loc", ()))),
-            "message": str(error.get("msg", "invalid value")).removeprefix("Value error, "),
-            "type": str(error.get("type", "value_error")),
-        }
-        for error in raw
-    ]
+    if error.get("type") == "json_invalid":
+        # The body as a whole is unreadable (malformed, or a duplicate key): its location
+        # is a character offset, not a field, and the parser's reason says more than
+        # FastAPI's generic message.
+        reason = (error.get("ctx") or {}).get("error") or error.get("msg")
+        return {"field": "body", "message": str(reason), "type": "json_invalid"}
+    return {
+        "field": _field_path(tuple(error.get("loc", ()))),
+        "message": str(error.get("msg", "invalid value")).removeprefix("Value error, "),
+        "type": str(error.get("type", "value_error")),
+    }
+
+
+def _field_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
+    return [_field_error(error) for error in raw]
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:

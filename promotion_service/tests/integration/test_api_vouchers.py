@@ -301,6 +301,7 @@ async def test_malformed_json_is_422(
         b"0e5",
         b"-1e-9999999999",
         b"1.001",
+        b"1" + b"0" * 39 + b"E-41",  # 0.01, written past the digit and exponent bound
     ],
 )
 async def test_a_json_number_that_is_no_exact_positive_amount_is_422_and_spends_nothing(

@@ -59,6 +59,26 @@ def test_trailing_zeros_beyond_the_minor_unit_are_accepted() -> None:
     assert check_amount(Decimal("10.000"), "EUR") == 2
 
 
+@pytest.mark.parametrize(
+    "amount",
+    [
+        "1." + "0" * 40,  # 41 digits, each beyond the cents a zero
+        "1" + "0" * 39 + "E-41",  # 0.01 in 40 digits, exponent below -40
+        "1" + "0" * 4000 + "E-4000",  # 1 padded far past any context's precision
+    ],
+)
+def test_amounts_past_the_digit_or_exponent_bound_are_refused_even_when_exact(
+    amount: str,
+) -> None:
+    """The documented bound (40 digits, exponent -40) holds before any other check, so the
+    size of what a client writes never decides how much work the check does."""
+    with pytest.raises(InvalidAmount) as refused:
+        check_amount(Decimal(amount), "EUR")
+
+    assert refused.value.field == "amount"
+    assert refused.value.reason == "EUR amounts have at most 2 decimal places"
+
+
 def test_the_currency_table_knows_the_common_exponents() -> None:
     assert (minor_units("EUR"), minor_units("JPY"), minor_units("KWD")) == (2, 0, 3)
     assert minor_units("CLF") == 4

@@ -1,10 +1,12 @@
 """Request-body parsing rules that need no server."""
 
+import json
 from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
 
+from promotion_service.decimal_json import DUPLICATE_KEY_MESSAGE, loads_request_json
 from promotion_service.http_middleware import request_id_from
 from promotion_service.vouchers.schemas import RedeemRequest
 
@@ -34,3 +36,24 @@ def test_a_sane_request_id_is_kept_and_anything_else_replaced() -> None:
         replaced = request_id_from(insane)
         assert replaced != insane
         assert len(replaced) == 32
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"amount": "1", "amount": "1"}',
+        b'{"a": {"b": 1, "c": 2, "b": 3}}',
+        b'[{"ok": 1}, {"x": [{"y": 1, "y": 2}]}]',
+        b'{"\\u0061": 1, "a": 2}',  # the same key, once escaped
+    ],
+)
+def test_a_repeated_key_at_any_depth_is_a_decode_error(body: bytes) -> None:
+    with pytest.raises(json.JSONDecodeError, match=DUPLICATE_KEY_MESSAGE):
+        loads_request_json(body)
+
+
+def test_equal_keys_in_different_objects_are_no_duplicate_and_numbers_stay_exact() -> None:
+    assert loads_request_json(b'[{"a": 0.1}, {"a": {"a": 2}}]') == [
+        {"a": Decimal("0.1")},
+        {"a": {"a": Decimal(2)}},
+    ]

@@ -6,9 +6,10 @@ from login_service.accounts.repository import Account
 from login_service.accounts.schemas import AccountOut, RegistrationRequest
 from login_service.dependencies import ClientAddress, CurrentAccount, PresentedDevice, ServicesDep
 from login_service.device_cookie import attach_device_token
+from login_service.json_body import StrictJSONRoute
 from login_service.problem_schema import problem_responses
 
-router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"], route_class=StrictJSONRoute)
 
 
 def _account_out(response: Response, account: Account) -> AccountOut:

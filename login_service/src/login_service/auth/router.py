@@ -23,9 +23,10 @@ from login_service.auth.service import LoginOutcome
 from login_service.dependencies import ClientAddress, PresentedDevice, RequestId, ServicesDep
 from login_service.device_cookie import attach_device_token
 from login_service.errors import InvalidCredentials, LoginThrottled
+from login_service.json_body import StrictJSONRoute
 from login_service.problem_schema import problem_responses
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], route_class=StrictJSONRoute)
 # The token endpoint answers even unreadable forms in OAuth2 terms.
 token_router = APIRouter(route_class=OAuth2ErrorRoute)  # tagged "auth" when included
 
