@@ -1,7 +1,7 @@
 """Counters read from the services' /metrics text."""
 
 from benchmarks.load import LoadResult, generator_bound
-from benchmarks.meter import IdleRates, Reading, counter_per_op
+from benchmarks.meter import IdleRates, Reading, counter_per_op, split_counter
 from benchmarks.prom_text import COMMANDS_COUNTER, counter_total
 
 EXPOSITION = """\
@@ -31,6 +31,17 @@ def test_commands_per_operation_subtract_the_idle_rate() -> None:
     after = Reading(at=10.0, cpu=0.0, counters={COMMANDS_COUNTER: 330.0})
     idle = IdleRates(cpu=0.0, counters={COMMANDS_COUNTER: 3.0})  # a poller: 30 in 10 s
     assert counter_per_op(COMMANDS_COUNTER, before, after, idle, 100) == 2.0
+
+
+def test_what_each_reading_costs_is_subtracted_once_not_as_a_rate() -> None:
+    # Idle: a poller at 1 command/s, and 6 commands run by every scrape of /metrics.
+    rate, per_reading = split_counter((6.0 + 1.0, 1.0), (6.0 + 2.0, 2.0))
+    assert (rate, per_reading) == (1.0, 6.0)
+    before = Reading(at=0.0, cpu=0.0, counters={COMMANDS_COUNTER: 0.0})
+    after = Reading(at=60.0, cpu=0.0, counters={COMMANDS_COUNTER: 60.0 + 6.0 + 300.0})
+    idle = IdleRates(cpu=0.0, counters={COMMANDS_COUNTER: rate}, per_reading={COMMANDS_COUNTER: 6})
+    # 100 logins of 3 commands each over a long window: a rate of 7/s would give 0.
+    assert counter_per_op(COMMANDS_COUNTER, before, after, idle, 100) == 3.0
 
 
 def test_commands_per_operation_are_unknown_when_the_counter_is_missing() -> None:

@@ -38,6 +38,11 @@ class Reading:
 class IdleRates:
     cpu: float  # CPU seconds per second
     counters: dict[str, float] = field(default_factory=dict)  # increments per second
+    # Increments every measurement window carries once, whatever its length: those of the
+    # closing scrape itself (the login service reads its outbox backlog from MongoDB when
+    # /metrics is scraped). Extrapolating them as a rate would subtract too much from a
+    # long window.
+    per_reading: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,18 +102,39 @@ def group_total(target: Target) -> float:
 
 
 async def idle_rates(target: Target, seconds: float) -> IdleRates:
-    """What ``target`` spends per second doing nothing the run asked for (after it settled)."""
+    """What ``target`` spends per second doing nothing the run asked for (after it settled).
+
+    Counters are read over a short and a long window: the difference is the background
+    rate (pollers), the rest what each reading itself costs."""
     await wait_until_quiet(target)
     before = await read(target)
-    await asyncio.sleep(seconds)
+    await asyncio.sleep(seconds / 3)
+    middle = await read(target)
+    await asyncio.sleep(seconds * 2 / 3)
     after = await read(target)
     wall = after.at - before.at
-    counters = {
-        name: (after.counters[name] - before.counters[name]) / wall
-        for name in after.counters
-        if name in before.counters
-    }
-    return IdleRates(cpu=(after.cpu - before.cpu) / wall, counters=counters)
+    counters: dict[str, float] = {}
+    per_reading: dict[str, float] = {}
+    for name in after.counters:
+        if name in before.counters and name in middle.counters:
+            rate, fixed = split_counter(
+                (middle.counters[name] - before.counters[name], middle.at - before.at),
+                (after.counters[name] - middle.counters[name], after.at - middle.at),
+            )
+            counters[name], per_reading[name] = rate, fixed
+    return IdleRates(
+        cpu=(after.cpu - before.cpu) / wall, counters=counters, per_reading=per_reading
+    )
+
+
+def split_counter(short: tuple[float, float], long: tuple[float, float]) -> tuple[float, float]:
+    """(rate per second, increments per reading) from two windows' (delta, seconds)."""
+    (short_delta, short_s), (long_delta, long_s) = short, long
+    if long_s <= short_s:
+        return (short_delta + long_delta) / (short_s + long_s), 0.0
+    rate = max(0.0, (long_delta - short_delta) / (long_s - short_s))
+    fixed = max(0.0, short_delta - rate * short_s)
+    return rate, fixed
 
 
 def counter_per_op(
@@ -118,7 +144,8 @@ def counter_per_op(
         return None
     seconds = after.at - before.at
     delta = after.counters[name] - before.counters[name]
-    return max(0.0, delta - idle.counters.get(name, 0.0) * seconds) / operations
+    background = idle.counters.get(name, 0.0) * seconds + idle.per_reading.get(name, 0.0)
+    return max(0.0, delta - background) / operations
 
 
 def _cost(
