@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import LocalStack, StackUrls, external_stack
+from tests.e2e.harness import LocalStack, StackUrls, external_stack, serve
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,16 +31,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _local_stack(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[StackUrls]:
-    local = LocalStack(Path(tmp_path_factory.mktemp(name)))
-    local.start()
-    try:
-        try:
-            local.wait_ready()
-        except RuntimeError as failure:
-            pytest.fail(str(failure), pytrace=False)
-        yield local.urls
-    finally:
-        local.stop()
+    yield from serve(LocalStack(Path(tmp_path_factory.mktemp(name))))
 
 
 @pytest.fixture(scope="session")

@@ -15,10 +15,12 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_SECONDS = 240.0
@@ -332,3 +334,16 @@ def _argv(pid: int) -> list[str]:
     except OSError:
         return []
     return raw.decode(errors="replace").split("\0")[:-1]
+
+
+def serve(local: LocalStack) -> Iterator[StackUrls]:
+    """Start ``local``, yield its URLs once it is ready, stop it afterwards (a fixture body)."""
+    local.start()
+    try:
+        try:
+            local.wait_ready()
+        except RuntimeError as failure:
+            pytest.fail(str(failure), pytrace=False)
+        yield local.urls
+    finally:
+        local.stop()

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.e2e.harness import LocalStack, StackUrls, external_stack
+from tests.e2e.harness import LocalStack, StackUrls, external_stack, serve
 
 # Generous budgets: the fuzzer's failed logins come from one address, and a throttled
 # client would hide every later step behind a 429. Throttling has its own tests.
@@ -31,13 +29,4 @@ def fuzz_stack_urls(workdir: Path) -> Iterator[StackUrls]:
     if external is not None:
         yield external
         return
-    local = FuzzStack(workdir)
-    local.start()
-    try:
-        try:
-            local.wait_ready()
-        except RuntimeError as failure:
-            pytest.fail(str(failure), pytrace=False)
-        yield local.urls
-    finally:
-        local.stop()
+    yield from serve(FuzzStack(workdir))
