@@ -86,7 +86,7 @@ apidoc: install ## Regenerate docs/api.md and docs/openapi/*.json from the servi
 	$(UV) run --project . python -m devstack.apidoc
 
 .PHONY: bench
-bench: install rabbitmq ## Run the benchmarks and regenerate docs/benchmarks.md (about 20 min; --quick: BENCH_ARGS=--quick; MONGODB_URI=... to run against a MongoDB server)
+bench: install rabbitmq ## Run the benchmarks and regenerate docs/benchmarks.md (about 25 min; --quick: BENCH_ARGS=--quick; MONGODB_URI=... to run against a MongoDB server)
 	@command -v wrk >/dev/null || { echo "== installing wrk (Debian package) to load the HTTP endpoints"; \
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y wrk \
 	  || echo "== wrk not installed: read ratios whose bare reference is load-generator-bound are refused"; }

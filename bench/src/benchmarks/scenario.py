@@ -20,7 +20,7 @@ from benchmarks.standin_ceiling import (
     measure_ceiling,
 )
 
-BUDGET_SECONDS = 17 * 60  # the whole full run must end within about 20 minutes
+BUDGET_SECONDS = 22 * 60  # the whole full run, 10^5 accounts included, ends within about 25 minutes
 SIZE_OVERHEAD_SECONDS = 150  # restarts, loads, first logins and costs of one size, measured
 
 
