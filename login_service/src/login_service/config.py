@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     argon2_memory_cost_kib: int = Field(default=ARGON2_MIN_MEMORY_KIB, ge=ARGON2_MIN_MEMORY_KIB)
     argon2_time_cost: int = Field(default=ARGON2_MIN_TIME_COST, ge=ARGON2_MIN_TIME_COST)
     argon2_parallelism: int = Field(default=ARGON2_MIN_PARALLELISM, ge=ARGON2_MIN_PARALLELISM)
+    # Hashes computed at once per process (its own threads); unset: CPUs / workers, at least 1.
+    argon2_threads: int | None = Field(default=None, ge=1, le=256)
 
     # Failed logins (plus attempts in flight) per typed identifier from one client network.
     throttle_identifier_max_failures: int = Field(default=5, ge=1)

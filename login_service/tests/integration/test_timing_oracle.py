@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient, monitoring
 
-import login_service.main
+import login_service.container
 from login_service.guard.passwords import PasswordHasher, Verification
 from tests.support import TEST_PASSWORD, account_payload, running_app
 
@@ -51,7 +51,7 @@ def work(monkeypatch: pytest.MonkeyPatch) -> tuple[CommandLog, list[bool]]:
         verifications.append(stored_hash is not None)
         return await original_verify(self, password, stored_hash)
 
-    monkeypatch.setattr(login_service.main, "create_client", client_with_log)
+    monkeypatch.setattr(login_service.container, "create_client", client_with_log)
     monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
     return commands, verifications
 
