@@ -97,10 +97,13 @@ def _first_violation(payload: dict[str, Any]) -> str | None:
     try:
         _validator()(payload)
     except fastjsonschema.JsonSchemaValuesException as refused:
-        paths = sorted((error.path[1:], error.rule or "?") for error in refused.errors)
-        path, rule = paths[0] if paths else ([], "?")
-        return f"{'/'.join(path) or '(root)'}: {rule}"
-    return None
+        errors = refused.errors
+    except fastjsonschema.JsonSchemaValueException as refused:  # one error, raised alone
+        errors = [refused]
+    else:
+        return None
+    path, rule = min(((error.path[1:], error.rule or "?") for error in errors), default=([], "?"))
+    return f"{'/'.join(path) or '(root)'}: {rule}"
 
 
 def decode_first_login(body: bytes) -> FirstLoginEvent:
