@@ -42,9 +42,9 @@ async def _wait_consumed(url: str, target: float, timeout: float) -> None:
 
 
 async def consumer_cost(stack: Stack, plan: Plan, *, eligible: bool) -> Cost:
-    """One consumer process handling ``plan.consumer_events`` events, all eligible or all
-    beyond the campaign (orders above its slots)."""
-    events = plan.consumer_events
+    """One consumer process handling events all eligible (``plan.consumer_events``) or all
+    beyond the campaign (orders above its slots, ``plan.fast_consumer_events``)."""
+    events = plan.consumer_events if eligible else plan.fast_consumer_events
     kind = "eligible" if eligible else "beyond"
     name = f"consumer-{kind}"
     campaign = f"cost-{kind}-{stack.run_id}"
@@ -74,8 +74,9 @@ async def consumer_cost(stack: Stack, plan: Plan, *, eligible: bool) -> Cost:
 
 
 async def bare_loop_cost(stack: Stack, plan: Plan) -> Cost:
-    """The same number of events through a bare aio-pika loop at the consumer's prefetch."""
-    events = plan.consumer_events
+    """As many events as the step beyond the campaign, through a bare aio-pika loop at the
+    consumer's prefetch."""
+    events = plan.fast_consumer_events
     argv = [
         sys.executable,
         "-m",

@@ -104,9 +104,9 @@ def parameters(r: RunResult) -> list[str]:
         f"- Database ceilings: claim-shaped transactions, {p.ceiling_seconds:.0f} s alone and "
         f"{p.ceiling_seconds:.0f} s with {p.ceiling_concurrency} sessions, on a stand-in of "
         "their own.",
-        f"- Consumer costs: {p.consumer_events} events per step, one process, beyond a "
-        "100-slot campaign or all eligible; the bare loop the same count, prefetch "
-        f"{p.consumer_prefetch}.",
+        f"- Consumer costs: one process, {p.fast_consumer_events} events beyond a 100-slot "
+        f"campaign, {p.consumer_events} all eligible; the bare loop "
+        f"{p.fast_consumer_events} events, prefetch {p.consumer_prefetch}.",
         f"- Registrations: up to {p.registrations}, redemptions: up to {p.redemptions} per side, "
         f"{p.drive_concurrency} in flight, at most {p.drive_seconds:.0f} s each; idle "
         f"windows {p.idle_seconds:.0f} s.",

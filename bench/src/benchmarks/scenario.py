@@ -188,7 +188,10 @@ class Run:
         )
 
     async def consumer(self) -> None:
-        say(f"consumer costs: {self.plan.consumer_events} events per step, one process")
+        say(
+            f"consumer costs: {self.plan.fast_consumer_events} events beyond the campaign, "
+            f"{self.plan.consumer_events} eligible, one process"
+        )
         await self.stack.start_standin()
         costs, bare = await consumer_phase(self.stack, self.plan)
         self.result.consumer_costs, self.result.bare_loop = costs, bare

@@ -1,5 +1,11 @@
-"""Structured logging as the login service does it: structlog rendered by the standard
-library's logging, to stderr; JSON lines in production, readable console lines otherwise.
+"""Structured logging with the login service's renderers, to stderr: JSON lines in
+production, readable console lines otherwise.
+
+Our own log lines (structlog) are rendered by structlog and written straight to stderr, one
+write per line, with no standard-library record in between: the consumer writes one line per
+message, and the stdlib path (a ``LogRecord``, the caller's frame, handler locks, a second
+formatting pass) cost as much again as rendering it. Libraries' stdlib records go through a
+handler that renders them with the same processors.
 
 Tracebacks never include local variables (``show_locals=False``; plain tracebacks on the
 console), which could hold stored values. Our own handlers log a failure's type and place
@@ -8,6 +14,7 @@ console), which could hold stored values. Our own handlers log a failure's type 
 
 import logging
 import sys
+import threading
 from typing import TextIO
 
 import structlog
@@ -20,6 +27,29 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
     def emit(self, record: logging.LogRecord) -> None:
         self.stream = sys.stderr
         super().emit(record)
+
+
+class _StderrLogger:
+    """Writes each rendered line to the current sys.stderr (which may be replaced after
+    configuration), whole, one line at a time."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # read by add_logger_name
+
+    def msg(self, line: str) -> None:
+        with self._lock:
+            stream = sys.stderr
+            stream.write(line + "\n")
+            stream.flush()
+
+    debug = info = warning = warn = error = err = critical = exception = fatal = log = msg
+
+
+def _stderr_logger(*args: object) -> _StderrLogger:
+    """structlog's logger factory: ``get_logger(name)`` names the line's ``logger``."""
+    return _StderrLogger(str(args[0]) if args else "")
 
 
 def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
@@ -42,9 +72,9 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
         )
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*shared, renderer],
+        logger_factory=_stderr_logger,
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         cache_logger_on_first_use=False,
     )
     handler = _StderrHandler()

@@ -65,6 +65,7 @@ INVALID = [
     first_login_event(1, account_id=7),  # type: ignore[arg-type]  # deliberately not a string
     first_login_event(1, event_id="not-a-uuid"),
     first_login_event(1, event_id="6F9619FF-8B86-D011-B42D-00C04FC964FF"),
+    first_login_event(1, event_id="0f8fad5b-d9cb-469f-a165-70867728950e\n"),
     first_login_event(1, correlation_id="x" * 129),
     first_login_event(1, unexpected=True),
     {k: v for k, v in first_login_event(1).items() if k != "first_login_order"},

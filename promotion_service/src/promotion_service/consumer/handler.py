@@ -51,6 +51,10 @@ class MessageHandler:
         self._metrics = metrics
         self._max_attempts = max_attempts
         self._trusted_senders = trusted_senders
+        # Each outcome's counter, looked up once (a label lookup takes a lock and a hash).
+        self._consumed = {
+            outcome: metrics.consumed.labels(outcome=outcome.value) for outcome in GrantOutcome
+        }
 
     async def __call__(self, message: AbstractIncomingMessage) -> None:
         started = time.perf_counter()
@@ -121,8 +125,9 @@ class MessageHandler:
         await self._deliveries.of(message).requeue_now()
 
     def _record(self, result: GrantResult) -> None:
-        self._metrics.consumed.labels(outcome=result.outcome.value).inc()
-        self._metrics.claim_retries.inc(max(result.transaction_attempts - 1, 0))
+        self._consumed[result.outcome].inc()
+        if result.transaction_attempts > 1:
+            self._metrics.claim_retries.inc(result.transaction_attempts - 1)
         if result.outcome is GrantOutcome.GRANTED:
             self._metrics.granted.inc()
         elif result.outcome is GrantOutcome.DUPLICATE_EVENT:

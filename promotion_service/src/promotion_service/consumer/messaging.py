@@ -13,6 +13,7 @@
 import asyncio
 import contextlib
 import itertools
+from functools import cached_property
 from typing import Any
 
 import structlog
@@ -58,6 +59,8 @@ class Deliveries:
         self.metrics = metrics
         self.stopping = stopping
         self.requeue_exchange = requeue_exchange
+        # Bound once, with the logging configuration in force: not once per message.
+        self.log: Any = log.bind()
 
     def of(self, message: AbstractIncomingMessage) -> "Delivery":
         return Delivery(self, message)
@@ -82,14 +85,26 @@ class Delivery:
     def __init__(self, deliveries: Deliveries, message: AbstractIncomingMessage) -> None:
         self._shared = deliveries
         self._message = message
-        self._key = attempt_key(message.message_id, message.body)
         self.attempt = 0  # 0 = not counted (yet)
         self._handed_back = 0
         # message_id is the event id by contract; the decoded event_id replaces it.
-        self.logger: Any = log.bind(
-            event_id=_logged_id(message.message_id),
-            correlation_id=_logged_id(message.correlation_id),
-        )
+        self._fields: dict[str, object] = {
+            "event_id": _logged_id(message.message_id),
+            "correlation_id": _logged_id(message.correlation_id),
+        }
+        self._logger: Any = None
+
+    @property
+    def logger(self) -> Any:
+        """The consumer's log with this delivery's fields, bound once they are all known."""
+        if self._logger is None:
+            self._logger = self._shared.log.bind(**self._fields)
+        return self._logger
+
+    @cached_property
+    def _key(self) -> str:
+        """The delivery-attempt counter's key (the fast path never needs it)."""
+        return attempt_key(self._message.message_id, self._message.body)
 
     @property
     def body(self) -> bytes:
@@ -101,7 +116,8 @@ class Delivery:
         return self._message.user_id
 
     def bind(self, **fields: object) -> None:
-        self.logger = self.logger.bind(**fields)
+        self._fields.update(fields)
+        self._logger = None
 
     async def count(self) -> int:
         """Count this delivery in MongoDB; its attempt number (hand-backs excluded)."""

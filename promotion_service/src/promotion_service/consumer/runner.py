@@ -1,10 +1,8 @@
 """The consumer's life: prepare the database, consume, and stop cleanly on request."""
 
 import asyncio
-import contextlib
 import os
 import socket
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -13,12 +11,12 @@ import aio_pika
 import structlog
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
-from promotion_service.backoff import backoff_delay
 from promotion_service.config import Settings
 from promotion_service.consumer.attempts import DeliveryAttempts
 from promotion_service.consumer.handler import ClaimFunction, MessageHandler
 from promotion_service.consumer.messaging import Deliveries
 from promotion_service.consumer.metrics import ConsumerMetrics
+from promotion_service.consumer.startup import until_ready
 from promotion_service.consumer.topology import consuming_channel
 from promotion_service.db import Database, create_client, prepare_database
 from promotion_service.vouchers.grant import VoucherGrant, build_grant
@@ -49,6 +47,7 @@ class FirstLoginConsumer:
         self._idle = asyncio.Event()
         self._idle.set()
         self.consuming = asyncio.Event()
+        self._handler: MessageHandler | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; then cancel the consumer, finish in-flight work, close."""
@@ -58,7 +57,7 @@ class FirstLoginConsumer:
         )
         try:
             db = mongo[settings.mongodb_database]
-            await self._until_ready("mongodb", partial(prepare_database, db, settings), stop)
+            await until_ready("mongodb", partial(prepare_database, db, settings), stop)
             if stop.is_set():
                 return
             await self._consume_until(stop, build_grant(mongo, db, settings), db)
@@ -66,43 +65,11 @@ class FirstLoginConsumer:
             await mongo.close()
         log.info("consumer_stopped")
 
-    @staticmethod
-    async def _until_ready[T](
-        dependency: str,
-        start: Callable[[], Awaitable[T]],
-        stop: asyncio.Event,
-        *,
-        explain: bool = False,
-    ) -> T | None:
-        """`start()`'s result once it succeeds, retried with a growing delay; None if stopped.
-
-        `explain` adds the error's text to the log line: only for errors whose text is the
-        broker's reply (never a connection error, whose text could carry the URL).
-        """
-        attempt = 0
-        while not stop.is_set():
-            attempt += 1
-            try:
-                return await start()
-            except Exception as exc:
-                delay = backoff_delay(attempt, base=0.5, ceiling=15.0)
-                reason = {"reason": str(exc)[:300]} if explain else {}
-                log.warning(
-                    "dependency_not_ready",
-                    dependency=dependency,
-                    error=type(exc).__name__,
-                    retry_in_s=round(delay, 3),
-                    **reason,
-                )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=delay)
-        return None
-
     async def _consume_until(self, stop: asyncio.Event, grant: VoucherGrant, db: Database) -> None:
         settings = self._settings
         name = connection_name(settings)
         # connect_robust reconnects a connection it once had; the first one is retried here.
-        connection: AbstractRobustConnection | None = await self._until_ready(
+        connection: AbstractRobustConnection | None = await until_ready(
             "rabbitmq",
             partial(
                 aio_pika.connect_robust,
@@ -118,7 +85,7 @@ class FirstLoginConsumer:
         try:
             # The events exchange is the login service's: until it has declared it, the
             # promotion user (no configure right on it) is refused, and the start waits.
-            opened = await self._until_ready(
+            opened = await until_ready(
                 "rabbitmq_topology",
                 partial(consuming_channel, connection, settings),
                 stop,
@@ -140,7 +107,7 @@ class FirstLoginConsumer:
                     channel.default_exchange if settings.queue_type == "quorum" else None
                 ),
             )
-            handler = MessageHandler(
+            self._handler = MessageHandler(
                 beyond_campaign=grant.beyond_campaign,
                 claim=self._claim_override or grant.claim,
                 deliveries=deliveries,
@@ -148,7 +115,8 @@ class FirstLoginConsumer:
                 max_attempts=settings.max_attempts,
                 trusted_senders=settings.trusted_senders,
             )
-            consumer_tag = await queue.consume(partial(self._track, handler))
+            # A bound method, not a partial: aio-pika inspects the callback on every message.
+            consumer_tag = await queue.consume(self._track)
             log.info(
                 "consumer_started",
                 queue=settings.queue_name,
@@ -170,7 +138,9 @@ class FirstLoginConsumer:
             connection.close_callbacks.discard(_on_connection_lost)
             await connection.close()
 
-    async def _track(self, handler: MessageHandler, message: AbstractIncomingMessage) -> None:
+    async def _track(self, message: AbstractIncomingMessage) -> None:
+        handler = self._handler
+        assert handler is not None  # set before consuming starts
         if self._stopping.is_set():  # delivered while cancelling: hand it straight back
             await handler.requeue_now(message)
             return

@@ -1,0 +1,44 @@
+"""The consumer's start: each dependency (MongoDB, the broker, its topology) is tried until
+it answers, with a growing delay, or until the process is asked to stop."""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from promotion_service.backoff import backoff_delay
+
+log = structlog.get_logger("promotion_service.consumer")
+
+
+async def until_ready[T](
+    dependency: str,
+    start: Callable[[], Awaitable[T]],
+    stop: asyncio.Event,
+    *,
+    explain: bool = False,
+) -> T | None:
+    """`start()`'s result once it succeeds, retried with a growing delay; None if stopped.
+
+    `explain` adds the error's text to the log line: only for errors whose text is the
+    broker's reply (never a connection error, whose text could carry the URL).
+    """
+    attempt = 0
+    while not stop.is_set():
+        attempt += 1
+        try:
+            return await start()
+        except Exception as exc:
+            delay = backoff_delay(attempt, base=0.5, ceiling=15.0)
+            reason = {"reason": str(exc)[:300]} if explain else {}
+            log.warning(
+                "dependency_not_ready",
+                dependency=dependency,
+                error=type(exc).__name__,
+                retry_in_s=round(delay, 3),
+                **reason,
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+    return None
