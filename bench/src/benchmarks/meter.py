@@ -55,6 +55,9 @@ class Cost:
     commands_per_op: float | None  # None: the service does not export the counter
     publishes_per_op: float | None
     database_cpu_per_op: float | None  # None: the database is not a process of this machine
+    # Share of the window's CPU that was the idle rate subtracted: near 1, the per-operation
+    # figure is what is left of a small difference of two large numbers.
+    idle_share: float = float("nan")
 
     @property
     def per_second(self) -> float:
@@ -152,13 +155,15 @@ def _cost(
     before: Reading, after: Reading, idle: IdleRates, operations: int, database_cpu: float | None
 ) -> Cost:
     seconds = after.at - before.at
+    busy = after.cpu - before.cpu
     return Cost(
         operations=operations,
         seconds=seconds,
-        cpu_per_op=per_operation(after.cpu - before.cpu, idle.cpu, seconds, operations),
+        cpu_per_op=per_operation(busy, idle.cpu, seconds, operations),
         commands_per_op=counter_per_op(COMMANDS_COUNTER, before, after, idle, operations),
         publishes_per_op=counter_per_op(PUBLISHES_COUNTER, before, after, idle, operations),
         database_cpu_per_op=database_cpu,
+        idle_share=min(1.0, idle.cpu * seconds / busy) if busy > 0 else float("nan"),
     )
 
 
