@@ -77,7 +77,7 @@ def summary(r: RunResult, database_label: str) -> list[str]:
         f"HTTP rows give one value per account size ({sizes} accounts); the consumer rows do "
         "not depend on the number of accounts (the consumer never reads the login "
         "database) and are measured once. CPU = the service's processes (every worker, "
-        "from `/proc/PID/stat`, idle CPU of the same run subtracted) per successful "
+        "from `/proc`, idle CPU of the same run subtracted) per successful "
         "operation; the ratio divides it by the floor's CPU per operation, measured in the "
         f"same run. Database CPU per operation is context only: {database_label}. For "
         f"context, a bare FastAPI route on the same Uvicorn setup costs {bare or 'n/a'} ms. "
