@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.cpu import CLOCK_TICKS, group_cpu_seconds, parse_stat, per_operation
+from benchmarks.cpu import (
+    CLOCK_TICKS,
+    group_cpu_seconds,
+    parse_stat,
+    per_operation,
+    threads_seconds,
+)
 
 
 def _stat(pid: int, name: str, pgid: int, utime: int, stime: int, cutime: int, cstime: int) -> str:
@@ -31,6 +37,38 @@ def test_group_cpu_seconds_counts_only_the_processes_of_the_group(tmp_path: Path
         (tmp_path / str(pid) / "stat").write_text(_stat(pid, "p", pgid, utime, 0, 0, 0))
     (tmp_path / "self").mkdir()  # not a process id: ignored
     assert group_cpu_seconds(10, tmp_path) == pytest.approx(200 / CLOCK_TICKS)
+
+
+def _threads(process: Path, *nanoseconds: int) -> None:
+    for tid, spent in enumerate(nanoseconds, start=1):
+        (process / "task" / str(tid)).mkdir(parents=True)
+        (process / "task" / str(tid) / "schedstat").write_text(f"{spent} 5000 12\n")
+
+
+def test_group_cpu_seconds_read_live_threads_in_nanoseconds(tmp_path: Path) -> None:
+    # 1 tick of utime in stat (10 ms at 100 Hz), 14.5 ms on CPU by the threads' schedstat.
+    (tmp_path / "10").mkdir()
+    (tmp_path / "10" / "stat").write_text(_stat(10, "p", 10, 1, 0, 2, 0))
+    _threads(tmp_path / "10", 12_000_000, 2_500_000)
+    expected = 0.0145 + 2 / CLOCK_TICKS  # reaped children still come from stat
+    assert group_cpu_seconds(10, tmp_path) == pytest.approx(expected)
+
+
+def test_threads_that_exited_still_count_through_the_ticks(tmp_path: Path) -> None:
+    # stat says 50 ticks; the one live thread has run 3 ms: the others have exited.
+    (tmp_path / "10").mkdir()
+    (tmp_path / "10" / "stat").write_text(_stat(10, "p", 10, 40, 10, 0, 0))
+    _threads(tmp_path / "10", 3_000_000)
+    assert group_cpu_seconds(10, tmp_path) == pytest.approx(50 / CLOCK_TICKS)
+
+
+def test_this_process_reads_finer_than_a_clock_tick() -> None:
+    before = threads_seconds(Path("/proc/self"))
+    assert before is not None
+    after = before
+    while after == before:  # the next reading that moves at all
+        after = threads_seconds(Path("/proc/self")) or 0.0
+    assert 0 < after - before < 1 / CLOCK_TICKS
 
 
 def test_group_cpu_seconds_of_this_process_group_grows_with_work() -> None:

@@ -2,8 +2,19 @@
 
 import asyncio
 import os
+import statistics
+import threading
 
-from benchmarks.meter import IdleRates, Target, measure, wait_until_quiet
+from benchmarks.meter import (
+    IdleRates,
+    Reading,
+    Target,
+    _cost,
+    cpu_slices,
+    measure,
+    read,
+    wait_until_quiet,
+)
 
 
 def _burn(seconds: float) -> None:
@@ -30,3 +41,53 @@ def test_measure_charges_the_action_cpu_to_each_operation() -> None:
 def test_wait_until_quiet_returns_once_the_group_is_idle() -> None:
     own_group = Target("this test", (os.getpgrp(),))
     asyncio.run(wait_until_quiet(own_group, window=0.2))
+
+
+def test_a_cost_says_what_share_of_its_window_cpu_was_the_idle_rate_subtracted() -> None:
+    before, after = Reading(10.0, 1.0, {}), Reading(70.0, 1.6, {})  # 60 s, 0.6 CPU s
+    cost = _cost(before, after, IdleRates(cpu=0.005), operations=9, database_cpu=None)
+    assert round(cost.idle_share, 3) == 0.5  # 0.3 of the 0.6 CPU seconds
+    assert round(cost.cpu_per_op, 4) == round(0.3 / 9, 4)
+
+
+def test_a_one_off_burst_does_not_pass_for_an_idle_rate() -> None:
+    # 0.25 s of CPU once, at the start of a 6 s window: 0.04 s/s on average, but the
+    # median slice (what idle_rates takes) sees the quiet that follows.
+    own_group = Target("this test", (os.getpgrp(),))
+    burner = threading.Thread(target=_burn, args=(0.25,))
+
+    async def window() -> list[float]:
+        burner.start()
+        return await cpu_slices(own_group, 6.0)
+
+    rates = asyncio.run(window())
+    burner.join()
+    assert len(rates) >= 10
+    assert max(rates) > 0.1
+    assert statistics.median(rates) < 0.02
+
+
+def test_the_metrics_scrapes_that_open_and_close_a_window_are_not_charged_to_it() -> None:
+    # The /metrics endpoint is served by this process and burns 0.2 s per scrape.
+    body = b'mongodb_commands_total{command="find"} 3.0\n'
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        _burn(0.2)
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        writer.write(head.encode() + body)
+        await writer.drain()
+        writer.close()
+
+    async def window() -> tuple[float, float]:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        target = Target("this test", (os.getpgrp(),), (f"http://127.0.0.1:{port}/metrics",))
+        async with server:
+            before = await read(target, cpu_last=True)
+            after = await read(target)
+        return after.cpu - before.cpu, after.counters["mongodb_commands_total"]
+
+    charged, commands = asyncio.run(window())
+    assert commands == 3.0
+    assert charged < 0.1  # two scrapes burnt 0.4 s, outside the window

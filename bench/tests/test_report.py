@@ -3,8 +3,8 @@
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks.burst import longest_gap
-from benchmarks.drive import percentile
+from benchmarks.burst import describe_others, events_owed, longest_gap
+from benchmarks.drive import Answer, percentile
 from benchmarks.mongo_target import ServerDescription, address_of
 from benchmarks.plots import draw_all
 from benchmarks.report import render
@@ -26,6 +26,12 @@ def test_summary_shows_ratio_goal_and_verdict_per_operation(run_result: RunResul
     assert "| report |" in _summary_line(text, "first login")
 
 
+def test_summary_gives_the_operations_metered_per_size(run_result: RunResult) -> None:
+    text = render(run_result, [], "benchmarks")
+    assert "operations metered (idle share of their CPU)" in text
+    assert _summary_line(text, "successful non-first login").endswith("| 100 / 100 |")
+
+
 def test_a_missing_commands_counter_is_shown_as_missing_not_as_a_number(
     run_result: RunResult,
 ) -> None:
@@ -42,6 +48,31 @@ def test_burst_section_states_answers_vouchers_and_the_first_hundred(
     assert "| vouchers | 100 (exactly 100) |" in text
     assert "| held by the first 100 by first-login order | yes |" in text
     assert "16 requests in flight" in text
+
+
+def test_burst_awaits_one_event_per_login_answered_200_only() -> None:
+    answers = [Answer(i, 0.0, 1.0, 200, None) for i in range(997)]
+    answers += [Answer(997, 0.0, 1.0, 503, None), Answer(998, 0.0, 1.0, 503, None)]
+    answers += [Answer(999, 0.0, 1.0, 0, None)]
+    assert events_owed(answers) == 997
+    assert describe_others(answers) == "1 answered nothing, 2 answered 503"
+    assert describe_others(answers[:997]) == ""
+
+
+def test_burst_section_names_the_logins_not_answered_200(run_result: RunResult) -> None:
+    assert run_result.burst is not None
+    run_result.burst.statuses = {200: 999, 503: 1}
+    run_result.burst.events_handled = 999
+    text = render(run_result, [], "benchmarks")
+    assert "999 answered 200, 1 answered 503 (**not all 200**)" in text
+    assert "| logins not answered 200 | **1** (1 answered 503): no event was awaited" in text
+    assert "| events handled by the consumers | 999 of 999 (one per login answered 200) |" in text
+
+
+def test_an_all_200_burst_has_no_row_for_other_answers(run_result: RunResult) -> None:
+    text = render(run_result, [], "benchmarks")
+    assert "logins not answered 200" not in text
+    assert "| events handled by the consumers | 1,000 of 1,000 (one per login" in text
 
 
 def test_a_load_generator_bound_bare_rate_gives_no_read_ratio(run_result: RunResult) -> None:

@@ -3,7 +3,7 @@
 import math
 from collections.abc import Callable
 
-from benchmarks.burst import BurstResult, longest_gap
+from benchmarks.burst import BurstResult, longest_gap, status_counts
 from benchmarks.cost_table import ROWS, Measured, measurements, verdict
 from benchmarks.meter import Cost
 from benchmarks.results import RunResult
@@ -34,6 +34,13 @@ def _count(cost: Cost | None, pick: Callable[[Cost], float | None], missing: str
     return missing if found is None else f"{found:.2f}"
 
 
+def _metered(cost: Cost | None) -> str:
+    if cost is None:
+        return "n/a"
+    share = "" if math.isnan(cost.idle_share) else f" ({cost.idle_share:.0%})"
+    return f"{cost.operations:,}{share}"
+
+
 def _ratio_text(item: Measured) -> str:
     return "n/a" if math.isnan(item.ratio) else f"{item.ratio:.2f}"
 
@@ -59,6 +66,7 @@ def summary(r: RunResult, database_label: str) -> list[str]:
                     lambda i: _count(i.cost, lambda c: c.publishes_per_op, "n/a (no counter)"),
                 ),
                 _joined(items, lambda i: ms(i.cost.database_cpu_per_op) if i.cost else "n/a"),
+                _joined(items, lambda i: _metered(i.cost)),
             ]
         )
     sizes = " / ".join(f"{s.accounts:,}" for s in r.sizes)
@@ -69,10 +77,14 @@ def summary(r: RunResult, database_label: str) -> list[str]:
         f"HTTP rows give one value per account size ({sizes} accounts); the consumer rows do "
         "not depend on the number of accounts (the consumer never reads the login "
         "database) and are measured once. CPU = the service's processes (every worker, "
-        "from `/proc/PID/stat`, idle CPU of the same run subtracted) per successful "
+        "from `/proc`, idle CPU of the same run subtracted) per successful "
         "operation; the ratio divides it by the floor's CPU per operation, measured in the "
         f"same run. Database CPU per operation is context only: {database_label}. For "
-        f"context, a bare FastAPI route on the same Uvicorn setup costs {bare or 'n/a'} ms.",
+        f"context, a bare FastAPI route on the same Uvicorn setup costs {bare or 'n/a'} ms. "
+        "Operations metered: those whose whole work lies in the window (it closes once every "
+        "request sent is answered), with the share of the window's CPU that was the idle "
+        "rate subtracted; the slower the database, the fewer operations fit the phase's time "
+        "and the larger that share.",
         "",
         *table(
             [
@@ -86,6 +98,7 @@ def summary(r: RunResult, database_label: str) -> list[str]:
                 "MongoDB commands/op",
                 "AMQP publishes/op",
                 "database CPU/op (ms)",
+                "operations metered (idle share of their CPU)",
             ],
             rows,
         ),
@@ -98,9 +111,7 @@ def _gap_text(times: list[float]) -> str:
 
 
 def burst_section(b: BurstResult, figure: str | None, on_standin: bool) -> list[str]:
-    statuses = ", ".join(
-        f"{count} answered {status or 'no answer'}" for status, count in sorted(b.statuses.items())
-    )
+    statuses = status_counts(b.statuses)
     login, consumer = b.login_cost, b.consumer_cost
     rows = [
         ["first logins sent", f"{b.logins:,} from one address, {b.concurrency} in flight"],
@@ -113,7 +124,10 @@ def burst_section(b: BurstResult, figure: str | None, on_standin: bool) -> list[
             "held by the first 100 by first-login order",
             "yes" if b.first_100_hold_them else "**no**",
         ],
-        ["events handled by the consumers", f"{b.events_handled:,} of {b.logins:,}"],
+        [
+            "events handled by the consumers",
+            f"{b.events_handled:,} of {b.logins_ok:,} (one per login answered 200)",
+        ],
         ["first request → last voucher", f"{b.to_last_voucher_seconds:.1f} s"],
         ["login latency p50 / p99", f"{b.login_p(0.5):.0f} / {b.login_p(0.99):.0f} ms"],
         ["first login → voucher p50 / p99", f"{b.voucher_p(0.5):.0f} / {b.voucher_p(0.99):.0f} ms"],
@@ -135,6 +149,15 @@ def burst_section(b: BurstResult, figure: str | None, on_standin: bool) -> list[
         ],
         ["database CPU per first login", f"{ms(login.database_cpu_per_op if login else None)} ms"],
     ]
+    if b.not_ok:
+        others = sum(b.not_ok.values())
+        rows.insert(
+            2,
+            [
+                "logins not answered 200",
+                f"**{others:,}** ({status_counts(b.not_ok)}): no event was awaited for them",
+            ],
+        )
     throttle = (
         "The login throttle's budgets were raised for this run (`--raise-login-throttle`)."
         if b.throttle_raised

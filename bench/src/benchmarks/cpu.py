@@ -1,9 +1,16 @@
-"""CPU seconds of whole process groups, read from ``/proc/PID/stat``.
+"""CPU seconds of whole process groups, read from ``/proc``.
 
 Each service runs in a process group of its own (``uv``, the Uvicorn supervisor and its
 workers), so summing the group gives the service's CPU however many workers it has.
 ``cutime``/``cstime`` count children that have already exited and been reaped, so a
 worker that was replaced still counts.
+
+A process's own time comes in 10 ms clock ticks in ``/proc/PID/stat``: an idle service
+spends a few ms per second, so an idle rate read in ticks over a few seconds is off by
+as much as it measures, and subtracted over a minute-long window (a slow database) that
+error swamps the operations. Each live thread's ``/proc/PID/task/TID/schedstat`` gives
+its time on CPU in nanoseconds; their sum is used, or the ticks when those are more
+(threads that have exited count in ``stat`` only).
 """
 
 import os
@@ -18,7 +25,12 @@ PROC = Path("/proc")
 class ProcessCpu:
     pid: int
     process_group: int
-    ticks: int  # utime + stime + cutime + cstime
+    own_ticks: int  # utime + stime
+    children_ticks: int  # cutime + cstime
+
+    @property
+    def ticks(self) -> int:
+        return self.own_ticks + self.children_ticks
 
 
 def parse_stat(text: str) -> ProcessCpu:
@@ -28,12 +40,24 @@ def parse_stat(text: str) -> ProcessCpu:
     # after_name[0] is field 3 (state): field N is after_name[N - 3].
     process_group = int(after_name[5 - 3])
     utime, stime, cutime, cstime = (int(after_name[n - 3]) for n in (14, 15, 16, 17))
-    return ProcessCpu(pid, process_group, utime + stime + cutime + cstime)
+    return ProcessCpu(pid, process_group, utime + stime, cutime + cstime)
+
+
+def threads_seconds(process: Path) -> float | None:
+    """Time on CPU of the live threads of ``process`` (a ``/proc/PID`` folder), or None."""
+    try:
+        nanoseconds = sum(
+            int((task / "schedstat").read_text().split()[0])
+            for task in (process / "task").iterdir()
+        )
+    except (OSError, ValueError, IndexError):
+        return None
+    return nanoseconds / 1e9
 
 
 def group_cpu_seconds(process_group: int, proc: Path = PROC) -> float:
     """CPU seconds used so far by every live process of ``process_group``."""
-    ticks = 0
+    seconds = 0.0
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
@@ -42,8 +66,10 @@ def group_cpu_seconds(process_group: int, proc: Path = PROC) -> float:
         except (OSError, ValueError, IndexError):
             continue  # exited while we looked
         if stat.process_group == process_group:
-            ticks += stat.ticks
-    return ticks / CLOCK_TICKS
+            own = stat.own_ticks / CLOCK_TICKS
+            seconds += max(own, threads_seconds(entry) or 0.0)
+            seconds += stat.children_ticks / CLOCK_TICKS
+    return seconds
 
 
 def per_operation(busy: float, idle_per_second: float, seconds: float, operations: int) -> float:

@@ -53,6 +53,9 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     generator_cpu_seconds: float = 0.0  # the load generator's own CPU over the load
+    # Requests still in flight when the generator stopped, which the service completes
+    # anyway: wrk stops with one per connection; the httpx fallback awaits and counts them.
+    left_in_flight: int = 0
 
     @property
     def generator_busy(self) -> float:
@@ -122,7 +125,8 @@ async def run_load(spec: LoadSpec, work_dir: Path, tag: str) -> LoadResult:
     for line in out.decode().splitlines():
         if line.startswith(RESULT_PREFIX):
             fields = json.loads(line.removeprefix(RESULT_PREFIX))
-            return replace(LoadResult(**fields), generator_cpu_seconds=cpu)
+            left = spec.connections if wrk is not None else 0
+            return replace(LoadResult(**fields), generator_cpu_seconds=cpu, left_in_flight=left)
     raise RuntimeError(
         f"load generator gave no result: {out.decode()[-500:]} {err.decode()[-500:]}"
     )

@@ -7,6 +7,7 @@ action and subtracts what the service does when idle, measured in the same run.
 
 import asyncio
 import math
+import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -55,18 +56,24 @@ class Cost:
     commands_per_op: float | None  # None: the service does not export the counter
     publishes_per_op: float | None
     database_cpu_per_op: float | None  # None: the database is not a process of this machine
+    # Share of the window's CPU that was the idle rate subtracted: near 1, the per-operation
+    # figure is what is left of a small difference of two large numbers.
+    idle_share: float = float("nan")
 
     @property
     def per_second(self) -> float:
         return self.operations / self.seconds if self.seconds > 0 else 0.0
 
 
-async def read(target: Target) -> Reading:
+async def read(target: Target, *, cpu_last: bool = False) -> Reading:
     """CPU so far of every group of ``target``, and its counters summed over its endpoints.
 
     A counter missing at any one endpoint is left out: a partial sum would be wrong.
+    Serving ``/metrics`` costs the service CPU: a reading that opens a window reads the
+    CPU after scraping (``cpu_last``), one that closes it before, so no scrape is charged
+    to the operations in between.
     """
-    cpu = group_total(target)
+    first = None if cpu_last else (group_total(target), time.monotonic())
     counters: dict[str, float] = {}
     if target.metrics_urls:
         async with httpx.AsyncClient(timeout=10.0) as client:
@@ -74,7 +81,8 @@ async def read(target: Target) -> Reading:
         for name in COUNTERS:
             if all(name in values for values in scraped):
                 counters[name] = sum(values[name] for values in scraped)
-    return Reading(time.monotonic(), cpu, counters)
+    cpu, at = first or (group_total(target), time.monotonic())
+    return Reading(at, cpu, counters)
 
 
 QUIET_CPU = 0.05  # CPU s/s under which a service counts as settled after its start
@@ -101,16 +109,36 @@ def group_total(target: Target) -> float:
     return sum(group_cpu_seconds(group) for group in target.process_groups)
 
 
+IDLE_SLICE_SECONDS = 0.5
+
+
+async def cpu_slices(target: Target, seconds: float) -> list[float]:
+    """``target``'s CPU seconds per second over consecutive slices of ``seconds``."""
+    rates: list[float] = []
+    end = time.monotonic() + seconds
+    last, at = group_total(target), time.monotonic()
+    while (now := time.monotonic()) < end:
+        await asyncio.sleep(min(IDLE_SLICE_SECONDS, end - now))
+        cpu, then = group_total(target), time.monotonic()
+        if then - at > 0.05:
+            rates.append((cpu - last) / (then - at))
+        last, at = cpu, then
+    return rates
+
+
 async def idle_rates(target: Target, seconds: float) -> IdleRates:
     """What ``target`` spends per second doing nothing the run asked for (after it settled).
 
-    Counters are read over a short and a long window: the difference is the background
-    rate (pollers), the rest what each reading itself costs."""
+    CPU: the median of half-second slices, so the tail of a start-up or a one-off task in
+    the window does not pass for a rate that runs all along (subtracted over a long
+    window, it would eat the operations' own CPU). Counters are read over a short and a
+    long window: the difference is the background rate (pollers), the rest what each
+    reading itself costs."""
     await wait_until_quiet(target)
-    before = await read(target)
-    await asyncio.sleep(seconds / 3)
+    before = await read(target, cpu_last=True)
+    rates = await cpu_slices(target, seconds / 3)
     middle = await read(target)
-    await asyncio.sleep(seconds * 2 / 3)
+    rates += await cpu_slices(target, seconds * 2 / 3)
     after = await read(target)
     wall = after.at - before.at
     counters: dict[str, float] = {}
@@ -122,9 +150,8 @@ async def idle_rates(target: Target, seconds: float) -> IdleRates:
                 (after.counters[name] - middle.counters[name], after.at - middle.at),
             )
             counters[name], per_reading[name] = rate, fixed
-    return IdleRates(
-        cpu=(after.cpu - before.cpu) / wall, counters=counters, per_reading=per_reading
-    )
+    cpu = statistics.median(rates) if rates else (after.cpu - before.cpu) / wall
+    return IdleRates(cpu=cpu, counters=counters, per_reading=per_reading)
 
 
 def split_counter(short: tuple[float, float], long: tuple[float, float]) -> tuple[float, float]:
@@ -152,13 +179,15 @@ def _cost(
     before: Reading, after: Reading, idle: IdleRates, operations: int, database_cpu: float | None
 ) -> Cost:
     seconds = after.at - before.at
+    busy = after.cpu - before.cpu
     return Cost(
         operations=operations,
         seconds=seconds,
-        cpu_per_op=per_operation(after.cpu - before.cpu, idle.cpu, seconds, operations),
+        cpu_per_op=per_operation(busy, idle.cpu, seconds, operations),
         commands_per_op=counter_per_op(COMMANDS_COUNTER, before, after, idle, operations),
         publishes_per_op=counter_per_op(PUBLISHES_COUNTER, before, after, idle, operations),
         database_cpu_per_op=database_cpu,
+        idle_share=min(1.0, idle.cpu * seconds / busy) if busy > 0 else float("nan"),
     )
 
 
@@ -170,7 +199,7 @@ async def measure_many(
     """Run ``action`` (it returns how many operations succeeded) and cost it for each
     service, over one window; the database's CPU per operation, where known, as context."""
     targets = [target for target, _ in services] + ([database[0]] if database else [])
-    before = [await read(target) for target in targets]
+    before = [await read(target, cpu_last=True) for target in targets]
     operations = await action()
     after = [await read(target) for target in targets]
     database_cpu = None

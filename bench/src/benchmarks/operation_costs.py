@@ -63,7 +63,6 @@ class SizeCosts:
         row: str,
         target: str,
         run: Callable[[], Awaitable[LoadResult]],
-        connections: int,
         *,
         floor: bool = False,
     ) -> LoadResult:
@@ -71,7 +70,7 @@ class SizeCosts:
 
         When wrk stops, each of its connections has one request in flight, which the
         service still completes (and pays for): the window stays open until those are
-        done, and they count as operations.
+        done, and they count as operations (the httpx fallback counts them itself).
         """
         holder: list[LoadResult] = []
 
@@ -79,7 +78,7 @@ class SizeCosts:
             holder.append(await run())
             result = holder[0]
             await asyncio.sleep(max(SETTLE_SECONDS, 2 * result.p99_ms / 1000))
-            return result.requests - result.failed + connections
+            return result.requests - result.failed + result.left_in_flight
 
         await self.cost(row, target, action, floor=floor)
         return holder[0]
@@ -122,7 +121,6 @@ class SizeCosts:
                 tag.removeprefix("reference "),
                 target,
                 partial(self._fixed_load, tag, spec),
-                spec.connections,
                 floor=target == "reference",
             )
         return reads

@@ -1,6 +1,7 @@
 """The report's closing part: how the run works, and its parameters."""
 
 from benchmarks.results import RunResult
+from benchmarks.stack import RELAY_POLL_SECONDS
 
 
 def method_notes(r: RunResult) -> list[str]:
@@ -14,14 +15,30 @@ def method_notes(r: RunResult) -> list[str]:
         "(`bench/src/benchmarks/reference_app.py`) and a bare aio-pika consume-and-ack loop "
         "(`bench/src/benchmarks/bare_consumer.py`). Exchange and queues carry a per-run prefix "
         "and are deleted at the end.",
-        "- CPU per operation: `utime + stime` (and reaped children's) of every process in the "
-        "service's process group (uv, the Uvicorn supervisor, every worker), read from "
-        "`/proc/PID/stat` before and after the operations; each process's idle CPU per second, "
-        "measured in the same run just before, times the window is subtracted. Loads with a "
+        "- CPU per operation: time on CPU of every process in the service's process group "
+        "(uv, the Uvicorn supervisor, every worker) before and after the operations: the sum "
+        "of its live threads' `/proc/PID/task/TID/schedstat` (nanoseconds; `utime + stime` "
+        "from `/proc/PID/stat`, in 10 ms ticks, when that is more, as after a thread exited) "
+        "plus its reaped children's `cutime + cstime`. The group's idle CPU per second, "
+        f"measured in the same run just before ({r.plan.idle_seconds:.0f} s after it settled; "
+        "the median of half-second slices, so a start-up's tail does not pass for a steady "
+        "rate), times the window is subtracted; the window's own `/metrics` readings are left "
+        "out of it. Loads with a "
         "fixed duration (wrk) leave one request in flight per connection when they stop; the "
-        "window stays open until those are answered and they count as operations. Logins, "
+        "window stays open until those are answered and they count as operations (the httpx "
+        "fallback awaits and counts them itself). Logins, "
         "registrations and redemptions are sent by the run itself with a fixed number in "
-        "flight, each answered before the window closes.",
+        "flight until the phase's time is up, each answered before the window closes: an "
+        "operation counts only with its whole work inside the window, so a slower database "
+        "means fewer operations (the summary gives how many), not partial ones.",
+        "- The login service's outbox relay publishes each event as soon as its first login "
+        "wakes it; its fallback poll (every second by default, for events a wake-up missed) "
+        f"runs every {RELAY_POLL_SECONDS // 60} minutes here "
+        "(`LOGIN_OUTBOX_POLL_INTERVAL_SECONDS`). That poll is background work, not part of "
+        "any operation, and its pace follows the database's speed (on a slow database each "
+        "poll waits its turn): at the default, its idle rate subtracted over a long window "
+        "took more than the poll really did in it, and the commands and CPU of the slowest "
+        "sizes came out too low, down to zero.",
         "- Floors, same run: one Argon2id verification and one hash with pwdlib at the login "
         "service's default parameters (m=19456 KiB, t=2, p=1), CPU time of one process, median "
         "of 5 batches; the lean reference app serving `/me`, `/vouchers` and redeem (one PyJWT "

@@ -21,6 +21,9 @@ DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 LOGIN_DATABASE = "login"
 PROMOTION_DATABASE = "promotion"
 FIRST_LOGIN_CAMPAIGN = "first-login"
+# The login service's outbox poll (1 s by default) waits its turn on a slow database, so its
+# idle rate, subtracted over a long window, would eat the operations' own CPU and commands.
+RELAY_POLL_SECONDS = 3600
 
 
 @dataclass
@@ -101,6 +104,9 @@ class Stack:
                 # Registrations come from one address here; the default budget (20 an hour per
                 # network) would refuse the run's registrations after the twentieth.
                 "LOGIN_THROTTLE_REGISTRATION_MAX_ATTEMPTS": "1000000",
+                # A first login wakes the relay, which publishes at once; its fallback poll
+                # is background work paced by the database's speed (see RELAY_POLL_SECONDS).
+                "LOGIN_OUTBOX_POLL_INTERVAL_SECONDS": str(RELAY_POLL_SECONDS),
             }
             | self.login_throttle
         )

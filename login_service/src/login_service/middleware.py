@@ -2,7 +2,6 @@
 
 import re
 import time
-import traceback
 import uuid
 
 import structlog
@@ -10,7 +9,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from login_service.metrics import ServiceMetrics
-from login_service.problems import problem_response
+from login_service.problems import error_origin, problem_response
 
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -88,7 +87,7 @@ class RequestContextMiddleware:
             await response(scope, receive, send_with_id)
         except Exception as exc:  # noqa: BLE001 - the last resort: answer 500, never crash
             # Type and place only: exception messages may quote data (inputs, documents).
-            log.error("unhandled_error", error=type(exc).__name__, at=_origin(exc))
+            log.error("unhandled_error", error=type(exc).__name__, at=error_origin(exc))
             if not response_started:
                 response = problem_response(
                     Request(scope), 500, "internal-error", "An unexpected error occurred."
@@ -145,9 +144,3 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
         return await receive()
 
     return replay
-
-
-def _origin(exc: BaseException) -> str:
-    """``file:line`` where the exception was raised."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"

@@ -102,7 +102,8 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         422: "Invalid input; `errors` lists each field.",
         429: "Too many attempts (failed logins, or registrations from one network); retry after "
         "`Retry-After` seconds.",
-        503: "The database cannot be reached; retry after `Retry-After` seconds.",
+        503: "The database cannot be reached, or failed the operation; retry after "
+        "`Retry-After` seconds.",
     }
     return {
         status: {

@@ -1,5 +1,6 @@
 """The one place that turns errors into RFC 9457 ``application/problem+json`` responses."""
 
+import traceback
 from http import HTTPStatus
 from typing import Any
 
@@ -7,7 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
+from pymongo.errors import ConnectionFailure, ExecutionTimeout, PyMongoError, WTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from login_service.errors import (
@@ -130,21 +131,57 @@ DATABASE_UNAVAILABLE = (ConnectionFailure, ExecutionTimeout, WTimeoutError)
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
-def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("database_unavailable", error=type(exc).__name__, path=request.url.path)
+def error_origin(exc: BaseException) -> str:
+    """``file:line`` where the exception was raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
+
+
+def _database_problem(request: Request, detail: str) -> JSONResponse:
     return problem_response(
         request,
         503,
         "service-unavailable",
-        "The service cannot reach its database. Try again later.",
+        detail,
         headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )
 
 
+def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database_unavailable", error=type(exc).__name__, path=request.url.path)
+    return _database_problem(request, "The service cannot reach its database. Try again later.")
+
+
+def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any other driver error: the database refused or failed the operation.
+
+    Whatever PyMongo could retry (a transaction's labelled transient errors) it has
+    retried; what is left (a write conflict without a label, a primary stepping down, a
+    failed command) left nothing half-written (a transaction aborts as a whole) and may
+    succeed later. Logged with type, server code and place only: a server's message may
+    quote stored values.
+    """
+    log.error(
+        "database_error",
+        error=type(exc).__name__,
+        code=getattr(exc, "code", None),
+        at=error_origin(exc),
+        path=request.url.path,
+    )
+    return _database_problem(
+        request, "The database could not complete the request. Try again later."
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Register the handlers; unexpected errors become 500 problems in the middleware."""
+    """Register the handlers; unexpected errors become 500 problems in the middleware.
+
+    Handlers are chosen by the error's class hierarchy, most specific first: the
+    unreachable database's classes, then any other driver error.
+    """
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, _database_unavailable)
+    app.add_exception_handler(PyMongoError, _database_error)

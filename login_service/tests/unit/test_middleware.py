@@ -5,6 +5,7 @@ import logging
 import httpx
 import pytest
 from fastapi import FastAPI
+from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
 from login_service.config import Settings
 from login_service.logs import configure_logging
@@ -21,6 +22,14 @@ def _app() -> FastAPI:
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("secret-internal-detail")
+
+    @app.get("/refused")
+    async def refused() -> None:
+        raise OperationFailure("WriteConflict", code=112)
+
+    @app.get("/unreachable")
+    async def unreachable() -> None:
+        raise ServerSelectionTimeoutError("no primary")
 
     @app.post("/echo")
     async def echo(body: dict[str, str]) -> dict[str, str]:
@@ -44,6 +53,20 @@ async def test_an_unexpected_error_is_a_500_problem_without_internals(
     assert "secret-internal-detail" not in response.text
     assert "secret-internal-detail" not in caplog.text
     assert any(r.levelno == logging.ERROR for r in caplog.records)
+
+
+async def test_database_errors_are_503_with_retry_after_on_any_route() -> None:
+    transport = httpx.ASGITransport(app=_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        refused = await client.get("/refused")
+        unreachable = await client.get("/unreachable")
+
+    for response in (refused, unreachable):
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert response.json()["type"] == "urn:bank:login:problem:service-unavailable"
+    assert "could not complete" in refused.json()["detail"]
+    assert "cannot reach" in unreachable.json()["detail"]
 
 
 async def test_bodies_within_the_limit_pass_and_larger_ones_are_413() -> None:
