@@ -32,9 +32,10 @@ rabbitmq: ## Make sure a local RabbitMQ answers (starts it, or installs it from 
 	@bash scripts/ensure-rabbitmq.sh
 
 .PHONY: test-tools
-test-tools: ## Install the programs the tests call (docker-compose and Chromium from Debian, as root)
+test-tools: ## Install the programs the tests call (docker-compose, Chromium and wrk from Debian, as root)
 	@bash scripts/ensure-docker-compose.sh
 	@bash scripts/ensure-browser.sh
+	@bash scripts/ensure-wrk.sh
 
 .PHONY: test
 test: install rabbitmq test-tools ## Run every test suite (real RabbitMQ, real MongoDB wire server)
@@ -87,9 +88,8 @@ apidoc: install ## Regenerate docs/api.md and docs/openapi/*.json from the servi
 
 .PHONY: bench
 bench: install rabbitmq ## Run the benchmarks and regenerate docs/benchmarks.md (about 25 min; --quick: BENCH_ARGS=--quick; MONGODB_URI=... to run against a MongoDB server)
-	@command -v wrk >/dev/null || { echo "== installing wrk (Debian package) to load the HTTP endpoints"; \
-	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y wrk \
-	  || echo "== wrk not installed: read ratios whose bare reference is load-generator-bound are refused"; }
+	@bash scripts/ensure-wrk.sh \
+	  || echo "== wrk not installed: read ratios whose bare reference is load-generator-bound are refused"
 	@echo "== installing the locked dependencies of bench (uv sync)"
 	$(UV) sync --project bench --frozen
 	$(UV) run --project bench python -m benchmarks $(BENCH_ARGS)

@@ -59,8 +59,8 @@ def test_the_httpx_fallback_counts_each_answered_request_once(
     assert counted == answered
 
 
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 def test_wrk_counts_the_requests_it_left_in_flight(tmp_path: Path) -> None:
+    assert shutil.which("wrk"), "wrk is not installed: `make test-tools` installs it"
     counted, answered = asyncio.run(_operations_counted(tmp_path, 4))
     assert answered > 20
     assert abs(counted - answered) <= 1  # a connection may stop between two requests

@@ -3,7 +3,8 @@
 import asyncio
 import os
 import statistics
-import threading
+import subprocess
+import sys
 
 from benchmarks.meter import (
     IdleRates,
@@ -51,17 +52,24 @@ def test_a_cost_says_what_share_of_its_window_cpu_was_the_idle_rate_subtracted()
 
 
 def test_a_one_off_burst_does_not_pass_for_an_idle_rate() -> None:
-    # 0.25 s of CPU once, at the start of a 6 s window: 0.04 s/s on average, but the
-    # median slice (what idle_rates takes) sees the quiet that follows.
-    own_group = Target("this test", (os.getpgrp(),))
-    burner = threading.Thread(target=_burn, args=(0.25,))
-
-    async def window() -> list[float]:
-        burner.start()
-        return await cpu_slices(own_group, 6.0)
-
-    rates = asyncio.run(window())
-    burner.join()
+    # A process of its own group burns 0.25 s of CPU once, then sleeps, in a 6 s window:
+    # 0.04 s/s on average, but the median slice (what idle_rates takes) sees the quiet.
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import time\n"
+            "end = time.process_time() + 0.25\n"
+            "while time.process_time() < end: pass\n"
+            "time.sleep(60)\n",
+        ],
+        process_group=0,
+    )
+    try:
+        rates = asyncio.run(cpu_slices(Target("a burst", (child.pid,)), 6.0))
+    finally:
+        child.kill()
+        child.wait()
     assert len(rates) >= 10
     assert max(rates) > 0.1
     assert statistics.median(rates) < 0.02

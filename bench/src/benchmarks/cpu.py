@@ -8,12 +8,13 @@ worker that was replaced still counts.
 A process's own time comes in 10 ms clock ticks in ``/proc/PID/stat``: an idle service
 spends a few ms per second, so an idle rate read in ticks over a few seconds is off by
 as much as it measures, and subtracted over a minute-long window (a slow database) that
-error swamps the operations. Each live thread's ``/proc/PID/task/TID/schedstat`` gives
-its time on CPU in nanoseconds; their sum is used, or the ticks when those are more
-(threads that have exited count in ``stat`` only).
+error swamps the operations. The process's CPU-time clock (``clock_getcpuclockid(3)``,
+read with ``clock_gettime``) gives the same total in nanoseconds, threads that have exited
+included; the ticks are used where that clock cannot be read.
 """
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,20 +44,24 @@ def parse_stat(text: str) -> ProcessCpu:
     return ProcessCpu(pid, process_group, utime + stime, cutime + cstime)
 
 
-def threads_seconds(process: Path) -> float | None:
-    """Time on CPU of the live threads of ``process`` (a ``/proc/PID`` folder), or None."""
+def process_cpu_clock(pid: int) -> int:
+    """The clock id of ``pid``'s CPU time: what ``clock_getcpuclockid(3)`` returns on Linux."""
+    return ((~pid) << 3) | 2  # CPUCLOCK_SCHED of the whole thread group
+
+
+def process_seconds(pid: int) -> float | None:
+    """CPU seconds of process ``pid`` (all its threads, live or exited), or None."""
     try:
-        nanoseconds = sum(
-            int((task / "schedstat").read_text().split()[0])
-            for task in (process / "task").iterdir()
-        )
-    except (OSError, ValueError, IndexError):
+        return time.clock_gettime(process_cpu_clock(pid))
+    except OSError:
         return None
-    return nanoseconds / 1e9
 
 
 def group_cpu_seconds(process_group: int, proc: Path = PROC) -> float:
-    """CPU seconds used so far by every live process of ``process_group``."""
+    """CPU seconds used so far by every live process of ``process_group``.
+
+    ``proc`` other than ``/proc`` (a test's folder): its ticks only.
+    """
     seconds = 0.0
     for entry in proc.iterdir():
         if not entry.name.isdigit():
@@ -66,8 +71,8 @@ def group_cpu_seconds(process_group: int, proc: Path = PROC) -> float:
         except (OSError, ValueError, IndexError):
             continue  # exited while we looked
         if stat.process_group == process_group:
-            own = stat.own_ticks / CLOCK_TICKS
-            seconds += max(own, threads_seconds(entry) or 0.0)
+            own = process_seconds(stat.pid) if proc == PROC else None
+            seconds += stat.own_ticks / CLOCK_TICKS if own is None else own
             seconds += stat.children_ticks / CLOCK_TICKS
     return seconds
 

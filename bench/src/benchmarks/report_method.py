@@ -16,10 +16,9 @@ def method_notes(r: RunResult) -> list[str]:
         "(`bench/src/benchmarks/bare_consumer.py`). Exchange and queues carry a per-run prefix "
         "and are deleted at the end.",
         "- CPU per operation: time on CPU of every process in the service's process group "
-        "(uv, the Uvicorn supervisor, every worker) before and after the operations: the sum "
-        "of its live threads' `/proc/PID/task/TID/schedstat` (nanoseconds; `utime + stime` "
-        "from `/proc/PID/stat`, in 10 ms ticks, when that is more, as after a thread exited) "
-        "plus its reaped children's `cutime + cstime`. The group's idle CPU per second, "
+        "(uv, the Uvicorn supervisor, every worker) before and after the operations: each "
+        "process's CPU-time clock (`clock_gettime` of `clock_getcpuclockid`, nanoseconds, "
+        "threads that exited included) plus its reaped children's `cutime + cstime`. The group's idle CPU per second, "
         f"measured in the same run just before ({r.plan.idle_seconds:.0f} s after it settled; "
         "the median of half-second slices, so a start-up's tail does not pass for a steady "
         "rate), times the window is subtracted; the window's own `/metrics` readings are left "
