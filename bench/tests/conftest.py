@@ -20,6 +20,7 @@ def cost(cpu_ms: float, commands: float | None = 2.0, publishes: float | None = 
         commands_per_op=commands,
         publishes_per_op=publishes,
         database_cpu_per_op=0.001,
+        main_threads_cpu_per_op=cpu_ms / 4000,
     )
 
 

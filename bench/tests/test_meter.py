@@ -5,7 +5,9 @@ import os
 import statistics
 import subprocess
 import sys
+from pathlib import Path
 
+from benchmarks.cpu import main_thread_seconds
 from benchmarks.meter import (
     IdleRates,
     Reading,
@@ -49,6 +51,21 @@ def test_a_cost_says_what_share_of_its_window_cpu_was_the_idle_rate_subtracted()
     cost = _cost(before, after, IdleRates(cpu=0.005), operations=9, database_cpu=None)
     assert round(cost.idle_share, 3) == 0.5  # 0.3 of the 0.6 CPU seconds
     assert round(cost.cpu_per_op, 4) == round(0.3 / 9, 4)
+
+
+def test_a_cost_gives_the_main_threads_share_per_operation() -> None:
+    before = Reading(0.0, 1.0, {}, main_threads_cpu=0.2)
+    after = Reading(10.0, 3.0, {}, main_threads_cpu=0.7)  # 2 s, 0.5 s of it main threads
+    cost = _cost(before, after, IdleRates(cpu=0.0), operations=100, database_cpu=None)
+    assert round(cost.cpu_per_op, 6) == 0.02
+    assert round(cost.main_threads_cpu_per_op, 6) == 0.005
+
+
+def test_a_main_thread_is_read_from_its_schedstat_in_nanoseconds(tmp_path: Path) -> None:
+    (tmp_path / "7" / "task" / "7").mkdir(parents=True)
+    (tmp_path / "7" / "task" / "7" / "schedstat").write_text("1234567 50 3\n")
+    assert main_thread_seconds(7, tmp_path) == 0.001234567
+    assert main_thread_seconds(8, tmp_path) == 0.0  # gone: nothing
 
 
 def test_a_one_off_burst_does_not_pass_for_an_idle_rate() -> None:

@@ -4,6 +4,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.burst import describe_others, events_owed, longest_gap
+from benchmarks.cost_table import ROWS, Measured, measurements
 from benchmarks.drive import Answer, percentile
 from benchmarks.mongo_target import ServerDescription, address_of
 from benchmarks.plots import draw_all
@@ -30,6 +31,23 @@ def test_summary_gives_the_operations_metered_per_size(run_result: RunResult) ->
     text = render(run_result, [], "benchmarks")
     assert "operations metered (idle share of their CPU)" in text
     assert _summary_line(text, "successful non-first login").endswith("| 100 / 100 |")
+
+
+def test_the_password_operations_cpu_is_split_between_event_loops_and_other_threads(
+    run_result: RunResult,
+) -> None:
+    text = render(run_result, [], "benchmarks")
+    split = next(line for line in text.splitlines() if line.startswith("Where the password"))
+    login_ms = [item.cost.cpu_per_op * 1000 for item in _login_items(run_result) if item.cost]
+    loops = " / ".join(f"{value / 4:.2f}" for value in login_ms)
+    others = " / ".join(f"{value * 3 / 4:.2f}" for value in login_ms)
+    assert f"successful non-first login: event loops {loops} ms, other threads {others} ms" in split
+    assert "registration: event loops" in split
+    assert "GET /v1/accounts/me" not in split
+
+
+def _login_items(r: RunResult) -> list[Measured]:
+    return [item for item in measurements(ROWS[0], r) if item.cost is not None]
 
 
 def test_a_missing_commands_counter_is_shown_as_missing_not_as_a_number(

@@ -70,6 +70,17 @@ def summary(r: RunResult, database_label: str) -> list[str]:
             ]
         )
     sizes = " / ".join(f"{s.accounts:,}" for s in r.sizes)
+    split = []
+    for row in ROWS:
+        if row.floor not in ("verify", "hash"):
+            continue
+        items = [item for item in measurements(row, r) if item.cost is not None]
+        loops = _joined(items, lambda i: ms(i.cost.main_threads_cpu_per_op) if i.cost else "n/a")
+        rest = _joined(
+            items,
+            lambda i: ms(i.cost.cpu_per_op - i.cost.main_threads_cpu_per_op) if i.cost else "n/a",
+        )
+        split.append(f"{row.label}: event loops {loops} ms, other threads {rest} ms")
     bare = " / ".join(ms(s.floors["bare"].cpu_per_op) for s in r.sizes if "bare" in s.floors)
     return [
         "## Summary: what one operation costs the service, against its floor",
@@ -102,6 +113,11 @@ def summary(r: RunResult, database_label: str) -> list[str]:
             ],
             rows,
         ),
+        "Where the password operations' CPU goes, per operation (the workers' main threads, "
+        "which run the event loops, against every other thread of the service, where its "
+        "Argon2 runs; idle CPU is subtracted from the total only, so the second figure is a "
+        "lower bound): " + "; ".join(split) + ".",
+        "",
     ]
 
 

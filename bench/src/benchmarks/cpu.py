@@ -57,6 +57,29 @@ def process_seconds(pid: int) -> float | None:
         return None
 
 
+def main_thread_seconds(pid: int, proc: Path = PROC) -> float:
+    """CPU seconds of ``pid``'s main thread (an event loop's), in nanoseconds' precision."""
+    try:
+        return int((proc / str(pid) / "task" / str(pid) / "schedstat").read_text().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def group_main_threads_seconds(process_group: int, proc: Path = PROC) -> float:
+    """CPU seconds of the main threads of every live process of ``process_group``."""
+    seconds = 0.0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = parse_stat((entry / "stat").read_text())
+        except (OSError, ValueError, IndexError):
+            continue
+        if stat.process_group == process_group:
+            seconds += main_thread_seconds(stat.pid, proc)
+    return seconds
+
+
 def group_cpu_seconds(process_group: int, proc: Path = PROC) -> float:
     """CPU seconds used so far by every live process of ``process_group``.
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from benchmarks.cpu import group_cpu_seconds, per_operation
+from benchmarks.cpu import group_cpu_seconds, group_main_threads_seconds, per_operation
 from benchmarks.prom_text import COMMANDS_COUNTER, scrape
 
 PUBLISHES_COUNTER = "login_outbox_published_total"
@@ -33,6 +33,7 @@ class Reading:
     at: float
     cpu: float
     counters: dict[str, float]
+    main_threads_cpu: float = 0.0  # of which the processes' main threads (event loops)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,9 @@ class Cost:
     # Share of the window's CPU that was the idle rate subtracted: near 1, the per-operation
     # figure is what is left of a small difference of two large numbers.
     idle_share: float = float("nan")
+    # The processes' main threads (event loops) per operation, idle not subtracted; the
+    # rest of ``cpu_per_op`` ran on other threads (the login service's Argon2 threads).
+    main_threads_cpu_per_op: float = float("nan")
 
     @property
     def per_second(self) -> float:
@@ -82,7 +86,8 @@ async def read(target: Target, *, cpu_last: bool = False) -> Reading:
             if all(name in values for values in scraped):
                 counters[name] = sum(values[name] for values in scraped)
     cpu, at = first or (group_total(target), time.monotonic())
-    return Reading(at, cpu, counters)
+    main_threads = sum(group_main_threads_seconds(group) for group in target.process_groups)
+    return Reading(at, cpu, counters, main_threads)
 
 
 QUIET_CPU = 0.05  # CPU s/s under which a service counts as settled after its start
@@ -188,6 +193,11 @@ def _cost(
         publishes_per_op=counter_per_op(PUBLISHES_COUNTER, before, after, idle, operations),
         database_cpu_per_op=database_cpu,
         idle_share=min(1.0, idle.cpu * seconds / busy) if busy > 0 else float("nan"),
+        main_threads_cpu_per_op=(
+            (after.main_threads_cpu - before.main_threads_cpu) / operations
+            if operations > 0
+            else float("nan")
+        ),
     )
 
 
