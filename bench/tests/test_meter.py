@@ -56,9 +56,10 @@ def test_a_cost_says_what_share_of_its_window_cpu_was_the_idle_rate_subtracted()
 def test_a_cost_gives_the_main_threads_share_per_operation() -> None:
     before = Reading(0.0, 1.0, {}, main_threads_cpu=0.2)
     after = Reading(10.0, 3.0, {}, main_threads_cpu=0.7)  # 2 s, 0.5 s of it main threads
-    cost = _cost(before, after, IdleRates(cpu=0.0), operations=100, database_cpu=None)
-    assert round(cost.cpu_per_op, 6) == 0.02
-    assert round(cost.main_threads_cpu_per_op, 6) == 0.005
+    cost = _cost(before, after, IdleRates(cpu=0.01), operations=100, database_cpu=None)
+    # 0.1 s of idle CPU in the 10 s window, charged to the loops, where it runs.
+    assert round(cost.cpu_per_op, 6) == 0.019
+    assert round(cost.main_threads_cpu_per_op, 6) == 0.004
 
 
 def test_a_main_thread_is_read_from_its_schedstat_in_nanoseconds(tmp_path: Path) -> None:

@@ -115,8 +115,9 @@ def summary(r: RunResult, database_label: str) -> list[str]:
         ),
         "Where the password operations' CPU goes, per operation (the workers' main threads, "
         "which run the event loops, against every other thread of the service, where its "
-        "Argon2 runs; idle CPU is subtracted from the total only, so the second figure is a "
-        "lower bound): " + "; ".join(split) + ".",
+        "Argon2 runs; the idle rate is subtracted from the loops, where it runs): "
+        + "; ".join(split)
+        + ".",
         "",
     ]
 

@@ -60,8 +60,9 @@ class Cost:
     # Share of the window's CPU that was the idle rate subtracted: near 1, the per-operation
     # figure is what is left of a small difference of two large numbers.
     idle_share: float = float("nan")
-    # The processes' main threads (event loops) per operation, idle not subtracted; the
-    # rest of ``cpu_per_op`` ran on other threads (the login service's Argon2 threads).
+    # The processes' main threads (event loops) per operation, the idle rate subtracted
+    # from them (it runs there); the rest of ``cpu_per_op`` ran on other threads (the login
+    # service's Argon2 threads).
     main_threads_cpu_per_op: float = float("nan")
 
     @property
@@ -193,10 +194,9 @@ def _cost(
         publishes_per_op=counter_per_op(PUBLISHES_COUNTER, before, after, idle, operations),
         database_cpu_per_op=database_cpu,
         idle_share=min(1.0, idle.cpu * seconds / busy) if busy > 0 else float("nan"),
-        main_threads_cpu_per_op=(
-            (after.main_threads_cpu - before.main_threads_cpu) / operations
-            if operations > 0
-            else float("nan")
+        # What a service does when idle runs on its event loops (driver heartbeats, pollers).
+        main_threads_cpu_per_op=per_operation(
+            after.main_threads_cpu - before.main_threads_cpu, idle.cpu, seconds, operations
         ),
     )
 

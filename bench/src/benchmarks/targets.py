@@ -1,6 +1,8 @@
 """The run's processes as cost targets: which process groups and which ``/metrics`` each has."""
 
-from benchmarks.meter import IdleRates, Target, idle_rates
+import asyncio
+
+from benchmarks.meter import IdleRates, Target, idle_rates, wait_until_quiet
 from benchmarks.stack import Stack
 
 
@@ -37,3 +39,10 @@ async def with_idle(target: Target | None, seconds: float) -> tuple[Target, Idle
     if target is None:
         return None
     return target, await idle_rates(target, seconds)
+
+
+async def settle(stack: Stack) -> None:
+    """Wait until every service of the run and the database have stopped working."""
+    found = [login(stack), promotion_api(stack), reference(stack), database(stack)]
+    found += [consumers(stack, [name]) for name in stack.consumer_metrics]
+    await asyncio.gather(*(wait_until_quiet(target) for target in found if target is not None))
