@@ -42,7 +42,8 @@ def method_notes(r: RunResult) -> list[str]:
         "- Floors, same run: one Argon2id verification and one hash with pwdlib at the login "
         "service's default parameters (m=19456 KiB, t=2, p=1), CPU time of one process, median "
         "of 5 batches, once every process of the run has settled (Argon2 is memory-bound: a "
-        "busy neighbour inflates it); the lean reference app serving `/me`, `/vouchers` and redeem (one PyJWT "
+        "busy neighbour inflates it); the lean reference app serving `/me`, `/vouchers` and "
+        "redeem (one PyJWT "
         "verification against the login service's JWKS, the same reads and conditional update, "
         "a pydantic response, no middleware) on the same Uvicorn setup; the bare aio-pika loop "
         "at the consumer's prefetch for consumed events.",
