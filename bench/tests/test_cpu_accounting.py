@@ -10,6 +10,7 @@ import pytest
 
 from benchmarks.cpu import (
     CLOCK_TICKS,
+    group_cpu,
     group_cpu_seconds,
     parse_stat,
     per_operation,
@@ -40,6 +41,16 @@ def test_group_cpu_seconds_counts_only_the_processes_of_the_group(tmp_path: Path
         (tmp_path / str(pid) / "stat").write_text(_stat(pid, "p", pgid, utime, 0, 0, 0))
     (tmp_path / "self").mkdir()  # not a process id: ignored
     assert group_cpu_seconds(10, tmp_path) == pytest.approx(200 / CLOCK_TICKS)
+
+
+def test_group_cpu_gives_the_total_and_the_main_threads_in_one_reading(tmp_path: Path) -> None:
+    for pid, pgid, utime, main_ns in ((10, 10, 50, 120_000_000), (12, 99, 1000, 5)):
+        (tmp_path / str(pid) / "task" / str(pid)).mkdir(parents=True)
+        (tmp_path / str(pid) / "stat").write_text(_stat(pid, "p", pgid, utime, 0, 0, 0))
+        (tmp_path / str(pid) / "task" / str(pid) / "schedstat").write_text(f"{main_ns} 0 1\n")
+    reading = group_cpu(10, tmp_path)
+    assert reading.seconds == pytest.approx(50 / CLOCK_TICKS)
+    assert reading.main_threads == pytest.approx(0.12)
 
 
 def test_a_process_reads_finer_than_a_clock_tick() -> None:

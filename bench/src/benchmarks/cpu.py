@@ -65,27 +65,18 @@ def main_thread_seconds(pid: int, proc: Path = PROC) -> float:
         return 0.0
 
 
-def group_main_threads_seconds(process_group: int, proc: Path = PROC) -> float:
-    """CPU seconds of the main threads of every live process of ``process_group``."""
-    seconds = 0.0
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = parse_stat((entry / "stat").read_text())
-        except (OSError, ValueError, IndexError):
-            continue
-        if stat.process_group == process_group:
-            seconds += main_thread_seconds(stat.pid, proc)
-    return seconds
+@dataclass(frozen=True, slots=True)
+class GroupCpu:
+    seconds: float  # every process of the group, reaped children included
+    main_threads: float  # of which the processes' main threads (event loops)
 
 
-def group_cpu_seconds(process_group: int, proc: Path = PROC) -> float:
-    """CPU seconds used so far by every live process of ``process_group``.
+def group_cpu(process_group: int, proc: Path = PROC) -> GroupCpu:
+    """CPU seconds used so far by every live process of ``process_group``, in one pass.
 
     ``proc`` other than ``/proc`` (a test's folder): its ticks only.
     """
-    seconds = 0.0
+    seconds = main_threads = 0.0
     for entry in proc.iterdir():
         if not entry.name.isdigit():
             continue
@@ -97,7 +88,13 @@ def group_cpu_seconds(process_group: int, proc: Path = PROC) -> float:
             own = process_seconds(stat.pid) if proc == PROC else None
             seconds += stat.own_ticks / CLOCK_TICKS if own is None else own
             seconds += stat.children_ticks / CLOCK_TICKS
-    return seconds
+            main_threads += main_thread_seconds(stat.pid, proc)
+    return GroupCpu(seconds, main_threads)
+
+
+def group_cpu_seconds(process_group: int, proc: Path = PROC) -> float:
+    """CPU seconds used so far by every live process of ``process_group``."""
+    return group_cpu(process_group, proc).seconds
 
 
 def per_operation(busy: float, idle_per_second: float, seconds: float, operations: int) -> float:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from benchmarks.cpu import group_cpu_seconds, group_main_threads_seconds, per_operation
+from benchmarks.cpu import group_cpu, per_operation
 from benchmarks.prom_text import COMMANDS_COUNTER, scrape
 
 PUBLISHES_COUNTER = "login_outbox_published_total"
@@ -78,7 +78,7 @@ async def read(target: Target, *, cpu_last: bool = False) -> Reading:
     CPU after scraping (``cpu_last``), one that closes it before, so no scrape is charged
     to the operations in between.
     """
-    first = None if cpu_last else (group_total(target), time.monotonic())
+    first = None if cpu_last else (_group_cpus(target), time.monotonic())
     counters: dict[str, float] = {}
     if target.metrics_urls:
         async with httpx.AsyncClient(timeout=10.0) as client:
@@ -86,8 +86,7 @@ async def read(target: Target, *, cpu_last: bool = False) -> Reading:
         for name in COUNTERS:
             if all(name in values for values in scraped):
                 counters[name] = sum(values[name] for values in scraped)
-    cpu, at = first or (group_total(target), time.monotonic())
-    main_threads = sum(group_main_threads_seconds(group) for group in target.process_groups)
+    (cpu, main_threads), at = first or (_group_cpus(target), time.monotonic())
     return Reading(at, cpu, counters, main_threads)
 
 
@@ -112,7 +111,13 @@ async def wait_until_quiet(target: Target, window: float = 1.0) -> None:
 
 
 def group_total(target: Target) -> float:
-    return sum(group_cpu_seconds(group) for group in target.process_groups)
+    return _group_cpus(target)[0]
+
+
+def _group_cpus(target: Target) -> tuple[float, float]:
+    """CPU seconds of ``target``'s groups so far, and of which their main threads."""
+    readings = [group_cpu(group) for group in target.process_groups]
+    return sum(r.seconds for r in readings), sum(r.main_threads for r in readings)
 
 
 IDLE_SLICE_SECONDS = 0.5
