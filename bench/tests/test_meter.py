@@ -12,11 +12,11 @@ from benchmarks.meter import (
     IdleRates,
     Reading,
     Target,
-    _cost,
     cpu_slices,
     measure,
     read,
     wait_until_quiet,
+    window_cost,
 )
 
 
@@ -48,7 +48,7 @@ def test_wait_until_quiet_returns_once_the_group_is_idle() -> None:
 
 def test_a_cost_says_what_share_of_its_window_cpu_was_the_idle_rate_subtracted() -> None:
     before, after = Reading(10.0, 1.0, {}), Reading(70.0, 1.6, {})  # 60 s, 0.6 CPU s
-    cost = _cost(before, after, IdleRates(cpu=0.005), operations=9, database_cpu=None)
+    cost = window_cost(before, after, IdleRates(cpu=0.005), operations=9, database_cpu=None)
     assert round(cost.idle_share, 3) == 0.5  # 0.3 of the 0.6 CPU seconds
     assert round(cost.cpu_per_op, 4) == round(0.3 / 9, 4)
 
@@ -56,7 +56,7 @@ def test_a_cost_says_what_share_of_its_window_cpu_was_the_idle_rate_subtracted()
 def test_a_cost_gives_the_main_threads_share_per_operation() -> None:
     before = Reading(0.0, 1.0, {}, main_threads_cpu=0.2)
     after = Reading(10.0, 3.0, {}, main_threads_cpu=0.7)  # 2 s, 0.5 s of it main threads
-    cost = _cost(before, after, IdleRates(cpu=0.01), operations=100, database_cpu=None)
+    cost = window_cost(before, after, IdleRates(cpu=0.01), operations=100, database_cpu=None)
     # 0.1 s of idle CPU in the 10 s window, charged to the loops, where it runs.
     assert round(cost.cpu_per_op, 6) == 0.019
     assert round(cost.main_threads_cpu_per_op, 6) == 0.004

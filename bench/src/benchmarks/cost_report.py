@@ -87,7 +87,7 @@ def summary(r: RunResult, database_label: str) -> list[str]:
         "",
         f"HTTP rows give one value per account size ({sizes} accounts); the consumer rows do "
         "not depend on the number of accounts (the consumer never reads the login "
-        "database) and are measured once. CPU = the service's processes (every worker, "
+        f"database). {_consumer_method(r)} CPU = the service's processes (every worker, "
         "from `/proc`, idle CPU of the same run subtracted) per successful "
         "operation; the ratio divides it by the floor's CPU per operation, measured in the "
         f"same run. Database CPU per operation is context only: {database_label}. For "
@@ -120,6 +120,18 @@ def summary(r: RunResult, database_label: str) -> list[str]:
         + ".",
         "",
     ]
+
+
+def _consumer_method(r: RunResult) -> str:
+    rounds = ", ".join(f"{value:.2f}" for value in r.fast_path_ratios)
+    return (
+        "Each consumer row drains a backlog published before the process starts, at prefetch "
+        f"{r.plan.consumer_prefetch}; its window is the middle 80% of the drain (start-up and "
+        "tail left out, no publisher running). Events beyond the campaign and the bare loop "
+        f"are measured in {len(r.fast_path_ratios)} paired round(s) of "
+        f"{r.plan.fast_consumer_events:,} events; the median round is shown (ratios of every "
+        f"round: {rounds or 'n/a'})."
+    )
 
 
 def _gap_text(times: list[float]) -> str:

@@ -78,7 +78,7 @@ async def read(target: Target, *, cpu_last: bool = False) -> Reading:
     CPU after scraping (``cpu_last``), one that closes it before, so no scrape is charged
     to the operations in between.
     """
-    first = None if cpu_last else (_group_cpus(target), time.monotonic())
+    first = None if cpu_last else (group_cpus(target), time.monotonic())
     counters: dict[str, float] = {}
     if target.metrics_urls:
         async with httpx.AsyncClient(timeout=10.0) as client:
@@ -86,7 +86,7 @@ async def read(target: Target, *, cpu_last: bool = False) -> Reading:
         for name in COUNTERS:
             if all(name in values for values in scraped):
                 counters[name] = sum(values[name] for values in scraped)
-    (cpu, main_threads), at = first or (_group_cpus(target), time.monotonic())
+    (cpu, main_threads), at = first or (group_cpus(target), time.monotonic())
     return Reading(at, cpu, counters, main_threads)
 
 
@@ -111,10 +111,10 @@ async def wait_until_quiet(target: Target, window: float = 1.0) -> None:
 
 
 def group_total(target: Target) -> float:
-    return _group_cpus(target)[0]
+    return group_cpus(target)[0]
 
 
-def _group_cpus(target: Target) -> tuple[float, float]:
+def group_cpus(target: Target) -> tuple[float, float]:
     """CPU seconds of ``target``'s groups so far, and of which their main threads."""
     readings = [group_cpu(group) for group in target.process_groups]
     return sum(r.seconds for r in readings), sum(r.main_threads for r in readings)
@@ -186,7 +186,7 @@ def counter_per_op(
     return max(0.0, delta - background) / operations
 
 
-def _cost(
+def window_cost(
     before: Reading, after: Reading, idle: IdleRates, operations: int, database_cpu: float | None
 ) -> Cost:
     seconds = after.at - before.at
@@ -224,7 +224,7 @@ async def measure_many(
             db_after.cpu - db_before.cpu, database[1].cpu, db_after.at - db_before.at, operations
         )
     return [
-        _cost(before[index], after[index], idle, operations, database_cpu)
+        window_cost(before[index], after[index], idle, operations, database_cpu)
         for index, (_, idle) in enumerate(services)
     ]
 

@@ -27,8 +27,10 @@ class Plan:
     redemptions: int  # per side (service, reference), at most drive_seconds
     consumer_events: int  # per consumer cost step of eligible events (each a transaction)
     # Per step of events beyond the campaign and of the bare loop: each costs 0.1-0.3 ms of
-    # CPU, and /proc counts CPU in 10 ms ticks, so a few hundred span only a few ticks.
+    # CPU, so a step needs thousands to span seconds of the consumer's steady state.
     fast_consumer_events: int
+    # Paired steps (the consumer's fast path, then the bare loop); the median pair is kept.
+    fast_path_rounds: int = 5
     burst_logins: int = 1000
     burst_concurrency: int = 16  # first logins in flight during the burst (the stand-in carries it)
     burst_drain_seconds: float = 300.0
@@ -60,7 +62,7 @@ FULL = Plan(
     registrations=200,
     redemptions=200,
     consumer_events=300,
-    fast_consumer_events=3000,
+    fast_consumer_events=20000,
     # Idle rates are subtracted over windows of a minute at the largest size on the
     # stand-in: measure them over one whole period of the drivers' periodic work (PyMongo's
     # server heartbeat, every 10 s).
@@ -85,7 +87,8 @@ QUICK = Plan(
     registrations=40,
     redemptions=40,
     consumer_events=80,
-    fast_consumer_events=600,
+    fast_consumer_events=4000,
+    fast_path_rounds=1,
     idle_seconds=2.0,
     drive_seconds=8.0,
 )

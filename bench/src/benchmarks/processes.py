@@ -89,6 +89,10 @@ class ProcessGroups:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(child.process.wait(), timeout=5)
 
+    async def stop_named(self, *names: str) -> None:
+        for child in [child for child in self.children if child.name in names]:
+            await self.stop(child)
+
     async def stop_all(self) -> None:
         for child in reversed(list(self.children)):
             await self.stop(child)

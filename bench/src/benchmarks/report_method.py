@@ -123,9 +123,11 @@ def parameters(r: RunResult) -> list[str]:
         f"- Database ceilings: claim-shaped transactions, {p.ceiling_seconds:.0f} s alone and "
         f"{p.ceiling_seconds:.0f} s with {p.ceiling_concurrency} sessions, on a stand-in of "
         "their own.",
-        f"- Consumer costs: one process, {p.fast_consumer_events} events beyond a 100-slot "
-        f"campaign, {p.consumer_events} all eligible; the bare loop "
-        f"{p.fast_consumer_events} events, prefetch {p.consumer_prefetch}.",
+        f"- Consumer costs: one process draining a backlog published before it started, "
+        f"{p.fast_consumer_events} events beyond a 100-slot campaign, {p.consumer_events} all "
+        f"eligible; the bare loop {p.fast_consumer_events} events, prefetch "
+        f"{p.consumer_prefetch}; beyond the campaign and bare loop in {p.fast_path_rounds} "
+        "paired round(s).",
         f"- Registrations: up to {p.registrations}, redemptions: up to {p.redemptions} per side, "
         f"{p.drive_concurrency} in flight, at most {p.drive_seconds:.0f} s each; idle "
         f"windows {p.idle_seconds:.0f} s.",

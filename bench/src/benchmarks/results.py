@@ -72,6 +72,7 @@ class RunResult:
     skipped: list[str] = field(default_factory=list)
     consumer_costs: dict[str, Cost] = field(default_factory=dict)  # "beyond", "eligible"
     bare_loop: Cost | None = None
+    fast_path_ratios: list[float] = field(default_factory=list)  # each paired round's ratio
     burst: BurstResult | None = None
     server: ServerDescription | None = None
     dead_lettered: int = 0

@@ -198,8 +198,9 @@ class Run:
             f"{self.plan.consumer_events} eligible, one process"
         )
         await self.stack.start_standin()
-        costs, bare = await consumer_phase(self.stack, self.plan)
+        costs, bare, ratios = await consumer_phase(self.stack, self.plan)
         self.result.consumer_costs, self.result.bare_loop = costs, bare
+        self.result.fast_path_ratios = ratios
         say(f"consumer throughput: backlog of {self.plan.backlog_events} events per step")
         for consumers in self.plan.consumer_counts:
             drain = await measure_drain(self.stack, consumers, self.plan.backlog_events)

@@ -142,16 +142,17 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _invalid_request(request: Request, errors: list[dict[str, Any]]) -> JSONResponse:
+    """The one 422 answer: what is wrong, field by field."""
+    detail = "The request is not valid."
+    return problem_response(
+        request, 422, "validation-error", "Invalid request", detail, errors=errors
+    )
+
+
 async def _validation_failed(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return problem_response(
-        request,
-        422,
-        "validation-error",
-        "Invalid request",
-        "The request is not valid.",
-        errors=_field_errors(exc.errors()),
-    )
+    return _invalid_request(request, _field_errors(exc.errors()))
 
 
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -173,17 +174,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     if status == 400 and isinstance(exc.__cause__, UnicodeDecodeError | RecursionError):
         # FastAPI answers a bare 400 for a body it cannot even decode (not UTF-8, nested
         # beyond the parser's depth): malformed JSON like any other, documented as 422.
-        errors = [
-            {"field": "body", "message": "body is not parseable JSON", "type": "json_invalid"}
-        ]
-        return problem_response(
-            request,
-            422,
-            "validation-error",
-            "Invalid request",
-            "The request is not valid.",
-            errors=errors,
-        )
+        unparseable = {"field": "body", "message": "body is not parseable JSON"}
+        return _invalid_request(request, [unparseable | {"type": "json_invalid"}])
     phrase = HTTPStatus(status).phrase
     default_code = phrase.lower().replace(" ", "-").replace("'", "")
     code, title, detail = _HTTP.get(status, (default_code, phrase, None))

@@ -36,6 +36,20 @@ def test_each_call_is_one_json_line_with_level_logger_time_and_bound_fields(
     assert (foreign["event"], foreign["logger"]) == ("connection amqp lost", "aio_pika")
 
 
+def test_a_value_the_fast_serializer_refuses_is_still_written(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(json_logs=True)
+    log = structlog.get_logger("promotion_service.consumer")
+
+    log.warning("odd_values", huge=2**70, mapping={1: "one"})
+    log.info("event_handled", first_login_order=101)
+
+    odd, usual = lines(capsys)
+    assert (odd["huge"], odd["mapping"]) == (2**70, {"1": "one"})
+    assert usual["first_login_order"] == 101
+
+
 def test_lines_below_the_level_are_not_written(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging(json_logs=True, level="WARNING")
     log = structlog.get_logger("promotion_service.consumer")

@@ -1,0 +1,137 @@
+"""What one message costs consumers in their steady state: queues filled beforehand, drained.
+
+Each backlog is in its queue before its consumer starts, so no publisher shares the cores
+while it is measured, and the broker feeds each consumer as fast as it acknowledges, at its
+prefetch. Consumers costed together drain side by side, over one window: this machine's
+speed drifts by up to a factor of two within a minute (its cores are shared), and a ratio
+of two consumers measured side by side does not drift with it. Each starts once the one
+before it is consuming. The window opens once every queue has dropped by a tenth of its
+backlog (start-ups, connections and caches behind) and closes when the first queue gets
+down to its last tenth (before a tail where the prefetch runs dry). A consumer's messages
+are the drop of its queue's ready count, read right after the CPU; the run's polls go to
+the broker, never to a consumer. Counters are scraped outside the window; idle rates are
+measured once the queues are empty.
+"""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aio_pika
+import aiormq
+import httpx
+
+from benchmarks.meter import (
+    COUNTERS,
+    Cost,
+    Reading,
+    Target,
+    group_cpus,
+    idle_rates,
+    window_cost,
+)
+from benchmarks.prom_text import scrape
+
+POLL_SECONDS = 0.01
+
+
+def warm_up(total: int) -> int:
+    """Messages left out of the window at each end: a tenth of the backlog."""
+    return max(1, total // 10)
+
+
+@dataclass(frozen=True, slots=True)
+class Drain:
+    """One consumer and the backlog waiting for it in ``queue``."""
+
+    queue: str
+    total: int
+    start: Callable[[], Awaitable[Target]]  # starts it; its processes and endpoints
+    finished: Callable[[], Awaitable[None]]  # returns once it handled the whole backlog
+
+
+async def _counters(target: Target) -> dict[str, float]:
+    counters: dict[str, float] = {}
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        scraped = [await scrape(client, url, COUNTERS) for url in target.metrics_urls]
+    for name in COUNTERS:
+        if scraped and all(name in values for values in scraped):
+            counters[name] = sum(values[name] for values in scraped)
+    return counters
+
+
+class _ReadyCount:
+    """A queue's ready messages, by a passive declare on the run's own connection (on the
+    protocol channel: aio-pika's own ``declare_queue`` answers a repeat from its cache)."""
+
+    def __init__(self, channel: aiormq.abc.AbstractChannel, queue: str) -> None:
+        self._channel, self._queue = channel, queue
+
+    async def __call__(self) -> int:
+        declared = await self._channel.queue_declare(self._queue, passive=True)
+        return declared.message_count or 0
+
+    async def until_at_most(self, count: int, deadline: float) -> None:
+        while await self() > count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self._queue} did not drain to {count} messages in time")
+            await asyncio.sleep(POLL_SECONDS)
+
+
+def _reading(target: Target, counters: dict[str, float]) -> Reading:
+    (cpu, main_threads), at = group_cpus(target), time.monotonic()
+    return Reading(at, cpu, counters, main_threads)
+
+
+async def _until_one_at_most(ready: list[_ReadyCount], limits: list[int], deadline: float) -> None:
+    """Until one of the queues is down to its limit (polled in turn: an RPC cancelled
+    halfway would close the channel)."""
+    while True:
+        for count, limit in zip(ready, limits, strict=True):
+            if await count() <= limit:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError("the queues did not drain in time")
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def drain_costs(
+    drains: list[Drain], *, rabbitmq_url: str, idle_seconds: float, timeout: float
+) -> list[Cost]:
+    """Cost per message of each consumer draining its backlog, all over one window."""
+    deadline = time.monotonic() + timeout
+    connection = await aio_pika.connect_robust(rabbitmq_url)
+    async with connection:
+        protocol = await (await connection.channel()).get_underlay_channel()
+        ready = [_ReadyCount(protocol, drain.queue) for drain in drains]
+        targets = []
+        for drain, count in zip(drains, ready, strict=True):
+            targets.append(await drain.start())
+            await count.until_at_most(drain.total - 1, deadline)  # it is consuming
+        for drain, count in zip(drains, ready, strict=True):
+            await count.until_at_most(drain.total - warm_up(drain.total), deadline)
+        counters = [await _counters(target) for target in targets]
+        before = [_reading(target, found) for target, found in zip(targets, counters, strict=True)]
+        opened = [await count() for count in ready]
+        await _until_one_at_most(ready, [warm_up(drain.total) for drain in drains], deadline)
+        closing = [_reading(target, {}) for target in targets]
+        left = [await count() for count in ready]
+        after = [
+            Reading(r.at, r.cpu, await _counters(target), r.main_threads_cpu)
+            for r, target in zip(closing, targets, strict=True)
+        ]
+    for drain in drains:
+        await drain.finished()
+    costs = []
+    for index, drain in enumerate(drains):
+        operations = opened[index] - left[index]
+        if operations < drain.total // 5:
+            raise RuntimeError(
+                f"only {operations} of {drain.total} messages of {drain.queue} fell in the "
+                "window: the backlogs drained faster than their readings could follow, or "
+                "at very different speeds; make them larger"
+            )
+        idle = await idle_rates(targets[index], idle_seconds)
+        costs.append(window_cost(before[index], after[index], idle, operations, None))
+    return costs
