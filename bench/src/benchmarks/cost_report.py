@@ -128,9 +128,9 @@ def _consumer_method(r: RunResult) -> str:
         "Each consumer row drains a backlog published before the process starts, at prefetch "
         f"{r.plan.consumer_prefetch}; its window is the middle 80% of the drain (start-up and "
         "tail left out, no publisher running). Events beyond the campaign and the bare loop "
-        f"are measured in {len(r.fast_path_ratios)} paired round(s) of "
-        f"{r.plan.fast_consumer_events:,} events; the median round is shown (ratios of every "
-        f"round: {rounds or 'n/a'})."
+        f"drain side by side, over one window, in {len(r.fast_path_ratios)} paired round(s) "
+        f"({r.plan.fast_consumer_events:,} and {2 * r.plan.fast_consumer_events:,} events); "
+        f"the median round is shown (ratios of every round: {rounds or 'n/a'})."
     )
 
 

@@ -126,7 +126,7 @@ async def drain_costs(
     costs = []
     for index, drain in enumerate(drains):
         operations = opened[index] - left[index]
-        if operations < drain.total // 5:
+        if operations < drain.total // 10:
             raise RuntimeError(
                 f"only {operations} of {drain.total} messages of {drain.queue} fell in the "
                 "window: the backlogs drained faster than their readings could follow, or "

@@ -125,7 +125,7 @@ def parameters(r: RunResult) -> list[str]:
         "their own.",
         f"- Consumer costs: one process draining a backlog published before it started, "
         f"{p.fast_consumer_events} events beyond a 100-slot campaign, {p.consumer_events} all "
-        f"eligible; the bare loop {p.fast_consumer_events} events, prefetch "
+        f"eligible; the bare loop {2 * p.fast_consumer_events} events, prefetch "
         f"{p.consumer_prefetch}; beyond the campaign and bare loop in {p.fast_path_rounds} "
         "paired round(s).",
         f"- Registrations: up to {p.registrations}, redemptions: up to {p.redemptions} per side, "
