@@ -87,7 +87,7 @@ apidoc: install ## Regenerate docs/api.md and docs/openapi/*.json from the servi
 	$(UV) run --project . python -m devstack.apidoc
 
 .PHONY: bench
-bench: install rabbitmq ## Run the benchmarks and regenerate docs/benchmarks.md (about 25 min; --quick: BENCH_ARGS=--quick; MONGODB_URI=... to run against a MongoDB server)
+bench: install rabbitmq ## Run the benchmarks and regenerate docs/benchmarks.md (about 30 min; --quick: BENCH_ARGS=--quick; MONGODB_URI=... to run against a MongoDB server)
 	@bash scripts/ensure-wrk.sh \
 	  || echo "== wrk not installed: read ratios whose bare reference is load-generator-bound are refused"
 	@echo "== installing the locked dependencies of bench (uv sync)"
