@@ -11,7 +11,6 @@ import pytest
 from benchmarks.cpu import (
     CLOCK_TICKS,
     group_cpu,
-    group_cpu_seconds,
     parse_stat,
     per_operation,
     process_seconds,
@@ -35,12 +34,12 @@ def test_parse_stat_reads_a_command_name_with_spaces_and_parentheses() -> None:
     assert (stat.process_group, stat.ticks) == (5, 3)
 
 
-def test_group_cpu_seconds_counts_only_the_processes_of_the_group(tmp_path: Path) -> None:
+def test_group_cpu_counts_only_the_processes_of_the_group(tmp_path: Path) -> None:
     for pid, pgid, utime in ((10, 10, 50), (11, 10, 150), (12, 99, 1000)):
         (tmp_path / str(pid)).mkdir()
         (tmp_path / str(pid) / "stat").write_text(_stat(pid, "p", pgid, utime, 0, 0, 0))
     (tmp_path / "self").mkdir()  # not a process id: ignored
-    assert group_cpu_seconds(10, tmp_path) == pytest.approx(200 / CLOCK_TICKS)
+    assert group_cpu(10, tmp_path).seconds == pytest.approx(200 / CLOCK_TICKS)
 
 
 def test_group_cpu_gives_the_total_and_the_main_threads_in_one_reading(tmp_path: Path) -> None:
@@ -91,12 +90,12 @@ def test_the_cpu_of_threads_that_exited_still_counts() -> None:
         child.wait()
 
 
-def test_group_cpu_seconds_of_this_process_group_grows_with_work() -> None:
+def test_group_cpu_of_this_process_group_grows_with_work() -> None:
     group = os.getpgrp()
-    before = group_cpu_seconds(group)
+    before = group_cpu(group).seconds
     deadline = sum(range(3_000_000))  # burn some CPU in this process
     assert deadline > 0
-    assert group_cpu_seconds(group) > before
+    assert group_cpu(group).seconds > before
 
 
 def test_per_operation_subtracts_idle_cpu_over_the_window() -> None:

@@ -157,9 +157,8 @@ async def consumer_phase(stack: Stack, plan: Plan) -> tuple[dict[str, Cost], Cos
             f"({ratio(beyond.cpu_per_op, bare.cpu_per_op):.2f})"
         )
     ratios = [ratio(beyond.cpu_per_op, bare.cpu_per_op) for beyond, bare in rounds]
-    beyond, bare = sorted(rounds, key=lambda pair: ratio(pair[0].cpu_per_op, pair[1].cpu_per_op))[
-        len(rounds) // 2
-    ]
+    median = sorted(range(len(rounds)), key=ratios.__getitem__)[len(rounds) // 2]
+    beyond, bare = rounds[median]
     eligible = await eligible_cost(stack, plan)
     say(f"  eligible: {eligible.cpu_per_op * 1000:.2f} ms CPU/event")
     return {"beyond": beyond, "eligible": eligible}, bare, ratios

@@ -92,11 +92,6 @@ def group_cpu(process_group: int, proc: Path = PROC) -> GroupCpu:
     return GroupCpu(seconds, main_threads)
 
 
-def group_cpu_seconds(process_group: int, proc: Path = PROC) -> float:
-    """CPU seconds used so far by every live process of ``process_group``."""
-    return group_cpu(process_group, proc).seconds
-
-
 def per_operation(busy: float, idle_per_second: float, seconds: float, operations: int) -> float:
     """What one operation cost: the window's total minus its idle share, per operation.
 

@@ -71,14 +71,21 @@ class Cost:
 
 
 async def read(target: Target, *, cpu_last: bool = False) -> Reading:
-    """CPU so far of every group of ``target``, and its counters summed over its endpoints.
+    """CPU so far of every group of ``target``, and its counters (``scrape_counters``).
 
-    A counter missing at any one endpoint is left out: a partial sum would be wrong.
     Serving ``/metrics`` costs the service CPU: a reading that opens a window reads the
     CPU after scraping (``cpu_last``), one that closes it before, so no scrape is charged
     to the operations in between.
     """
     first = None if cpu_last else (group_cpus(target), time.monotonic())
+    counters = await scrape_counters(target)
+    (cpu, main_threads), at = first or (group_cpus(target), time.monotonic())
+    return Reading(at, cpu, counters, main_threads)
+
+
+async def scrape_counters(target: Target) -> dict[str, float]:
+    """``target``'s counters summed over its endpoints (none without endpoints); a counter
+    missing at any one endpoint is left out: a partial sum would be wrong."""
     counters: dict[str, float] = {}
     if target.metrics_urls:
         async with httpx.AsyncClient(timeout=10.0) as client:
@@ -86,8 +93,7 @@ async def read(target: Target, *, cpu_last: bool = False) -> Reading:
         for name in COUNTERS:
             if all(name in values for values in scraped):
                 counters[name] = sum(values[name] for values in scraped)
-    (cpu, main_threads), at = first or (group_cpus(target), time.monotonic())
-    return Reading(at, cpu, counters, main_threads)
+    return counters
 
 
 QUIET_CPU = 0.05  # CPU s/s under which a service counts as settled after its start

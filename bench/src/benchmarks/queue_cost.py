@@ -16,22 +16,20 @@ measured once the queues are empty.
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aio_pika
 import aiormq
-import httpx
 
 from benchmarks.meter import (
-    COUNTERS,
     Cost,
     Reading,
     Target,
     group_cpus,
     idle_rates,
+    scrape_counters,
     window_cost,
 )
-from benchmarks.prom_text import scrape
 
 POLL_SECONDS = 0.01
 
@@ -51,37 +49,24 @@ class Drain:
     finished: Callable[[], Awaitable[None]]  # returns once it handled the whole backlog
 
 
-async def _counters(target: Target) -> dict[str, float]:
-    counters: dict[str, float] = {}
-    async with httpx.AsyncClient(timeout=10.0) as client:
-        scraped = [await scrape(client, url, COUNTERS) for url in target.metrics_urls]
-    for name in COUNTERS:
-        if scraped and all(name in values for values in scraped):
-            counters[name] = sum(values[name] for values in scraped)
-    return counters
-
-
 class _ReadyCount:
     """A queue's ready messages, by a passive declare on the run's own connection (on the
     protocol channel: aio-pika's own ``declare_queue`` answers a repeat from its cache)."""
 
     def __init__(self, channel: aiormq.abc.AbstractChannel, queue: str) -> None:
-        self._channel, self._queue = channel, queue
+        self._channel, self.queue = channel, queue
 
     async def __call__(self) -> int:
-        declared = await self._channel.queue_declare(self._queue, passive=True)
+        declared = await self._channel.queue_declare(self.queue, passive=True)
         return declared.message_count or 0
 
     async def until_at_most(self, count: int, deadline: float) -> None:
-        while await self() > count:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self._queue} did not drain to {count} messages in time")
-            await asyncio.sleep(POLL_SECONDS)
+        await _until_one_at_most([self], [count], deadline)
 
 
-def _reading(target: Target, counters: dict[str, float]) -> Reading:
+def _reading(target: Target, counters: dict[str, float] | None = None) -> Reading:
     (cpu, main_threads), at = group_cpus(target), time.monotonic()
-    return Reading(at, cpu, counters, main_threads)
+    return Reading(at, cpu, counters or {}, main_threads)
 
 
 async def _until_one_at_most(ready: list[_ReadyCount], limits: list[int], deadline: float) -> None:
@@ -92,7 +77,7 @@ async def _until_one_at_most(ready: list[_ReadyCount], limits: list[int], deadli
             if await count() <= limit:
                 return
         if time.monotonic() > deadline:
-            raise RuntimeError("the queues did not drain in time")
+            raise RuntimeError(f"{' or '.join(c.queue for c in ready)} did not drain in time")
         await asyncio.sleep(POLL_SECONDS)
 
 
@@ -111,15 +96,15 @@ async def drain_costs(
             await count.until_at_most(drain.total - 1, deadline)  # it is consuming
         for drain, count in zip(drains, ready, strict=True):
             await count.until_at_most(drain.total - warm_up(drain.total), deadline)
-        counters = [await _counters(target) for target in targets]
+        counters = [await scrape_counters(target) for target in targets]
         before = [_reading(target, found) for target, found in zip(targets, counters, strict=True)]
         opened = [await count() for count in ready]
         await _until_one_at_most(ready, [warm_up(drain.total) for drain in drains], deadline)
-        closing = [_reading(target, {}) for target in targets]
+        closing = [_reading(target) for target in targets]
         left = [await count() for count in ready]
         after = [
-            Reading(r.at, r.cpu, await _counters(target), r.main_threads_cpu)
-            for r, target in zip(closing, targets, strict=True)
+            replace(reading, counters=await scrape_counters(target))
+            for reading, target in zip(closing, targets, strict=True)
         ]
     for drain in drains:
         await drain.finished()
