@@ -50,7 +50,13 @@ def size(accounts: int, login_ms: float) -> SizeResult:
             "vouchers": cost(1.5),
             "redeem": cost(2.0),
         },
-        floors={"me": cost(1.0), "vouchers": cost(1.0), "redeem": cost(1.9), "bare": cost(0.2)},
+        floors={
+            "me": cost(1.0),
+            "vouchers": cost(1.0),
+            "redeem": cost(1.9),
+            "bare": cost(0.2),
+            "login_lean": cost(32.0),
+        },
     )
 
 

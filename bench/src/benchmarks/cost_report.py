@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 from benchmarks.burst import BurstResult, longest_gap, status_counts
 from benchmarks.cost_table import ROWS, Measured, measurements, verdict
-from benchmarks.meter import Cost
+from benchmarks.meter import Cost, ratio
 from benchmarks.results import RunResult
 
 COUNTER_MISSING = "n/a (counter missing)"
@@ -45,6 +45,22 @@ def _ratio_text(item: Measured) -> str:
     return "n/a" if math.isnan(item.ratio) else f"{item.ratio:.2f}"
 
 
+def _lean_login_split(r: RunResult) -> str:
+    """The lean login's own split, and what it costs against one Argon2id verification:
+    the lowest ratio the login goal's work allows on this machine."""
+    leans = [(s.floors["login_lean"], s.argon2_floor.verify_cpu) for s in r.sizes
+             if "login_lean" in s.floors]  # fmt: skip
+    if not leans:
+        return "lean login: n/a"
+    loops = " / ".join(ms(lean.main_threads_cpu_per_op) for lean, _ in leans)
+    rest = " / ".join(ms(lean.cpu_per_op - lean.main_threads_cpu_per_op) for lean, _ in leans)
+    against = " / ".join(f"{ratio(lean.cpu_per_op, verify):.2f}" for lean, verify in leans)
+    return (
+        f"the lean login (the same work, no middleware): event loops {loops} ms, other "
+        f"threads {rest} ms, {against} of one Argon2id verification"
+    )
+
+
 def summary(r: RunResult, database_label: str) -> list[str]:
     rows = []
     for row in ROWS:
@@ -81,6 +97,7 @@ def summary(r: RunResult, database_label: str) -> list[str]:
             lambda i: ms(i.cost.cpu_per_op - i.cost.main_threads_cpu_per_op) if i.cost else "n/a",
         )
         split.append(f"{row.label}: event loops {loops} ms, other threads {rest} ms")
+    split.append(_lean_login_split(r))
     bare = " / ".join(ms(s.floors["bare"].cpu_per_op) for s in r.sizes if "bare" in s.floors)
     return [
         "## Summary: what one operation costs the service, against its floor",

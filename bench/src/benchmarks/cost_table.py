@@ -17,11 +17,20 @@ class OperationRow:
     floor_label: str
     goal: float | None  # None: reported, no goal
     floor: FloorKind
+    cost_key: str | None = None  # the service's cost, when it is another row's (default: key)
 
 
 ROWS = (
     OperationRow(
         "login", "successful non-first login", "one Argon2id verification", 1.15, "verify"
+    ),
+    OperationRow(
+        "login_lean",
+        "successful non-first login (context)",
+        "lean login (the same work, same Uvicorn setup)",
+        None,
+        "reference",
+        cost_key="login",
     ),
     OperationRow("first_login", "first login", "one Argon2id verification", None, "verify"),
     OperationRow("register", "registration", "one Argon2id hash", 1.15, "hash"),
@@ -69,7 +78,8 @@ def measurements(row: OperationRow, result: RunResult) -> list[Measured]:
     if row.floor == "bare_loop":
         floor = result.bare_loop.cpu_per_op if result.bare_loop else None
         return [Measured(None, result.consumer_costs.get(row.key), floor)]
-    return [Measured(s.accounts, s.costs.get(row.key), _size_floor(row, s)) for s in result.sizes]
+    key = row.cost_key or row.key
+    return [Measured(s.accounts, s.costs.get(key), _size_floor(row, s)) for s in result.sizes]
 
 
 def verdict(ratios: list[float], goal: float | None) -> str:

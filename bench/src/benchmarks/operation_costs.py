@@ -134,24 +134,27 @@ class SizeCosts:
         )
         return result
 
-    async def logins(self, bodies: list[dict[str, Any]]) -> LoadResult:
+    async def logins(self, bodies: list[dict[str, Any]], *, lean: bool = False) -> LoadResult:
         """Non-first logins, cycling over the accounts, for ``login_seconds``; every request
         started is answered before the window closes (an Argon2 verification in flight is
-        too large a share of a short window to leave out)."""
-        plan = self.plan
+        too large a share of a short window to leave out). ``lean``: the same logins sent
+        to the reference's lean login (row ``login_lean``)."""
+        plan, stack = self.plan, self.stack
         count = max(len(bodies), int(plan.login_seconds * 200))
-        calls = [Call("POST", "/v1/auth/login", bodies[i % len(bodies)]) for i in range(count)]
+        base, path = (
+            (stack.reference_url, "/login") if lean else (stack.login_url, "/v1/auth/login")
+        )
+        calls = [Call("POST", path, bodies[i % len(bodies)]) for i in range(count)]
         answers: list[Answer] = []
 
         async def action() -> int:
-            answers.extend(
-                await send_each(
-                    self.stack.login_url, calls, plan.login_connections, plan.login_seconds
-                )
-            )
+            answers.extend(await send_each(base, calls, plan.login_connections, plan.login_seconds))
             return _count_ok(answers, 200, "login")
 
-        await self.cost("login", "login", action)
+        if lean:
+            await self.cost("login_lean", "reference", action, floor=True)
+        else:
+            await self.cost("login", "login", action)
         return as_load_result(answers, 200)
 
     async def registrations(self, first_index: int) -> Cost:

@@ -191,6 +191,10 @@ class Stack:
         ]
         env = self.base_env() | {
             "REFERENCE_JWKS_URL": f"{self.login_url}/.well-known/jwks.json",
+            # The login service's development key (LOGIN_DEV_KEY_DIR): the lean login signs
+            # with the same RSA key size.
+            "REFERENCE_SIGNING_KEY_FILE": str(self.work / "keys" / "jwt-rs256.pem"),
+            "REFERENCE_WORKERS": str(self.http_workers),
             "REFERENCE_LOGIN_DATABASE": self.login_database,
             "REFERENCE_PROMOTION_DATABASE": self.promotion_database,
         }
