@@ -45,8 +45,14 @@ def method_notes(r: RunResult) -> list[str]:
         "busy neighbour inflates it); the lean reference app serving `/me`, `/vouchers` and "
         "redeem (one PyJWT "
         "verification against the login service's JWKS, the same reads and conditional update, "
-        "a pydantic response, no middleware) on the same Uvicorn setup; the bare aio-pika loop "
-        "at the consumer's prefetch for consumed events.",
+        "a pydantic response, no middleware) on the same Uvicorn setup; its `/login` does a "
+        "successful non-first login's work and nothing else (the account read, the read of "
+        "its four failure windows, one Argon2id verification on a hashing thread of the "
+        "worker's own, an RS256 token signed with the login service's key, a device token, "
+        "the `last_login_at` write, the cookie), driven like the service's logins right after "
+        "them: context for the login row, and the lowest ratio to one verification that the "
+        "login's work allows on this machine; the bare aio-pika loop at the consumer's "
+        "prefetch for consumed events.",
         "- MongoDB commands per operation: the increase of each service's "
         "`mongodb_commands_total` (summed over its labels and, for the consumers, over their "
         "metrics endpoints), idle rate subtracted. A service that does not export it shows "
