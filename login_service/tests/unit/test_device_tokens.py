@@ -51,6 +51,19 @@ def test_tampered_foreign_expired_or_access_tokens_are_not_device_tokens() -> No
     assert tokens.read("x" * 10_000) is None
 
 
+def test_a_token_of_another_type_is_not_a_device_token_even_under_the_same_key() -> None:
+    tokens = _tokens()
+    claims = jwt.decode(
+        tokens.issue(None, "a"), KEY, algorithms=["HS256"], options={"verify_aud": False}
+    )
+    for typ in ("JWT", "at+jwt", None):
+        headers = {"typ": typ} if typ else {}
+        other = jwt.encode(claims, KEY, algorithm="HS256", headers=headers)
+        assert tokens.read(other) is None, typ
+    same = jwt.encode(claims, KEY, algorithm="HS256", headers={"typ": "device+jwt"})
+    assert tokens.read(same) is not None
+
+
 def test_the_device_cookie_is_httponly_strict_and_scoped_to_the_api_routes() -> None:
     response = Response()
     attach_device_token(response, "token-value", secure=True, max_age=60)

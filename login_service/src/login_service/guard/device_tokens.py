@@ -91,11 +91,6 @@ class DeviceTokens:
         """The device token if it is valid; anything else makes the client untrusted."""
         if not token or len(token) > _MAX_TOKEN_CHARS:
             return None
-        try:
-            if jwt.get_unverified_header(token).get("typ") != DEVICE_TOKEN_TYPE:
-                return None
-        except jwt.PyJWTError:
-            return None
         claims = self._verified_claims(token)
         if claims is None:
             return None
@@ -106,10 +101,11 @@ class DeviceTokens:
         return DeviceToken(device_id=device_id[:64], account_ids=names)
 
     def _verified_claims(self, token: str) -> dict[str, Any] | None:
-        """The claims under the first key whose signature matches; else ``None``."""
+        """The claims of a device token (its ``typ``) under the first key whose signature
+        matches; else ``None``. The token is parsed once per key tried."""
         for key in self._keys:
             try:
-                return jwt.decode(
+                verified = jwt.decode_complete(
                     token,
                     key,
                     algorithms=[_ALGORITHM],
@@ -121,4 +117,8 @@ class DeviceTokens:
                 continue  # perhaps signed under a retired key
             except jwt.PyJWTError:
                 return None
+            if verified["header"].get("typ") != DEVICE_TOKEN_TYPE:
+                return None
+            claims: dict[str, Any] = verified["payload"]
+            return claims
         return None
