@@ -1,7 +1,6 @@
 """Health, readiness, metrics, request ids, CORS and what the logs may never contain."""
 
 import json
-import logging
 from typing import Any
 
 import httpx
@@ -18,10 +17,9 @@ async def test_secrets_never_reach_the_logs(
     make_settings: Any,
     mongo: AsyncMongoClient[dict[str, Any]],
     database_name: str,
-    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     wrong_password = "Wrong-But-Secret-Guess-99"
-    caplog.set_level(logging.DEBUG)
     settings = make_settings(log_format="json", log_level="DEBUG")
     async with running_app(settings) as (_, client):
         await client.post("/v1/accounts", json=account_payload(1))
@@ -40,30 +38,29 @@ async def test_secrets_never_reach_the_logs(
     stored = await mongo[database_name]["accounts"].find_one({"username_key": "user1"})
     assert stored is not None
 
-    text = caplog.text + "\n".join(_rendered(caplog.records))
+    text = capsys.readouterr().err
     for secret in (TEST_PASSWORD, wrong_password, token, stored["password_hash"], "argon2id"):
         assert secret not in text
     assert "PRIVATE KEY" not in text
-    request_lines = [r.msg for r in caplog.records if r.name == "login_service.http"]
+    request_lines = [line for line in _lines(text) if line["logger"] == "login_service.http"]
     assert len(request_lines) == 5
 
 
-def _rendered(records: list[logging.LogRecord]) -> list[str]:
-    """Records as the service's own log handler writes them."""
-    handler = next(h for h in logging.getLogger().handlers if h.get_name() == "login_service")
-    return [handler.format(record) for record in records]
+def _lines(text: str) -> list[dict[str, Any]]:
+    """The JSON lines the service wrote to stderr (every line is one)."""
+    return [json.loads(line) for line in text.splitlines()]
 
 
 async def test_each_request_logs_one_json_line_with_its_request_id(
-    make_settings: Any, mongo: Any, caplog: pytest.LogCaptureFixture
+    make_settings: Any, mongo: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with running_app(make_settings(log_format="json")) as (_, client):
-        caplog.clear()
+        capsys.readouterr()
         response = await client.get("/healthz", headers={"X-Request-ID": "trace-abc.1"})
 
     assert response.headers["x-request-id"] == "trace-abc.1"
-    records = [r for r in caplog.records if r.name == "login_service.http"]
-    (line,) = [json.loads(text) for text in _rendered(records)]
+    lines = _lines(capsys.readouterr().err)
+    (line,) = [line for line in lines if line["logger"] == "login_service.http"]
     assert line["request_id"] == "trace-abc.1"
     assert line["method"] == "GET"
     assert line["path"] == "/healthz"
@@ -72,17 +69,17 @@ async def test_each_request_logs_one_json_line_with_its_request_id(
 
 
 async def test_a_login_is_one_log_line_carrying_its_outcome_and_nothing_leaks_to_the_next(
-    make_settings: Any, mongo: Any, caplog: pytest.LogCaptureFixture
+    make_settings: Any, mongo: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with running_app(make_settings(log_format="json")) as (_, client):
         await client.post("/v1/accounts", json=account_payload(1))
-        caplog.clear()
+        capsys.readouterr()
         login = await client.post(
             "/v1/auth/login", json={"identifier": "user1", "password": TEST_PASSWORD}
         )
         await client.get("/healthz")
 
-    lines = [json.loads(text) for text in _rendered(caplog.records) if text.startswith("{")]
+    lines = _lines(capsys.readouterr().err)
     service_lines = [
         line
         for line in lines
