@@ -56,6 +56,7 @@ def size(accounts: int, login_ms: float) -> SizeResult:
             "redeem": cost(1.9),
             "bare": cost(0.2),
             "login_lean": cost(32.0),
+            "register_lean": cost(30.0),
         },
     )
 

@@ -12,8 +12,8 @@ def _row(key: str):  # type: ignore[no-untyped-def]
 
 def test_every_operation_of_the_issue_has_one_row() -> None:
     assert [row.key for row in ROWS] == [
-        "login", "login_lean", "first_login", "register", "me", "vouchers", "redeem", "beyond",
-        "eligible",
+        "login", "login_lean", "first_login", "register", "register_lean", "me", "vouchers",
+        "redeem", "beyond", "eligible",
     ]  # fmt: skip
 
 
@@ -28,6 +28,13 @@ def test_the_context_row_divides_the_service_login_by_the_lean_login(
     ratios = [item.ratio for item in measurements(_row("login_lean"), run_result)]
     assert [round(value, 4) for value in ratios] == [round(33.0 / 32.0, 4), round(36.0 / 32.0, 4)]
     assert _row("login_lean").goal is None
+
+
+def test_the_context_row_divides_the_service_registration_by_the_lean_one(
+    run_result: RunResult,
+) -> None:
+    (first, _) = measurements(_row("register_lean"), run_result)
+    assert math.isclose(first.ratio, 33.0 / 30.0)
 
 
 def test_registration_is_divided_by_one_argon2_hash(run_result: RunResult) -> None:

@@ -45,19 +45,23 @@ def _ratio_text(item: Measured) -> str:
     return "n/a" if math.isnan(item.ratio) else f"{item.ratio:.2f}"
 
 
-def _lean_login_split(r: RunResult) -> str:
-    """The lean login's own split, and what it costs against one Argon2id verification:
-    the lowest ratio the login goal's work allows on this machine."""
-    leans = [(s.floors["login_lean"], s.argon2_floor.verify_cpu) for s in r.sizes
-             if "login_lean" in s.floors]  # fmt: skip
+def _lean_split(r: RunResult, key: str, label: str, hashing: bool) -> str:
+    """A lean reference's own split, and what it costs against its Argon2id floor: the
+    lowest ratio the operation's work allows on this machine."""
+    leans = [
+        (s.floors[key], s.argon2_floor.hash_cpu if hashing else s.argon2_floor.verify_cpu)
+        for s in r.sizes
+        if key in s.floors
+    ]
     if not leans:
-        return "lean login: n/a"
+        return f"{label}: n/a"
     loops = " / ".join(ms(lean.main_threads_cpu_per_op) for lean, _ in leans)
     rest = " / ".join(ms(lean.cpu_per_op - lean.main_threads_cpu_per_op) for lean, _ in leans)
-    against = " / ".join(f"{ratio(lean.cpu_per_op, verify):.2f}" for lean, verify in leans)
+    against = " / ".join(f"{ratio(lean.cpu_per_op, floor):.2f}" for lean, floor in leans)
+    floor_name = "hash" if hashing else "verification"
     return (
-        f"the lean login (the same work, no middleware): event loops {loops} ms, other "
-        f"threads {rest} ms, {against} of one Argon2id verification"
+        f"{label} (the same work, no middleware): event loops {loops} ms, other threads "
+        f"{rest} ms, {against} of one Argon2id {floor_name}"
     )
 
 
@@ -97,7 +101,8 @@ def summary(r: RunResult, database_label: str) -> list[str]:
             lambda i: ms(i.cost.cpu_per_op - i.cost.main_threads_cpu_per_op) if i.cost else "n/a",
         )
         split.append(f"{row.label}: event loops {loops} ms, other threads {rest} ms")
-    split.append(_lean_login_split(r))
+    split.append(_lean_split(r, "login_lean", "the lean login", hashing=False))
+    split.append(_lean_split(r, "register_lean", "the lean registration", hashing=True))
     bare = " / ".join(ms(s.floors["bare"].cpu_per_op) for s in r.sizes if "bare" in s.floors)
     return [
         "## Summary: what one operation costs the service, against its floor",

@@ -35,6 +35,14 @@ ROWS = (
     OperationRow("first_login", "first login", "one Argon2id verification", None, "verify"),
     OperationRow("register", "registration", "one Argon2id hash", 1.15, "hash"),
     OperationRow(
+        "register_lean",
+        "registration (context)",
+        "lean registration (the same work, same Uvicorn setup)",
+        None,
+        "reference",
+        cost_key="register",
+    ),
+    OperationRow(
         "me", "`GET /v1/accounts/me`", "lean `/me` (same Uvicorn setup)", 1.25, "reference"
     ),
     OperationRow("vouchers", "`GET /v1/vouchers`", "lean `/vouchers`", 1.25, "reference"),

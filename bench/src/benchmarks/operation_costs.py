@@ -157,27 +157,33 @@ class SizeCosts:
             await self.cost("login", "login", action)
         return as_load_result(answers, 200)
 
-    async def registrations(self, first_index: int) -> Cost:
+    async def registrations(self, first_index: int, *, lean: bool = False) -> Cost:
+        """Registrations of fresh names, each sent once; ``lean``: other names (and phone
+        numbers), sent to the reference's lean registration (row ``register_lean``)."""
+        prefix, phone = ("lean", "+4479") if lean else ("reg", "+4478")
         calls = [
             Call(
                 "POST",
-                "/v1/accounts",
+                "/register" if lean else "/v1/accounts",
                 {
-                    "username": f"reg{index:07d}",
-                    "email": f"reg{index:07d}@example.com",
-                    "phone": f"+4478{index:08d}",
+                    "username": f"{prefix}{index:07d}",
+                    "email": f"{prefix}{index:07d}@example.com",
+                    "phone": f"{phone}{index:08d}",
                     "password": PASSWORD,
                 },
             )
             for index in range(first_index, first_index + self.plan.registrations)
         ]
+        base = self.stack.reference_url if lean else self.stack.login_url
 
         async def action() -> int:
             answers = await send_each(
-                self.stack.login_url, calls, self.plan.drive_concurrency, self.plan.drive_seconds
+                base, calls, self.plan.drive_concurrency, self.plan.drive_seconds
             )
             return _count_ok(answers, 201, "registration")
 
+        if lean:
+            return await self.cost("register_lean", "reference", action, floor=True)
         return await self.cost("register", "login", action)
 
     async def redemptions(self, tokens: list[str]) -> None:

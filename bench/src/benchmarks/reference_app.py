@@ -1,99 +1,42 @@
-"""The floor of the token-protected endpoints: the same work, nothing else, same Uvicorn setup.
+"""The floor of the services' endpoints: the same work, nothing else, same Uvicorn setup.
 
 ``python -m benchmarks.reference_app PORT WORKERS`` with ``MONGODB_URI``,
 ``REFERENCE_JWKS_URL``, ``REFERENCE_SIGNING_KEY_FILE``, ``REFERENCE_LOGIN_DATABASE`` and
-``REFERENCE_PROMOTION_DATABASE`` in the environment. Each route does what its service route
-must do and no more: one PyJWT verification of the bearer token against the login
-service's published key (issuer, audience and every required claim checked), the same
-reads (and, for redeem, the same conditional update), a pydantic response. No middleware,
-no logging, no metrics. ``GET /bare`` (no token, no database) is the context below it.
-
-``POST /login`` is a successful non-first login's work, nothing else: the account read, the
-read of its four failure windows, one Argon2id verification (the service's defaults) on a
-hashing thread of the worker's own, an RS256 token signed with the login service's key, a
-device token (HS256), the ``last_login_at`` write, and the response with its cookie.
+``REFERENCE_PROMOTION_DATABASE`` in the environment. Each token-protected route does what its
+service route must do and no more: one PyJWT verification of the bearer token against the
+login service's published key (issuer, audience and every required claim checked), the
+same reads (and, for redeem, the same conditional update), a pydantic response. No
+middleware, no logging, no metrics. ``GET /bare`` (no token, no database) is the context
+below it. The password operations (``/login``, ``/register``) are in
+``reference_passwords``.
 """
 
-import asyncio
-import hashlib
 import os
-import secrets
 import sys
-import uuid
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import jwt
 import uvicorn
-from fastapi import Depends, FastAPI, HTTPException, Request, Response
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
-from pydantic import BaseModel
+from fastapi import Depends, FastAPI, HTTPException, Request
 from pymongo import AsyncMongoClient, ReturnDocument
 
-from benchmarks.floors import MEMORY_COST_KIB, PARALLELISM, TIME_COST
+from benchmarks.reference_models import (
+    AUDIENCE,
+    ISSUER,
+    Profile,
+    RedeemBody,
+    Redemption,
+    Voucher,
+)
+from benchmarks.reference_passwords import open_password_state
+from benchmarks.reference_passwords import router as password_router
 
-ISSUER = "urn:bank:login"
-AUDIENCE = "urn:bank:api"
 REQUIRED = ["iss", "aud", "exp", "iat", "sub", "jti"]
-TOKEN_SECONDS = 900
-DEVICE_SECONDS = 30 * 24 * 3600
-WINDOW_SECONDS = 900
-
-
-class Profile(BaseModel):
-    id: str
-    username: str
-    email: str
-    phone: str
-    full_name: str | None = None
-    birthday: date | None = None
-    created_at: datetime
-    first_login_at: datetime | None = None
-    first_login_order: int | None = None
-
-
-class Voucher(BaseModel):
-    id: str
-    campaign_id: str
-    discount_percent: int
-    slot: int
-    status: str
-    granted_at: datetime
-    expires_at: datetime
-
-
-class LoginBody(BaseModel):
-    identifier: str
-    password: str
-
-
-class TokenResponse(BaseModel):
-    access_token: str
-    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
-    expires_in: int
-
-
-class RedeemBody(BaseModel):
-    amount: Decimal
-    currency: str
-    purchase_id: str
-
-
-class Redemption(BaseModel):
-    voucher_id: str
-    purchase_id: str
-    original_amount: str
-    discount_amount: str
-    final_amount: str
-    currency: str
-    redeemed_at: datetime
 
 
 @asynccontextmanager
@@ -101,16 +44,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with httpx.AsyncClient() as client:
         keys = (await client.get(os.environ["REFERENCE_JWKS_URL"])).json()["keys"]
     jwk = jwt.PyJWK(keys[0])
-    app.state.key, app.state.algorithm, app.state.kid = jwk.key, jwk.algorithm_name, jwk.key_id
-    pem = Path(os.environ["REFERENCE_SIGNING_KEY_FILE"]).read_bytes()
-    app.state.signing_key = jwt.api_jws.get_algorithm_by_name(jwk.algorithm_name).prepare_key(pem)
-    app.state.device_key = secrets.token_bytes(32)
-    app.state.hasher = PasswordHash(
-        (Argon2Hasher(memory_cost=MEMORY_COST_KIB, time_cost=TIME_COST, parallelism=PARALLELISM),)
-    )
-    # As the service: the CPUs this process may use, shared by its workers.
-    threads = max(1, len(os.sched_getaffinity(0)) // int(os.environ.get("REFERENCE_WORKERS", "1")))
-    app.state.hashing = ThreadPoolExecutor(threads, thread_name_prefix="argon2")
+    app.state.key, app.state.algorithm = jwk.key, jwk.algorithm_name
+    open_password_state(app.state, jwk)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         os.environ["MONGODB_URI"], tz_aware=True
     )
@@ -145,6 +80,7 @@ Caller = Annotated[str, Depends(caller)]
 
 def create_app() -> FastAPI:
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    app.include_router(password_router)
 
     @app.get("/bare")
     async def bare() -> dict[str, str]:
@@ -153,44 +89,6 @@ def create_app() -> FastAPI:
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
-
-    @app.post("/login", response_model=TokenResponse)
-    async def login(request: Request, body: LoginBody, response: Response) -> TokenResponse:
-        state = request.app.state
-        account = await state.accounts.find_one({"username_key": body.identifier.casefold()})
-        if account is None:
-            raise HTTPException(401)
-        # The failure windows a refusal would be decided on (per identifier and network,
-        # per network, per account, per account and day).
-        now = datetime.now(UTC)
-        start = int(now.timestamp()) // WINDOW_SECONDS * WINDOW_SECONDS
-        typed = hashlib.sha256(body.identifier.encode()).hexdigest()[:32]
-        client = request.client.host if request.client else "unknown"
-        keys = [f"{typed}|{client}", client, account["_id"], account["_id"]]
-        scopes = ("identifier", "client", "account", "account_daily")
-        ids = [f"{scope}:{start}:{key}" for scope, key in zip(scopes, keys, strict=True)]
-        await state.failures.find({"_id": {"$in": ids}}, {"count": 1}).to_list()
-        ok, _ = await asyncio.get_running_loop().run_in_executor(
-            state.hashing, state.hasher.verify_and_update, body.password, account["password_hash"]
-        )
-        if not ok:
-            raise HTTPException(401)
-        issued = int(now.timestamp())
-        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": account["_id"], "iat": issued}
-        claims |= {"exp": issued + TOKEN_SECONDS, "jti": uuid.uuid4().hex}
-        token = jwt.encode(
-            claims, state.signing_key, algorithm=state.algorithm, headers={"kid": state.kid}
-        )
-        device = jwt.encode(
-            {"aud": "device", "jti": uuid.uuid4().hex, "acc": [account["_id"]], "iat": issued,
-             "exp": issued + DEVICE_SECONDS},
-            state.device_key,
-            algorithm="HS256",
-        )  # fmt: skip
-        await state.accounts.update_one({"_id": account["_id"]}, {"$max": {"last_login_at": now}})
-        response.set_cookie("device", device, max_age=DEVICE_SECONDS, httponly=True)
-        response.headers["x-device-token"] = device
-        return TokenResponse(access_token=token, expires_in=TOKEN_SECONDS)
 
     @app.get("/me", response_model=Profile)
     async def me(request: Request, account_id: Caller) -> Profile:

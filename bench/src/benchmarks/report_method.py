@@ -50,9 +50,12 @@ def method_notes(r: RunResult) -> list[str]:
         "its four failure windows, one Argon2id verification on a hashing thread of the "
         "worker's own, an RS256 token signed with the login service's key, a device token, "
         "the `last_login_at` write, the cookie), driven like the service's logins right after "
-        "them: context for the login row, and the lowest ratio to one verification that the "
-        "login's work allows on this machine; the bare aio-pika loop at the consumer's "
-        "prefetch for consumed events.",
+        "them, and its `/register` a registration's (the network's registration window "
+        "counted, one Argon2id hash, the account inserted, a device token, the profile; "
+        "without the service's email and phone normalisation), sent right after the "
+        "service's: context for the password rows, and the lowest ratio to one Argon2id "
+        "operation that their work allows on this machine; the bare aio-pika loop at the "
+        "consumer's prefetch for consumed events.",
         "- MongoDB commands per operation: the increase of each service's "
         "`mongodb_commands_total` (summed over its labels and, for the consumers, over their "
         "metrics endpoints), idle rate subtracted. A service that does not export it shows "

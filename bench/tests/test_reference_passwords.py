@@ -1,0 +1,61 @@
+"""The lean login and registration: the service's work, with the login service's own key.
+
+Runs a stand-in, the login service (for its key and JWKS) and the reference app."""
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+import httpx
+import jwt
+
+from benchmarks.plan import PASSWORD
+from benchmarks.processes import ProcessGroups
+from benchmarks.reference_models import AUDIENCE, ISSUER
+from benchmarks.stack import Stack
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def _scenario(work: Path) -> None:
+    groups = ProcessGroups(log_dir=work)
+    stack = Stack(repo=REPO, work=work, groups=groups, http_workers=1)
+    try:
+        await stack.start_standin()
+        await stack.start_login()
+        await stack.start_reference()
+        async with httpx.AsyncClient(timeout=60) as client:
+            jwks = (await client.get(f"{stack.login_url}/.well-known/jwks.json")).json()
+            lean = stack.reference_url
+            body = {"username": "Lean1", "email": "lean1@example.com", "phone": "+447900000001"}
+            registered = await client.post(f"{lean}/register", json={**body, "password": PASSWORD})
+            wrong = await client.post(
+                f"{lean}/login", json={"identifier": "lean1", "password": "x"}
+            )
+            login = await client.post(
+                f"{lean}/login", json={"identifier": "lean1", "password": PASSWORD}
+            )
+    finally:
+        await groups.stop_all()
+        groups.kill_all_now()
+
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["username"] == "Lean1"
+    assert registered.headers["x-device-token"]
+    assert "device=" in registered.headers["set-cookie"]
+    assert wrong.status_code == 401
+    assert login.status_code == 200, login.text
+    # Signed as the service signs: its key (the published one verifies it), its algorithm.
+    (key,) = jwks["keys"]
+    token = login.json()["access_token"]
+    header = jwt.get_unverified_header(token)
+    assert (header["alg"], header["kid"]) == (key["alg"], key["kid"])
+    claims = jwt.decode(
+        token, jwt.PyJWK(key).key, algorithms=[key["alg"]], audience=AUDIENCE, issuer=ISSUER
+    )
+    assert claims["sub"] == registered.json()["id"]
+
+
+def test_the_lean_password_routes_do_the_work_with_the_services_key() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-lean-") as work:
+        asyncio.run(_scenario(Path(work)))
