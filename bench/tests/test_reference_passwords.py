@@ -6,15 +6,27 @@ import asyncio
 import tempfile
 from pathlib import Path
 
+import aio_pika
 import httpx
 import jwt
 
+from benchmarks.broker import delete_run_objects
 from benchmarks.plan import PASSWORD
 from benchmarks.processes import ProcessGroups
 from benchmarks.reference_models import AUDIENCE, ISSUER
 from benchmarks.stack import Stack
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+async def _exchange_exists(url: str, name: str) -> bool:
+    connection = await aio_pika.connect_robust(url)
+    async with connection:
+        try:
+            await (await connection.channel()).declare_exchange(name, passive=True)
+        except aio_pika.exceptions.ChannelClosed:
+            return False
+    return True
 
 
 async def _scenario(work: Path) -> None:
@@ -38,7 +50,11 @@ async def _scenario(work: Path) -> None:
     finally:
         await groups.stop_all()
         groups.kill_all_now()
+        # The login service declared its events exchange on the machine's broker.
+        await delete_run_objects(stack.rabbitmq_url, stack.names)
+        left = await _exchange_exists(stack.rabbitmq_url, stack.names.exchange)
 
+    assert not left, "the run's exchange was left on the broker"
     assert registered.status_code == 201, registered.text
     assert registered.json()["username"] == "Lean1"
     assert registered.headers["x-device-token"]
