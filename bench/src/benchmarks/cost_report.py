@@ -45,6 +45,14 @@ def _ratio_text(item: Measured) -> str:
     return "n/a" if math.isnan(item.ratio) else f"{item.ratio:.2f}"
 
 
+def _split(costs: list[Cost]) -> tuple[str, str]:
+    """Per size, the CPU per operation of the main threads (event loops) and of every other
+    thread (where Argon2 runs), in ms."""
+    loops = " / ".join(ms(cost.main_threads_cpu_per_op) for cost in costs) or "n/a"
+    rest = " / ".join(ms(cost.cpu_per_op - cost.main_threads_cpu_per_op) for cost in costs)
+    return loops, rest or "n/a"
+
+
 def _lean_split(r: RunResult, key: str, label: str, hashing: bool) -> str:
     """A lean reference's own split, and what it costs against its Argon2id floor: the
     lowest ratio the operation's work allows on this machine."""
@@ -55,8 +63,7 @@ def _lean_split(r: RunResult, key: str, label: str, hashing: bool) -> str:
     ]
     if not leans:
         return f"{label}: n/a"
-    loops = " / ".join(ms(lean.main_threads_cpu_per_op) for lean, _ in leans)
-    rest = " / ".join(ms(lean.cpu_per_op - lean.main_threads_cpu_per_op) for lean, _ in leans)
+    loops, rest = _split([lean for lean, _ in leans])
     against = " / ".join(f"{ratio(lean.cpu_per_op, floor):.2f}" for lean, floor in leans)
     floor_name = "hash" if hashing else "verification"
     return (
@@ -94,12 +101,7 @@ def summary(r: RunResult, database_label: str) -> list[str]:
     for row in ROWS:
         if row.floor not in ("verify", "hash"):
             continue
-        items = [item for item in measurements(row, r) if item.cost is not None]
-        loops = _joined(items, lambda i: ms(i.cost.main_threads_cpu_per_op) if i.cost else "n/a")
-        rest = _joined(
-            items,
-            lambda i: ms(i.cost.cpu_per_op - i.cost.main_threads_cpu_per_op) if i.cost else "n/a",
-        )
+        loops, rest = _split([item.cost for item in measurements(row, r) if item.cost])
         split.append(f"{row.label}: event loops {loops} ms, other threads {rest} ms")
     split.append(_lean_split(r, "login_lean", "the lean login", hashing=False))
     split.append(_lean_split(r, "register_lean", "the lean registration", hashing=True))

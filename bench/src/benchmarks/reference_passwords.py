@@ -76,7 +76,8 @@ async def login(request: Request, body: LoginBody, response: Response) -> TokenR
     # The failure windows a refusal would be decided on (per identifier and network,
     # per network, per account, per account and day).
     now = datetime.now(UTC)
-    start = int(now.timestamp()) // WINDOW_SECONDS * WINDOW_SECONDS
+    issued = int(now.timestamp())
+    start = issued // WINDOW_SECONDS * WINDOW_SECONDS
     typed = hashlib.sha256(body.identifier.encode()).hexdigest()[:32]
     client = request.client.host if request.client else "unknown"
     keys = [f"{typed}|{client}", client, account["_id"], account["_id"]]
@@ -88,7 +89,6 @@ async def login(request: Request, body: LoginBody, response: Response) -> TokenR
     )
     if not ok:
         raise HTTPException(401)
-    issued = int(now.timestamp())
     claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": account["_id"], "iat": issued}
     claims |= {"exp": issued + TOKEN_SECONDS, "jti": uuid.uuid4().hex}
     token = jwt.encode(
@@ -105,14 +105,12 @@ async def register(request: Request, body: RegisterBody, response: Response) -> 
     now = datetime.now(UTC)
     start = int(now.timestamp()) // 3600 * 3600
     client = request.client.host if request.client else "unknown"
-    window = await state.failures.find_one_and_update(
+    await state.failures.find_one_and_update(
         {"_id": f"registration:{start}:{client}"},
         {"$inc": {"count": 1}, "$setOnInsert": {"expires_at": now}},
         upsert=True,
         return_document=ReturnDocument.AFTER,
     )
-    if window is None:
-        raise HTTPException(429)
     password_hash = await asyncio.get_running_loop().run_in_executor(
         state.hashing, state.hasher.hash, body.password
     )
