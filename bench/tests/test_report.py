@@ -1,9 +1,10 @@
 """The rendered report: the summary table, the burst, refusals and missing counters."""
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks.burst import describe_others, events_owed, longest_gap
+from benchmarks.burst import describe_others, events_owed, logged_problems, longest_gap
 from benchmarks.cost_table import ROWS, Measured, measurements
 from benchmarks.drive import Answer, percentile
 from benchmarks.mongo_target import ServerDescription, address_of
@@ -41,18 +42,23 @@ def test_the_password_operations_cpu_is_split_between_event_loops_and_other_thre
     login_ms = [item.cost.cpu_per_op * 1000 for item in _login_items(run_result) if item.cost]
     loops = " / ".join(f"{value / 4:.2f}" for value in login_ms)
     others = " / ".join(f"{value * 3 / 4:.2f}" for value in login_ms)
-    assert f"successful non-first login: event loops {loops} ms, other threads {others} ms" in split
+    assert (
+        f"successful non-first login: event loops {loops} ms, other threads {others} ms "
+        "(whole ÷ other threads 1.33 / 1.33)"
+    ) in split
     assert "registration: event loops" in split
     # The lean login: a quarter of its 32 ms in the loops, the rest in other threads, and
     # 32 ms against a 30 ms verification.
     assert (
         "the lean login (the same work, no middleware): event loops 8.00 / 8.00 ms, other "
-        "threads 24.00 / 24.00 ms, 1.07 / 1.07 of one Argon2id verification"
+        "threads 24.00 / 24.00 ms (whole ÷ other threads 1.33 / 1.33), 1.07 / 1.07 of one "
+        "Argon2id verification"
     ) in split
     # The lean registration, 30 ms against a 31 ms hash.
     assert (
         "the lean registration (the same work, no middleware): event loops 7.50 / 7.50 ms, "
-        "other threads 22.50 / 22.50 ms, 0.97 / 0.97 of one Argon2id hash"
+        "other threads 22.50 / 22.50 ms (whole ÷ other threads 1.33 / 1.33), 0.97 / 0.97 of "
+        "one Argon2id hash"
     ) in split
     assert "GET /v1/accounts/me" not in split
 
@@ -92,10 +98,37 @@ def test_burst_section_names_the_logins_not_answered_200(run_result: RunResult) 
     assert run_result.burst is not None
     run_result.burst.statuses = {200: 999, 503: 1}
     run_result.burst.events_handled = 999
+    run_result.burst.failed_after = [31.24]
+    run_result.burst.logged_problems = {"database_error OperationFailure": 1}
     text = render(run_result, [], "benchmarks")
     assert "999 answered 200, 1 answered 503 (**not all 200**)" in text
-    assert "| logins not answered 200 | **1** (1 answered 503): no event was awaited" in text
+    assert (
+        "| logins not answered 200 | **1** (1 answered 503): no event was awaited for them; "
+        "answered after 31.2 s; the login service logged 1 `database_error OperationFailure` |"
+    ) in text
     assert "| events handled by the consumers | 999 of 999 (one per login answered 200) |" in text
+
+
+def test_the_burst_counts_the_warnings_and_errors_the_login_service_logged(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "login.log"
+    earlier = b'{"event": "database_error", "error": "AutoReconnect", "level": "error"}\n'
+    log.write_bytes(earlier)
+    lines = [
+        {"event": "request", "status": 200, "level": "info"},
+        {"event": "database_error", "error": "OperationFailure", "code": 112, "level": "error"},
+        {"event": "database_error", "error": "OperationFailure", "code": 112, "level": "error"},
+        {"event": "database_unavailable", "error": "NetworkTimeout", "level": "warning"},
+    ]
+    with log.open("ab") as out:
+        out.write(b"Traceback: not JSON\n")
+        out.writelines(json.dumps(line).encode() + b"\n" for line in lines)
+    assert logged_problems(log, len(earlier)) == {
+        "database_error OperationFailure (code 112)": 2,
+        "database_unavailable NetworkTimeout": 1,
+    }
+    assert logged_problems(tmp_path / "missing.log", 0) == {}
 
 
 def test_an_all_200_burst_has_no_row_for_other_answers(run_result: RunResult) -> None:

@@ -8,9 +8,11 @@ first-login order is 1..100.
 """
 
 import asyncio
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -51,6 +53,10 @@ class BurstResult:
     to_last_voucher_seconds: float = float("nan")
     login_cost: Cost | None = None
     consumer_cost: Cost | None = None
+    # Seconds each login not answered 200 took, and what the login service logged as a
+    # warning or an error meanwhile: the evidence a failed answer leaves in the report.
+    failed_after: list[float] = field(default_factory=list)
+    logged_problems: dict[str, int] = field(default_factory=dict)
 
     @property
     def all_ok(self) -> bool:
@@ -103,6 +109,28 @@ def status_counts(statuses: dict[int, int]) -> str:
     )
 
 
+def logged_problems(log: Path, offset: int) -> dict[str, int]:
+    """Warnings and errors of a service's JSON log from ``offset`` on, counted by event,
+    error type and server code (the fields the services log for a failed request)."""
+    found: Counter[str] = Counter()
+    if not log.exists():
+        return {}
+    with log.open("rb") as lines:
+        lines.seek(offset)
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(entry, dict) or entry.get("level") not in ("warning", "error"):
+                continue
+            parts = [str(entry.get("event")), str(entry.get("error", "")).strip()]
+            if entry.get("code") is not None:
+                parts.append(f"(code {entry['code']})")
+            found[" ".join(part for part in parts if part)] += 1
+    return dict(found)
+
+
 def describe_others(answers: list[Answer]) -> str:
     """The answers other than 200, counted by status ("" when every login got 200)."""
     return status_counts(dict(Counter(a.status for a in answers if a.status != 200)))
@@ -113,6 +141,8 @@ async def run_burst(
 ) -> BurstResult:
     """Start the burst's processes, send the logins, wait for every event, check, stop."""
     result = BurstResult(len(usernames), plan.burst_concurrency, throttle_raised)
+    login_log = stack.work / "login.log"
+    log_offset = login_log.stat().st_size if login_log.exists() else 0
     await stack.start_login()
     names = [f"burst-consumer-{index}" for index in range(CONSUMERS)]
     for name in names:
@@ -172,6 +202,8 @@ async def run_burst(
     result.statuses = dict(Counter(answer.status for answer in answers))
     result.answered_at = [answer.answered_at - started for answer in answers]
     result.login_ms = [(answer.answered_at - answer.sent_at) * 1000 for answer in answers]
+    result.failed_after = [a.answered_at - a.sent_at for a in answers if a.status != 200]
+    result.logged_problems = logged_problems(login_log, log_offset)
     await _check(stack, usernames, started_wall, result)
     for child in [c for c in stack.groups.children if c.name in {"login", *names}]:
         await stack.groups.stop(child)

@@ -45,12 +45,20 @@ def _ratio_text(item: Measured) -> str:
     return "n/a" if math.isnan(item.ratio) else f"{item.ratio:.2f}"
 
 
-def _split(costs: list[Cost]) -> tuple[str, str]:
+def _split(costs: list[Cost]) -> str:
     """Per size, the CPU per operation of the main threads (event loops) and of every other
-    thread (where Argon2 runs), in ms."""
-    loops = " / ".join(ms(cost.main_threads_cpu_per_op) for cost in costs) or "n/a"
-    rest = " / ".join(ms(cost.cpu_per_op - cost.main_threads_cpu_per_op) for cost in costs)
-    return loops, rest or "n/a"
+    thread (where Argon2 runs), in ms, and the whole against those other threads: what the
+    operation costs per unit of its own Argon2 work, both measured over one window, so the
+    machine's drift in core speed between phases does not move it."""
+    if not costs:
+        return "event loops n/a, other threads n/a"
+    loops = " / ".join(ms(cost.main_threads_cpu_per_op) for cost in costs)
+    others = [cost.cpu_per_op - cost.main_threads_cpu_per_op for cost in costs]
+    rest = " / ".join(ms(other) for other in others)
+    own = " / ".join(
+        f"{ratio(cost.cpu_per_op, other):.2f}" for cost, other in zip(costs, others, strict=True)
+    )
+    return f"event loops {loops} ms, other threads {rest} ms (whole ÷ other threads {own})"
 
 
 def _lean_split(r: RunResult, key: str, label: str, hashing: bool) -> str:
@@ -63,12 +71,11 @@ def _lean_split(r: RunResult, key: str, label: str, hashing: bool) -> str:
     ]
     if not leans:
         return f"{label}: n/a"
-    loops, rest = _split([lean for lean, _ in leans])
     against = " / ".join(f"{ratio(lean.cpu_per_op, floor):.2f}" for lean, floor in leans)
     floor_name = "hash" if hashing else "verification"
     return (
-        f"{label} (the same work, no middleware): event loops {loops} ms, other threads "
-        f"{rest} ms, {against} of one Argon2id {floor_name}"
+        f"{label} (the same work, no middleware): {_split([lean for lean, _ in leans])}, "
+        f"{against} of one Argon2id {floor_name}"
     )
 
 
@@ -101,8 +108,7 @@ def summary(r: RunResult, database_label: str) -> list[str]:
     for row in ROWS:
         if row.floor not in ("verify", "hash"):
             continue
-        loops, rest = _split([item.cost for item in measurements(row, r) if item.cost])
-        split.append(f"{row.label}: event loops {loops} ms, other threads {rest} ms")
+        split.append(f"{row.label}: {_split([i.cost for i in measurements(row, r) if i.cost])}")
     split.append(_lean_split(r, "login_lean", "the lean login", hashing=False))
     split.append(_lean_split(r, "register_lean", "the lean registration", hashing=True))
     bare = " / ".join(ms(s.floors["bare"].cpu_per_op) for s in r.sizes if "bare" in s.floors)
@@ -139,9 +145,10 @@ def summary(r: RunResult, database_label: str) -> list[str]:
         ),
         "Where the password operations' CPU goes, per operation (the workers' main threads, "
         "which run the event loops, against every other thread of the service, where its "
-        "Argon2 runs; the idle rate is subtracted from the loops, where it runs): "
-        + "; ".join(split)
-        + ".",
+        "Argon2 runs; the idle rate is subtracted from the loops, where it runs), and the "
+        "whole against those other threads: the operation's cost per unit of its own Argon2 "
+        "work, the two measured over one window, unmoved by the drift of the machine's core "
+        "speed between phases: " + "; ".join(split) + ".",
         "",
     ]
 
@@ -161,6 +168,14 @@ def _consumer_method(r: RunResult) -> str:
 def _gap_text(times: list[float]) -> str:
     gap = longest_gap(times)
     return "n/a" if gap is None else f"{gap.seconds:.2f} s (from {gap.at:.1f} s)"
+
+
+def _failures(b: BurstResult) -> str:
+    """How long the failed logins took, and what the login service logged meanwhile."""
+    took = ", ".join(f"{seconds:.1f}" for seconds in sorted(b.failed_after)[:10])
+    more = f" (first 10 of {len(b.failed_after)})" if len(b.failed_after) > 10 else ""
+    logged = ", ".join(f"{count} `{line}`" for line, count in sorted(b.logged_problems.items()))
+    return f"answered after {took} s{more}; the login service logged {logged or 'no warning'}"
 
 
 def burst_section(b: BurstResult, figure: str | None, on_standin: bool) -> list[str]:
@@ -208,7 +223,8 @@ def burst_section(b: BurstResult, figure: str | None, on_standin: bool) -> list[
             2,
             [
                 "logins not answered 200",
-                f"**{others:,}** ({status_counts(b.not_ok)}): no event was awaited for them",
+                f"**{others:,}** ({status_counts(b.not_ok)}): no event was awaited for them; "
+                f"{_failures(b)}",
             ],
         )
     throttle = (
