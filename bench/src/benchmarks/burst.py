@@ -141,7 +141,7 @@ async def run_burst(
 ) -> BurstResult:
     """Start the burst's processes, send the logins, wait for every event, check, stop."""
     result = BurstResult(len(usernames), plan.burst_concurrency, throttle_raised)
-    login_log = stack.work / "login.log"
+    login_log = stack.groups.log_path("login")
     log_offset = login_log.stat().st_size if login_log.exists() else 0
     await stack.start_login()
     names = [f"burst-consumer-{index}" for index in range(CONSUMERS)]

@@ -41,8 +41,8 @@ def _metered(cost: Cost | None) -> str:
     return f"{cost.operations:,}{share}"
 
 
-def _ratio_text(item: Measured) -> str:
-    return "n/a" if math.isnan(item.ratio) else f"{item.ratio:.2f}"
+def _times(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f}"
 
 
 def _split(costs: list[Cost]) -> str:
@@ -56,7 +56,7 @@ def _split(costs: list[Cost]) -> str:
     others = [cost.cpu_per_op - cost.main_threads_cpu_per_op for cost in costs]
     rest = " / ".join(ms(other) for other in others)
     own = " / ".join(
-        f"{ratio(cost.cpu_per_op, other):.2f}" for cost, other in zip(costs, others, strict=True)
+        _times(ratio(cost.cpu_per_op, other)) for cost, other in zip(costs, others, strict=True)
     )
     return f"event loops {loops} ms, other threads {rest} ms (whole ÷ other threads {own})"
 
@@ -71,7 +71,7 @@ def _lean_split(r: RunResult, key: str, label: str, hashing: bool) -> str:
     ]
     if not leans:
         return f"{label}: n/a"
-    against = " / ".join(f"{ratio(lean.cpu_per_op, floor):.2f}" for lean, floor in leans)
+    against = " / ".join(_times(ratio(lean.cpu_per_op, floor)) for lean, floor in leans)
     floor_name = "hash" if hashing else "verification"
     return (
         f"{label} (the same work, no middleware): {_split([lean for lean, _ in leans])}, "
@@ -89,7 +89,7 @@ def summary(r: RunResult, database_label: str) -> list[str]:
                 row.floor_label,
                 _joined(items, lambda i: ms(i.cost.cpu_per_op) if i.cost else "n/a"),
                 _joined(items, lambda i: ms(i.floor_cpu)),
-                "**" + _joined(items, _ratio_text) + "**",
+                "**" + _joined(items, lambda i: _times(i.ratio)) + "**",
                 f"≤ {row.goal:.2f}" if row.goal is not None else "report",
                 verdict([item.ratio for item in items], row.goal),
                 _joined(

@@ -47,6 +47,10 @@ class ProcessGroups:
     log_dir: Path
     children: list[Child] = field(default_factory=list)
 
+    def log_path(self, name: str) -> Path:
+        """Where the children called ``name`` write stdout and stderr, each run appended."""
+        return self.log_dir / f"{name}.log"
+
     async def start(
         self,
         name: str,
@@ -56,7 +60,7 @@ class ProcessGroups:
         cwd: Path,
         capture_stdout: bool = False,
     ) -> Child:
-        log_path = self.log_dir / f"{name}.log"
+        log_path = self.log_path(name)
         log_file = log_path.open("ab")
         try:
             process = await asyncio.create_subprocess_exec(
