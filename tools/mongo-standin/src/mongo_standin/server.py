@@ -14,7 +14,14 @@ The adaptation lives here, never in the services:
   waits; a request whose client has gone away meanwhile is dropped, not run;
 - a transaction left open longer than ``transaction_lifetime`` seconds (a client
   that died between two statements) is aborted, as MongoDB does after
-  ``transactionLifetimeLimitSeconds`` (60 s by default).
+  ``transactionLifetimeLimitSeconds`` (60 s by default);
+- a statement of a transaction that SQLite refuses with "database is locked" (its
+  snapshot went stale: another connection wrote to the file after the transaction first
+  read; the engine keeps several connections to it) is answered as MongoDB answers a
+  write conflict in a transaction: ``WriteConflict`` (112) labelled
+  ``TransientTransactionError``, so drivers abort the transaction and run it again.
+  SQLite does not wait in that case (the snapshot stays stale until the transaction
+  ends), and its message carries no code or label: drivers would report a failure.
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ from mongoeco.wire.proxy import AsyncMongoEcoProxyServer, ProxyAddress
 from mongo_standin.gate import TransactionGate, classify
 
 BUSY_MESSAGE = "active transaction bound to another session"
+LOCKED_MESSAGE = "database is locked"
+WRITE_CONFLICT = 112
 
 _OP_REPLY = 1
 _OP_MSG = 2013
@@ -66,14 +75,46 @@ def _reply_document(response: bytes) -> dict[str, Any] | None:
         return None
 
 
-def is_busy_refusal(response: bytes | None) -> bool:
-    """True when a response is the engine's refusal because of another session's transaction."""
-    if response is None or BUSY_MESSAGE.encode() not in response:
+def _is_refusal(response: bytes | None, message: str) -> bool:
+    """True when a response is an error reply whose message contains ``message``."""
+    if response is None or message.encode() not in response:
         return False
     document = _reply_document(response)
     if document is None or document.get("ok") == 1:
         return False
-    return BUSY_MESSAGE in str(document.get("errmsg", ""))
+    return message in str(document.get("errmsg", ""))
+
+
+def is_busy_refusal(response: bytes | None) -> bool:
+    """True when a response is the engine's refusal because of another session's transaction."""
+    return _is_refusal(response, BUSY_MESSAGE)
+
+
+def is_locked_refusal(response: bytes | None) -> bool:
+    """True when a response is SQLite's "database is locked" (no code, no label)."""
+    return _is_refusal(response, LOCKED_MESSAGE)
+
+
+def as_write_conflict(response: bytes) -> bytes:
+    """The OP_MSG error reply MongoDB sends for a write conflict in a transaction, in
+    answer to the same request as ``response``; other replies are returned unchanged."""
+    _, request_id, response_to, op_code = _HEADER.unpack_from(response)
+    document = _reply_document(response)
+    if op_code != _OP_MSG or document is None:
+        return response
+    body = bson.encode(
+        {
+            "ok": 0.0,
+            "errmsg": f"Write conflict during a transaction ({document.get('errmsg')}); "
+            "please retry the transaction",
+            "code": WRITE_CONFLICT,
+            "codeName": "WriteConflict",
+            "errorLabels": ["TransientTransactionError"],
+        }
+    )
+    message = struct.pack("<iB", 0, 0) + body  # no flag bits; one section of kind 0 (body)
+    header = _HEADER.pack(_HEADER.size + len(message), request_id, response_to, _OP_MSG)
+    return header + message
 
 
 class WaitingProxyServer(AsyncMongoEcoProxyServer):
@@ -91,6 +132,7 @@ class WaitingProxyServer(AsyncMongoEcoProxyServer):
         self.transaction_lifetime = transaction_lifetime
         self.waited_requests = 0
         self.dropped_requests = 0
+        self.write_conflicts = 0
         self.expired_transactions = 0
         # session key -> (transaction number, monotonic time it was first seen open)
         self._open_transactions: dict[str, tuple[int, float]] = {}
@@ -127,7 +169,11 @@ class WaitingProxyServer(AsyncMongoEcoProxyServer):
                 if self._client_gone():
                     self.dropped_requests += 1
                     return None
-                return await self._dispatch_waiting(header, payload, connection)
+                response = await self._dispatch_waiting(header, payload, connection)
+                if is_locked_refusal(response):
+                    self.write_conflicts += 1
+                    return as_write_conflict(response)
+                return response
             finally:
                 if not self.transaction_open():
                     await self.gate.release_transaction()

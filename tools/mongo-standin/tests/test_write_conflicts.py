@@ -1,0 +1,127 @@
+"""A transaction whose snapshot went stale gets MongoDB's labelled write conflict.
+
+SQLite answers "database is locked", at once and with no code or label, when a
+transaction that has read tries to write after another connection wrote to the file
+(the engine's own background connections do). The launcher answers as MongoDB does
+for a write conflict in a transaction, so drivers retry the transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import bson
+import pytest
+from pymongo import AsyncMongoClient
+from pymongo.errors import OperationFailure
+
+from mongo_standin.server import (
+    LOCKED_MESSAGE,
+    WRITE_CONFLICT,
+    as_write_conflict,
+    is_locked_refusal,
+)
+
+Client = AsyncMongoClient[dict[str, Any]]
+
+
+def _write_beside_the_engine(path: Path) -> None:
+    """Commit a write to the data file through another SQLite connection."""
+    other = sqlite3.connect(path)
+    try:
+        other.execute("CREATE TABLE IF NOT EXISTS other_writer (n INTEGER)")
+        other.execute("INSERT INTO other_writer VALUES (1)")
+        other.commit()
+    finally:
+        other.close()
+
+
+async def test_a_stale_snapshot_is_a_labelled_write_conflict_and_the_retry_applies_once(
+    start_server: Callable[[Path], str], tmp_path: Path
+) -> None:
+    path = tmp_path / "conflicts.sqlite3"
+    client: Client = AsyncMongoClient(start_server(path))
+    db = client[f"t_{uuid.uuid4().hex}"]
+    await db.counters.insert_one({"_id": "c", "n": 0})
+    conflicts: list[OperationFailure] = []
+    attempts = 0
+
+    async def increment(session: Any) -> None:
+        nonlocal attempts
+        attempts += 1
+        await db.counters.find_one({"_id": "c"}, session=session)  # the snapshot is taken
+        if attempts == 1:
+            _write_beside_the_engine(path)
+        try:
+            await db.counters.update_one({"_id": "c"}, {"$inc": {"n": 1}}, session=session)
+        except OperationFailure as error:
+            conflicts.append(error)
+            raise
+
+    try:
+        async with client.start_session() as session:
+            await session.with_transaction(increment)
+        # The gate is free again: a plain write goes through at once.
+        await db.log.insert_one({"_id": "after"})
+        counter = await db.counters.find_one({"_id": "c"})
+    finally:
+        await client.close()
+
+    labelled = [(e.code, e.has_error_label("TransientTransactionError")) for e in conflicts]
+    assert labelled == [(WRITE_CONFLICT, True)]
+    assert attempts == 2
+    assert counter == {"_id": "c", "n": 1}
+
+
+async def test_the_conflict_reaches_a_client_that_does_not_retry_and_leaves_nothing(
+    start_server: Callable[[Path], str], tmp_path: Path
+) -> None:
+    path = tmp_path / "aborted.sqlite3"
+    client: Client = AsyncMongoClient(start_server(path))
+    db = client[f"t_{uuid.uuid4().hex}"]
+    await db.counters.insert_one({"_id": "c", "n": 0})
+    try:
+        async with client.start_session() as session:
+            await session.start_transaction()
+            await db.counters.find_one({"_id": "c"}, session=session)
+            _write_beside_the_engine(path)
+            with pytest.raises(OperationFailure) as raised:
+                await db.items.insert_many([{"_id": 1}, {"_id": 2}], session=session)
+            await session.abort_transaction()
+        async with client.start_session() as session:
+            await session.start_transaction()
+            await db.items.insert_one({"_id": "next"}, session=session)
+            await session.commit_transaction()
+        items = await db.items.distinct("_id")
+    finally:
+        await client.close()
+    assert raised.value.code == WRITE_CONFLICT
+    assert raised.value.has_error_label("TransientTransactionError")
+    assert items == ["next"]
+
+
+def _op_msg(document: dict[str, Any], request_id: int = 7, response_to: int = 3) -> bytes:
+    body = struct.pack("<I", 0) + b"\x00" + bson.encode(document)
+    return struct.pack("<iiii", 16 + len(body), request_id, response_to, 2013) + body
+
+
+def test_only_failed_replies_saying_locked_are_rewritten() -> None:
+    locked = _op_msg({"ok": 0.0, "errmsg": LOCKED_MESSAGE})
+    assert is_locked_refusal(locked)
+    assert not is_locked_refusal(_op_msg({"ok": 1.0, "x": LOCKED_MESSAGE}))
+    assert not is_locked_refusal(_op_msg({"ok": 0.0, "errmsg": "E11000 duplicate key"}))
+    assert not is_locked_refusal(None)
+
+    rewritten = as_write_conflict(locked)
+    length, request_id, response_to, op_code = struct.unpack_from("<iiii", rewritten)
+    assert (length, request_id, response_to, op_code) == (len(rewritten), 7, 3, 2013)
+    document = bson.decode(rewritten[21:])
+    assert document["code"] == WRITE_CONFLICT
+    assert document["codeName"] == "WriteConflict"
+    assert document["errorLabels"] == ["TransientTransactionError"]
+    assert LOCKED_MESSAGE in document["errmsg"]
