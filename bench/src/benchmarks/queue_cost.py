@@ -64,9 +64,16 @@ class _ReadyCount:
         await _until_one_at_most([self], [count], deadline)
 
 
-def _reading(target: Target, counters: dict[str, float] | None = None) -> Reading:
-    (cpu, main_threads), at = group_cpus(target), time.monotonic()
-    return Reading(at, cpu, counters or {}, main_threads)
+def _readings(
+    targets: list[Target], counters: list[dict[str, float]] | None = None
+) -> list[Reading]:
+    """Every target's CPU, read back to back and stamped with one time, the middle of the
+    reads: the consumers share one window, however long reading ``/proc`` takes."""
+    started = time.monotonic()
+    cpus = [group_cpus(target) for target in targets]
+    at = (started + time.monotonic()) / 2
+    found = counters or [{} for _ in targets]
+    return [Reading(at, cpu, c, main) for (cpu, main), c in zip(cpus, found, strict=True)]
 
 
 async def _until_one_at_most(ready: list[_ReadyCount], limits: list[int], deadline: float) -> None:
@@ -96,11 +103,10 @@ async def drain_costs(
             await count.until_at_most(drain.total - 1, deadline)  # it is consuming
         for drain, count in zip(drains, ready, strict=True):
             await count.until_at_most(drain.total - warm_up(drain.total), deadline)
-        counters = [await scrape_counters(target) for target in targets]
-        before = [_reading(target, found) for target, found in zip(targets, counters, strict=True)]
+        before = _readings(targets, [await scrape_counters(target) for target in targets])
         opened = [await count() for count in ready]
         await _until_one_at_most(ready, [warm_up(drain.total) for drain in drains], deadline)
-        closing = [_reading(target) for target in targets]
+        closing = _readings(targets)
         left = [await count() for count in ready]
         after = [
             replace(reading, counters=await scrape_counters(target))

@@ -75,14 +75,12 @@ def method_notes(r: RunResult) -> list[str]:
         "login service's registration budget (`LOGIN_THROTTLE_REGISTRATION_MAX_ATTEMPTS`); "
         "every other throttle setting keeps its default unless `--raise-login-throttle` is "
         "given (the burst section says so).",
-        "- First logins of section 4a are measured one at a time. On the stand-in, a "
-        "transaction open while another session writes outside a transaction makes SQLite "
-        "answer `database is locked` (after its 5 s busy timeout) or keeps the plain write "
-        "waiting until the stand-in's 30 s wait limit; the whole server stalls meanwhile. "
-        "Concurrent first logins (recording transactions, claim transactions, the outbox "
-        "relay's plain writes) meet exactly that, and their latency then measures those stalls"
-        " only; the burst (section 1) shows where they happen. Real MongoDB has neither the "
-        "global lock nor the stall.",
+        "- First logins of section 4a are measured one at a time. The stand-in runs one "
+        "transaction at a time and nothing else beside it (its engine cannot; its launcher "
+        "makes every other request wait), so concurrent first logins (recording "
+        "transactions, claim transactions, the outbox relay's writes) queue behind each "
+        "other, and their latency would measure that queue only; the burst (section 1) shows "
+        "it. Real MongoDB runs them side by side.",
         f"- Messages dead-lettered during the run: {r.dead_lettered}.",
     ]
     notes += [f"- {note}" for note in r.skipped]
