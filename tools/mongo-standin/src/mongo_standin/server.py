@@ -170,7 +170,9 @@ class WaitingProxyServer(AsyncMongoEcoProxyServer):
                     self.dropped_requests += 1
                     return None
                 response = await self._dispatch_waiting(header, payload, connection)
-                if is_locked_refusal(response):
+                # Never for commit or abort: a driver would run the whole transaction again
+                # while the engine still held it open (in WAL mode neither can be refused so).
+                if not kind.ends_transaction and is_locked_refusal(response):
                     self.write_conflicts += 1
                     return as_write_conflict(response)
                 return response
