@@ -174,6 +174,12 @@ class WaitingProxyServer(AsyncMongoEcoProxyServer):
                 # while the engine still held it open (in WAL mode neither can be refused so).
                 if not kind.ends_transaction and is_locked_refusal(response):
                     self.write_conflicts += 1
+                    print(
+                        "mongo-standin: a transaction's write met a stale snapshot "
+                        f"({LOCKED_MESSAGE}); answered WriteConflict, TransientTransactionError",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     return as_write_conflict(response)
                 return response
             finally:
