@@ -11,13 +11,15 @@ from __future__ import annotations
 import sqlite3
 import struct
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import bson
 import pytest
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
 from mongo_standin.server import (
@@ -41,13 +43,30 @@ def _write_beside_the_engine(path: Path) -> None:
         other.close()
 
 
-async def test_a_stale_snapshot_is_a_labelled_write_conflict_and_the_retry_applies_once(
-    start_server: Callable[[Path], str], tmp_path: Path
-) -> None:
-    path = tmp_path / "conflicts.sqlite3"
+@dataclass(frozen=True, slots=True)
+class Served:
+    """A server of the test's own (so no other test writes to its file) and a database
+    holding one counter at 0."""
+
+    path: Path
+    client: Client
+    db: AsyncDatabase[dict[str, Any]]
+
+
+@pytest.fixture
+async def served(start_server: Callable[[Path], str], tmp_path: Path) -> AsyncIterator[Served]:
+    path = tmp_path / "data.sqlite3"
     client: Client = AsyncMongoClient(start_server(path))
     db = client[f"t_{uuid.uuid4().hex}"]
     await db.counters.insert_one({"_id": "c", "n": 0})
+    yield Served(path, client, db)
+    await client.close()
+
+
+async def test_a_stale_snapshot_is_a_labelled_write_conflict_and_the_retry_applies_once(
+    served: Served,
+) -> None:
+    path, client, db = served.path, served.client, served.db
     conflicts: list[OperationFailure] = []
     attempts = 0
 
@@ -63,14 +82,11 @@ async def test_a_stale_snapshot_is_a_labelled_write_conflict_and_the_retry_appli
             conflicts.append(error)
             raise
 
-    try:
-        async with client.start_session() as session:
-            await session.with_transaction(increment)
-        # The gate is free again: a plain write goes through at once.
-        await db.log.insert_one({"_id": "after"})
-        counter = await db.counters.find_one({"_id": "c"})
-    finally:
-        await client.close()
+    async with client.start_session() as session:
+        await session.with_transaction(increment)
+    # The gate is free again: a plain write goes through at once.
+    await db.log.insert_one({"_id": "after"})
+    counter = await db.counters.find_one({"_id": "c"})
 
     labelled = [(e.code, e.has_error_label("TransientTransactionError")) for e in conflicts]
     assert labelled == [(WRITE_CONFLICT, True)]
@@ -79,27 +95,21 @@ async def test_a_stale_snapshot_is_a_labelled_write_conflict_and_the_retry_appli
 
 
 async def test_the_conflict_reaches_a_client_that_does_not_retry_and_leaves_nothing(
-    start_server: Callable[[Path], str], tmp_path: Path
+    served: Served,
 ) -> None:
-    path = tmp_path / "aborted.sqlite3"
-    client: Client = AsyncMongoClient(start_server(path))
-    db = client[f"t_{uuid.uuid4().hex}"]
-    await db.counters.insert_one({"_id": "c", "n": 0})
-    try:
-        async with client.start_session() as session:
-            await session.start_transaction()
-            await db.counters.find_one({"_id": "c"}, session=session)
-            _write_beside_the_engine(path)
-            with pytest.raises(OperationFailure) as raised:
-                await db.items.insert_many([{"_id": 1}, {"_id": 2}], session=session)
-            await session.abort_transaction()
-        async with client.start_session() as session:
-            await session.start_transaction()
-            await db.items.insert_one({"_id": "next"}, session=session)
-            await session.commit_transaction()
-        items = await db.items.distinct("_id")
-    finally:
-        await client.close()
+    client, db = served.client, served.db
+    async with client.start_session() as session:
+        await session.start_transaction()
+        await db.counters.find_one({"_id": "c"}, session=session)
+        _write_beside_the_engine(served.path)
+        with pytest.raises(OperationFailure) as raised:
+            await db.items.insert_many([{"_id": 1}, {"_id": 2}], session=session)
+        await session.abort_transaction()
+    async with client.start_session() as session:
+        await session.start_transaction()
+        await db.items.insert_one({"_id": "next"}, session=session)
+        await session.commit_transaction()
+    items = await db.items.distinct("_id")
     assert raised.value.code == WRITE_CONFLICT
     assert raised.value.has_error_label("TransientTransactionError")
     assert items == ["next"]
