@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import bson
 import pytest
 from pymongo import AsyncMongoClient
 
@@ -52,3 +55,15 @@ def start_server() -> Iterator[object]:
     for process in started:
         process.terminate()
         process.wait(timeout=10)
+
+
+def _op_msg(document: dict[str, Any], request_id: int = 1, response_to: int = 1) -> bytes:
+    """One OP_MSG (op code 2013) carrying ``document`` as its body section."""
+    body = struct.pack("<I", 0) + b"\x00" + bson.encode(document)
+    return struct.pack("<iiii", 16 + len(body), request_id, response_to, 2013) + body
+
+
+@pytest.fixture
+def op_msg() -> Callable[..., bytes]:
+    """Builds a server reply as it travels on the wire, for the launcher's reply checks."""
+    return _op_msg

@@ -138,14 +138,7 @@ async def test_plain_writes_on_a_shared_document_beside_transactions_never_stall
     assert await db.throttle.find_one({"_id": "client"}) == {"_id": "client", "n": 0}
 
 
-def test_busy_refusal_is_recognised_only_in_failed_replies() -> None:
-    import struct
-
-    import bson
-
-    def op_msg(document: dict[str, Any]) -> bytes:
-        body = struct.pack("<I", 0) + b"\x00" + bson.encode(document)
-        return struct.pack("<iiii", 16 + len(body), 1, 1, 2013) + body
+def test_busy_refusal_is_recognised_only_in_failed_replies(op_msg: Callable[..., bytes]) -> None:
 
     assert is_busy_refusal(op_msg({"ok": 0.0, "errmsg": f"SQLiteEngine has an {BUSY_MESSAGE}"}))
     assert not is_busy_refusal(op_msg({"ok": 1.0, "cursor": {"firstBatch": [{"x": BUSY_MESSAGE}]}}))

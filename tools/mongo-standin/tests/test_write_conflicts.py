@@ -2,7 +2,7 @@
 
 SQLite answers "database is locked", at once and with no code or label, when a
 transaction that has read tries to write after another connection wrote to the file
-(the engine's own background connections do). The launcher answers as MongoDB does
+(the engine keeps several connections to its file). The launcher answers as MongoDB does
 for a write conflict in a transaction, so drivers retry the transaction.
 """
 
@@ -115,16 +115,11 @@ async def test_the_conflict_reaches_a_client_that_does_not_retry_and_leaves_noth
     assert items == ["next"]
 
 
-def _op_msg(document: dict[str, Any], request_id: int = 7, response_to: int = 3) -> bytes:
-    body = struct.pack("<I", 0) + b"\x00" + bson.encode(document)
-    return struct.pack("<iiii", 16 + len(body), request_id, response_to, 2013) + body
-
-
-def test_only_failed_replies_saying_locked_are_rewritten() -> None:
-    locked = _op_msg({"ok": 0.0, "errmsg": LOCKED_MESSAGE})
+def test_only_failed_replies_saying_locked_are_rewritten(op_msg: Callable[..., bytes]) -> None:
+    locked = op_msg({"ok": 0.0, "errmsg": LOCKED_MESSAGE}, request_id=7, response_to=3)
     assert is_locked_refusal(locked)
-    assert not is_locked_refusal(_op_msg({"ok": 1.0, "x": LOCKED_MESSAGE}))
-    assert not is_locked_refusal(_op_msg({"ok": 0.0, "errmsg": "E11000 duplicate key"}))
+    assert not is_locked_refusal(op_msg({"ok": 1.0, "x": LOCKED_MESSAGE}))
+    assert not is_locked_refusal(op_msg({"ok": 0.0, "errmsg": "E11000 duplicate key"}))
     assert not is_locked_refusal(None)
 
     rewritten = as_write_conflict(locked)
