@@ -42,6 +42,7 @@ class Plan:
     http_workers: int = 2
     seed_batch: int = 2000
     voucher_wait_seconds: float = 45.0
+    login_part_calls: int = 200  # calls per part of a login, each part timed alone
 
 
 FULL = Plan(
@@ -91,4 +92,5 @@ QUICK = Plan(
     fast_path_rounds=1,
     idle_seconds=2.0,
     drive_seconds=8.0,
+    login_part_calls=30,
 )

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from benchmarks.cost_report import burst_section, summary
 from benchmarks.cost_report import table as _table
+from benchmarks.login_parts import parts_paragraph
 from benchmarks.report_method import method_notes
 from benchmarks.results import RunResult
 
@@ -204,7 +205,7 @@ def render(r: RunResult, plots: list[str], plot_folder: str) -> str:
         f"generator: {r.load_engine} (one thread, its own process).",
         "",
     ]
-    lines += summary(r, database_label)
+    lines += summary(r, database_label) + parts_paragraph(r)
     named = {name.removesuffix(".png"): f"{plot_folder}/{name}" for name in plots}
     if "cpu-ratios" in named:
         lines += [f"![cpu-ratios]({named['cpu-ratios']})", ""]

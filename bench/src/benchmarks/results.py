@@ -7,6 +7,7 @@ from benchmarks.drain import DrainRun
 from benchmarks.first_logins import FirstLoginRun
 from benchmarks.floors import Argon2Floor
 from benchmarks.load import LoadResult, generator_bound
+from benchmarks.login_parts import LoginParts
 from benchmarks.meter import Cost, ratio
 from benchmarks.mongo_target import ServerDescription
 from benchmarks.plan import Plan
@@ -40,6 +41,7 @@ class SizeResult:
     argon2_floor: Argon2Floor
     costs: dict[str, Cost]  # per operation row key: the service's cost
     floors: dict[str, Cost]  # per operation row key: the lean reference's cost (and "bare")
+    login_parts: LoginParts | None = None  # a login's event-loop work, part by part
 
     @property
     def login_ratio(self) -> float:

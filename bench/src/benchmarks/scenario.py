@@ -7,6 +7,7 @@ from benchmarks.burst_phase import burst_phase
 from benchmarks.consumer_costs import consumer_phase
 from benchmarks.drain import measure_drain
 from benchmarks.floors import measure_argon2
+from benchmarks.login_parts import measure_login_parts
 from benchmarks.mongo_target import describe_server
 from benchmarks.operation_costs import SizeCosts
 from benchmarks.plan import PASSWORD, Plan
@@ -166,6 +167,11 @@ class Run:
         say(f"  login: {login.ok_per_second:.1f}/s, p50 {login.p50_ms:.0f} ms")
         lean = await costs.logins(bodies, lean=True)
         say(f"  lean login (reference): {lean.ok_per_second:.1f}/s, p50 {lean.p50_ms:.0f} ms")
+        parts = await measure_login_parts(stack, self.hot, plan.login_part_calls)
+        say(
+            f"  a login's parts, each alone: {parts.login:.2f} ms of event-loop CPU in all, "
+            f"{parts.session_token:.2f} of it the session token"
+        )
         account_reads = await measure_account_reads(
             stack.mongodb_uri, stack.login_database, self.hot, plan.update_seconds, 16
         )
@@ -199,6 +205,7 @@ class Run:
             argon2_floor=floor,
             costs=dict(costs.service),
             floors=dict(costs.reference),
+            login_parts=parts,
         )
 
     async def consumer(self) -> None:

@@ -1,0 +1,141 @@
+"""The event-loop CPU of each part of a successful non-first login, each timed alone.
+
+Runs in the login service's environment, with the run's login settings (its database,
+its signing key): ``uv run --project login_service python .../login_parts.py``. It wires
+the service as a worker does (``build_services``) and times, one call at a time, the
+thread CPU of the calling thread (the event loop's) per call: the account read, the
+budgets' check (the windows' read and the hand-off of the verification to a hashing
+thread, whose Argon2 CPU is not counted here), the ``last_login_at`` write, the session
+token, the device token, and ``LoginService.login`` as a whole (all of them, and the
+service's own code between them). Prints one JSON line of milliseconds per call.
+"""
+
+import argparse
+import json
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import uvloop
+from login_service.accounts.normalize import classify_identifier
+from login_service.accounts.repository import Account, AccountRepository
+from login_service.auth.tokens import SessionIssuer, TokenPolicy
+from login_service.config import Settings
+from login_service.container import Services, build_services
+from login_service.db import Collections
+from login_service.guard.client_address import client_network
+from login_service.guard.login_guard import LoginAttempt
+from login_service.metrics import ServiceMetrics
+
+CLIENT_ADDRESS = "127.0.0.1"
+
+
+async def _cpu_per_call(calls: int, one: Callable[[int], Awaitable[object]]) -> float:
+    """Milliseconds of this thread's CPU per call, the calls made one after the other."""
+    await one(0)  # first use: connections, caches
+    started = time.thread_time()
+    for index in range(calls):
+        await one(index)
+    return (time.thread_time() - started) * 1000 / calls
+
+
+class Parts:
+    def __init__(self, services: Services, settings: Settings, accounts: list[Account]) -> None:
+        self.services = services
+        self.accounts = accounts
+        self.keys = [classify_identifier(account.username).key for account in accounts]
+        database = services.mongo[settings.mongodb_database]
+        self.repository = AccountRepository(Collections.of(database).accounts)
+        self.sessions = SessionIssuer(
+            services.keys,
+            TokenPolicy(
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                ttl_seconds=settings.access_token_ttl_seconds,
+                leeway_seconds=settings.jwt_leeway_seconds,
+            ),
+        )
+
+    def account(self, index: int) -> Account:
+        return self.accounts[index % len(self.accounts)]
+
+    async def read(self, index: int) -> object:
+        key = self.keys[index % len(self.keys)]
+        found = await self.repository.find_by_identifier("username", key)
+        assert found is not None, key
+        return found
+
+    async def budgets(self, index: int, password: str) -> object:
+        account = self.account(index)
+        attempt = LoginAttempt(
+            identifier=f"username:{self.keys[index % len(self.keys)]}",
+            network=client_network(CLIENT_ADDRESS),
+            account_id=account.id,
+            device=None,
+        )
+        return await self.services.guard.check_password(attempt, password, account.password_hash)
+
+    async def handoff(self, index: int, password: str) -> object:
+        return await self.services.guard.hasher.verify(password, self.account(index).password_hash)
+
+    async def write(self, index: int) -> None:
+        await self.repository.touch_last_login(self.account(index).id, datetime.now(UTC))
+
+    async def session(self, index: int) -> object:
+        return self.sessions.issue(self.account(index).id, datetime.now(UTC))
+
+    async def device(self, index: int) -> object:
+        return self.services.guard.device_tokens.issue(None, self.account(index).id)
+
+    async def login(self, index: int, password: str) -> object:
+        return await self.services.login.login(
+            identifier=self.account(index).username,
+            password=password,
+            client_address=CLIENT_ADDRESS,
+            device=None,
+            request_id=None,
+        )
+
+
+async def measure(usernames: list[str], password: str, calls: int) -> dict[str, object]:
+    settings = Settings()
+    services = await build_services(settings, ServiceMetrics())
+    try:
+        found = [
+            await AccountRepository(
+                Collections.of(services.mongo[settings.mongodb_database]).accounts
+            ).find_by_identifier("username", classify_identifier(name).key)
+            for name in usernames
+        ]
+        accounts = [account for account in found if account and account.first_login_at]
+        if not accounts:
+            raise SystemExit("none of the usernames names an account that has logged in")
+        parts = Parts(services, settings, accounts)
+        return {
+            "account_read_ms": await _cpu_per_call(calls, parts.read),
+            "budgets_ms": await _cpu_per_call(calls, lambda i: parts.budgets(i, password)),
+            "verification_ms": await _cpu_per_call(calls, lambda i: parts.handoff(i, password)),
+            "last_login_write_ms": await _cpu_per_call(calls, parts.write),
+            "session_token_ms": await _cpu_per_call(calls, parts.session),
+            "device_token_ms": await _cpu_per_call(calls, parts.device),
+            "login_ms": await _cpu_per_call(calls, lambda i: parts.login(i, password)),
+            "calls": calls,
+            "key_bits": getattr(services.keys.private_key, "key_size", 0),
+            "algorithm": settings.jwt_algorithm,
+        }
+    finally:
+        await services.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--password", required=True)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("usernames", nargs="+")
+    args = parser.parse_args()
+    # The event loop the service's workers run (Uvicorn picks uvloop when it is installed).
+    print(json.dumps(uvloop.run(measure(args.usernames, args.password, args.calls))))
+
+
+if __name__ == "__main__":
+    main()
