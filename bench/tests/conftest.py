@@ -68,6 +68,8 @@ def size(accounts: int, login_ms: float) -> SizeResult:
             device_token=0.05,
             login=3.0,
             calls=30,
+            seconds=2.0,
+            fewest_calls=12,
             key_bits=3072,
             algorithm="RS256",
         ),

@@ -38,7 +38,9 @@ class LoginParts:
     session_token: float
     device_token: float
     login: float  # LoginService.login as a whole
-    calls: int
+    calls: int  # at most, per part
+    seconds: float  # at most, per part
+    fewest_calls: int  # made by the slowest part
     key_bits: int
     algorithm: str
 
@@ -54,6 +56,8 @@ class LoginParts:
             device_token=data["device_token_ms"],
             login=data["login_ms"],
             calls=data["calls"],
+            seconds=data["seconds"],
+            fewest_calls=data["fewest_calls"],
             key_bits=data["key_bits"],
             algorithm=data["algorithm"],
         )
@@ -69,7 +73,9 @@ class LoginParts:
         return self.login - parts - self.session_token - self.device_token
 
 
-async def measure_login_parts(stack: Stack, usernames: list[str], calls: int) -> LoginParts:
+async def measure_login_parts(
+    stack: Stack, usernames: list[str], calls: int, seconds: float
+) -> LoginParts:
     line = await stack.run_probe(
         "login_service",
         "login_parts.py",
@@ -77,6 +83,8 @@ async def measure_login_parts(stack: Stack, usernames: list[str], calls: int) ->
         PASSWORD,
         "--calls",
         str(calls),
+        "--seconds",
+        str(seconds),
         *usernames[:USERNAMES],
     )
     return LoginParts.from_line(line)
@@ -85,6 +93,10 @@ async def measure_login_parts(stack: Stack, usernames: list[str], calls: int) ->
 def _per_size(sizes: "list[SizeResult]", value: "Callable[[SizeResult], float | None]") -> str:
     figures = [value(s) for s in sizes]
     return " / ".join("n/a" if f is None else f"{f:.2f}" for f in figures)
+
+
+def _fewest(sizes: "list[SizeResult]") -> str:
+    return " / ".join(str(s.login_parts.fewest_calls) for s in sizes if s.login_parts)
 
 
 def parts_paragraph(r: "RunResult") -> list[str]:
@@ -108,8 +120,9 @@ def parts_paragraph(r: "RunResult") -> list[str]:
         "Where a successful non-first login's event-loop CPU goes "
         f"({', '.join(f'{s.accounts:,}' for s in sizes)} accounts; ms). Each part is timed "
         "alone in one process wired as a worker is (`bench/src/benchmarks/probes/"
-        f"login_parts.py`: the event loop's thread CPU per call, {first.calls} calls one after "
-        "the other, the service's own code and settings, the run's database): the account "
+        f"login_parts.py`: the event loop's thread CPU per call, calls made one after the "
+        f"other, at most {first.calls} or {first.seconds:.0f} s per part, the fewest "
+        f"{_fewest(sizes)}; the service's own code and settings, the run's database): the account "
         f"read {part(lambda p: p.account_read)}; the budgets' windows read "
         f"{part(lambda p: p.windows_read)}; the verification's hand-off to a hashing thread "
         f"{part(lambda p: p.verification)} (Argon2 itself runs on that thread, not counted "

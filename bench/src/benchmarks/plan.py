@@ -42,7 +42,8 @@ class Plan:
     http_workers: int = 2
     seed_batch: int = 2000
     voucher_wait_seconds: float = 45.0
-    login_part_calls: int = 200  # calls per part of a login, each part timed alone
+    login_part_calls: int = 200  # at most, per part of a login, each part timed alone
+    login_part_seconds: float = 4.0  # at most, per part (a write can take a second)
 
 
 FULL = Plan(
@@ -93,4 +94,5 @@ QUICK = Plan(
     idle_seconds=2.0,
     drive_seconds=8.0,
     login_part_calls=30,
+    login_part_seconds=2.0,
 )

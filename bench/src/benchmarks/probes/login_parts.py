@@ -3,7 +3,8 @@
 Runs in the login service's environment, with the run's login settings (its database,
 its signing key): ``uv run --project login_service python .../login_parts.py``. It wires
 the service as a worker does (``build_services``) and times, one call at a time, the
-thread CPU of the calling thread (the event loop's) per call: the account read, the
+thread CPU of the calling thread (the event loop's) per call, for at most a number of
+calls or of seconds per part: the account read, the
 budgets' check (the windows' read and the hand-off of the verification to a hashing
 thread, whose Argon2 CPU is not counted here), the ``last_login_at`` write, the session
 token, the device token, and ``LoginService.login`` as a whole (all of them, and the
@@ -30,13 +31,25 @@ from login_service.metrics import ServiceMetrics
 CLIENT_ADDRESS = "127.0.0.1"
 
 
-async def _cpu_per_call(calls: int, one: Callable[[int], Awaitable[object]]) -> float:
-    """Milliseconds of this thread's CPU per call, the calls made one after the other."""
-    await one(0)  # first use: connections, caches
-    started = time.thread_time()
-    for index in range(calls):
-        await one(index)
-    return (time.thread_time() - started) * 1000 / calls
+class Timer:
+    """Times each part for at most ``calls`` calls or ``seconds`` of wall time, whichever
+    ends first: on a slow database a write can take a second."""
+
+    def __init__(self, calls: int, seconds: float) -> None:
+        self.calls = calls
+        self.seconds = seconds
+        self.fewest = calls  # the fewest calls any part made
+
+    async def cpu_per_call(self, one: Callable[[int], Awaitable[object]]) -> float:
+        """Milliseconds of this thread's CPU per call, the calls made one after the other."""
+        await one(0)  # first use: connections, caches
+        deadline = time.monotonic() + self.seconds
+        started, made = time.thread_time(), 0
+        while made < self.calls and (made == 0 or time.monotonic() < deadline):
+            await one(made)
+            made += 1
+        self.fewest = min(self.fewest, made)
+        return (time.thread_time() - started) * 1000 / made
 
 
 class Parts:
@@ -97,7 +110,7 @@ class Parts:
         )
 
 
-async def measure(usernames: list[str], password: str, calls: int) -> dict[str, object]:
+async def measure(usernames: list[str], password: str, timer: Timer) -> dict[str, object]:
     settings = Settings()
     services = await build_services(settings, ServiceMetrics())
     try:
@@ -112,14 +125,16 @@ async def measure(usernames: list[str], password: str, calls: int) -> dict[str, 
             raise SystemExit("none of the usernames names an account that has logged in")
         parts = Parts(services, settings, accounts)
         return {
-            "account_read_ms": await _cpu_per_call(calls, parts.read),
-            "budgets_ms": await _cpu_per_call(calls, lambda i: parts.budgets(i, password)),
-            "verification_ms": await _cpu_per_call(calls, lambda i: parts.handoff(i, password)),
-            "last_login_write_ms": await _cpu_per_call(calls, parts.write),
-            "session_token_ms": await _cpu_per_call(calls, parts.session),
-            "device_token_ms": await _cpu_per_call(calls, parts.device),
-            "login_ms": await _cpu_per_call(calls, lambda i: parts.login(i, password)),
-            "calls": calls,
+            "account_read_ms": await timer.cpu_per_call(parts.read),
+            "budgets_ms": await timer.cpu_per_call(lambda i: parts.budgets(i, password)),
+            "verification_ms": await timer.cpu_per_call(lambda i: parts.handoff(i, password)),
+            "last_login_write_ms": await timer.cpu_per_call(parts.write),
+            "session_token_ms": await timer.cpu_per_call(parts.session),
+            "device_token_ms": await timer.cpu_per_call(parts.device),
+            "login_ms": await timer.cpu_per_call(lambda i: parts.login(i, password)),
+            "calls": timer.calls,
+            "seconds": timer.seconds,
+            "fewest_calls": timer.fewest,
             "key_bits": getattr(services.keys.private_key, "key_size", 0),
             "algorithm": settings.jwt_algorithm,
         }
@@ -131,10 +146,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--password", required=True)
     parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=5.0, help="at most, per part")
     parser.add_argument("usernames", nargs="+")
     args = parser.parse_args()
     # The event loop the service's workers run (Uvicorn picks uvloop when it is installed).
-    print(json.dumps(uvloop.run(measure(args.usernames, args.password, args.calls))))
+    timer = Timer(args.calls, args.seconds)
+    print(json.dumps(uvloop.run(measure(args.usernames, args.password, timer))))
 
 
 if __name__ == "__main__":
