@@ -2,13 +2,13 @@
 
 Runs in the login service's environment, with the run's login settings (its database,
 its signing key): ``uv run --project login_service python .../login_parts.py``. It wires
-the service as a worker does (``build_services``) and times, one call at a time, the
-thread CPU of the calling thread (the event loop's) per call, for at most a number of
-calls or of seconds per part: the account read, the
-budgets' check (the windows' read and the hand-off of the verification to a hashing
-thread, whose Argon2 CPU is not counted here), the ``last_login_at`` write, the session
-token, the device token, and ``LoginService.login`` as a whole (all of them, and the
-service's own code between them). Prints one JSON line of milliseconds per call.
+the service as a worker does (``build_services``) and times, one call at a time, for at
+most a number of calls or of seconds per part, the CPU of the calling thread (the event
+loop's) per call: the account read, the budgets' check (the windows' read and the
+hand-off of the verification to a hashing thread, whose Argon2 CPU is not counted here),
+the hand-off alone, the ``last_login_at`` write, the session token, the device token, and
+``LoginService.login`` as a whole (all of them, and the service's own code between them).
+Prints one JSON line of milliseconds per call.
 """
 
 import argparse
