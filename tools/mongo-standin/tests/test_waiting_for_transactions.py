@@ -139,7 +139,6 @@ async def test_plain_writes_on_a_shared_document_beside_transactions_never_stall
 
 
 def test_busy_refusal_is_recognised_only_in_failed_replies(op_msg: Callable[..., bytes]) -> None:
-
     assert is_busy_refusal(op_msg({"ok": 0.0, "errmsg": f"SQLiteEngine has an {BUSY_MESSAGE}"}))
     assert not is_busy_refusal(op_msg({"ok": 1.0, "cursor": {"firstBatch": [{"x": BUSY_MESSAGE}]}}))
     assert not is_busy_refusal(op_msg({"ok": 0.0, "errmsg": "E11000 duplicate key"}))
