@@ -38,7 +38,24 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=60.0,
         help="seconds after which an open transaction is aborted (MongoDB's default is 60)",
     )
+    parser.add_argument(
+        "--replica-set",
+        metavar="NAME",
+        help="answer handshakes as the primary of this single-node replica set, so that "
+        "clients may connect with ?replicaSet=NAME",
+    )
+    parser.add_argument(
+        "--advertise",
+        metavar="HOST:PORT",
+        help="the member's address in the replica set's handshake (default: --host:--port)",
+    )
     return parser.parse_args(argv)
+
+
+def _replica_set(args: argparse.Namespace) -> tuple[str, str] | None:
+    if args.replica_set is None:
+        return None
+    return args.replica_set, args.advertise or f"{args.host}:{args.port}"
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -50,16 +67,19 @@ async def serve(args: argparse.Namespace) -> None:
         port=args.port,
         wait_limit=args.wait_limit,
         transaction_lifetime=args.transaction_lifetime,
+        replica_set=_replica_set(args),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     address = await server.start()
-    print(
-        f"MONGODB_URI=mongodb://{address.host}:{address.port}/?directConnection=true",
-        flush=True,
-    )
+    if server.replica_set is not None and args.advertise is None:
+        server.replica_set = (server.replica_set[0], f"{address.host}:{address.port}")
+    options = "directConnection=true"
+    if server.replica_set is not None:
+        options = f"replicaSet={server.replica_set[0]}"
+    print(f"MONGODB_URI=mongodb://{address.host}:{address.port}/?{options}", flush=True)
     try:
         await stop.wait()
     finally:

@@ -117,6 +117,40 @@ def as_write_conflict(response: bytes) -> bytes:
     return header + message
 
 
+def _with_document(response: bytes, document: dict[str, Any]) -> bytes:
+    """``response`` (OP_MSG or OP_REPLY) with its first document replaced by ``document``."""
+    _, request_id, response_to, op_code = _HEADER.unpack_from(response)
+    if op_code == _OP_MSG:
+        message = struct.pack("<iB", 0, 0) + bson.encode(document)  # no flag bits; body only
+    else:
+        flags, cursor_id, starting_from = struct.unpack_from("<iqi", response, _HEADER.size)
+        message = struct.pack("<iqii", flags, cursor_id, starting_from, 1) + bson.encode(document)
+    header = _HEADER.pack(_HEADER.size + len(message), request_id, response_to, op_code)
+    return header + message
+
+
+def as_replica_set_member(response: bytes, name: str, host: str) -> bytes:
+    """A handshake reply (``hello``, ``isMaster``) made to read as the primary of the
+    single-node replica set ``name`` whose one member is ``host``; other replies unchanged.
+
+    Drivers given ``?replicaSet=name`` accept only a server that names that set; the engine's
+    own reply names none."""
+    document = _reply_document(response)
+    if document is None or document.get("ok") != 1 or "maxWireVersion" not in document:
+        return response
+    if not (document.get("isWritablePrimary") or document.get("ismaster")):
+        return response
+    document |= {
+        "setName": name,
+        "setVersion": 1,
+        "hosts": [host],
+        "primary": host,
+        "me": host,
+        "secondary": False,
+    }
+    return _with_document(response, document)
+
+
 class WaitingProxyServer(AsyncMongoEcoProxyServer):
     """Proxy server whose requests wait for another session's transaction to end."""
 
@@ -125,11 +159,14 @@ class WaitingProxyServer(AsyncMongoEcoProxyServer):
         *args: Any,
         wait_limit: float = 30.0,
         transaction_lifetime: float = 60.0,
+        replica_set: tuple[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.wait_limit = wait_limit
         self.transaction_lifetime = transaction_lifetime
+        # (set name, this member's host:port) when answering as a replica set's primary
+        self.replica_set = replica_set
         self.waited_requests = 0
         self.dropped_requests = 0
         self.write_conflicts = 0
@@ -159,6 +196,12 @@ class WaitingProxyServer(AsyncMongoEcoProxyServer):
         await super()._handle_connection(reader, writer)
 
     async def _dispatch_wire_request(self, header: Any, payload: bytes, *, connection: Any) -> Any:
+        response = await self._dispatch_admitted(header, payload, connection)
+        if self.replica_set is not None and response and b"maxWireVersion" in response:
+            return as_replica_set_member(response, *self.replica_set)
+        return response
+
+    async def _dispatch_admitted(self, header: Any, payload: bytes, connection: Any) -> Any:
         kind = classify(header.op_code, payload)
         if kind.session is None:
             # Handshakes and monitoring (hello, ...) carry no session and never wait.
