@@ -1,14 +1,19 @@
 """``python -m login_service``: serve the API with Uvicorn (LOGIN_WORKERS processes)."""
 
+import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
+from pydantic import ValidationError
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
-from login_service.config import get_settings
+from login_service.config import Settings, get_settings
 from login_service.logs import configure_logging
 from login_service.metrics import MULTIPROCESS_DIR_ENV
 
@@ -40,23 +45,62 @@ def shared_metrics_directory(workers: int) -> Iterator[Path | None]:
         yield None
 
 
+def refusal(error: ValidationError) -> str:
+    """One line naming each refused setting and why, never its value (it may be a secret)."""
+    reasons = []
+    for problem in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        reasons.append(f"LOGIN_{where.upper()}: {message}" if where else message)
+    return "; ".join(reasons)
+
+
+def settings_or_exit() -> Settings:
+    """The settings, or exit 2 with a clear message (one JSON line on stderr) when refused."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        line = {"event": "refusing_to_start", "reason": refusal(error), "level": "error"}
+        print(json.dumps(line | {"logger": "login_service"}), file=sys.stderr, flush=True)
+        sys.exit(2)
+
+
 def main() -> None:
-    settings = get_settings()
+    settings = settings_or_exit()
     # Uvicorn keeps its hands off logging: every process logs through structlog.
     configure_logging(settings)
     with shared_metrics_directory(settings.workers):
-        uvicorn.run(
-            "login_service.main:create_app",
-            factory=True,
-            host=settings.bind_host,
-            port=settings.port,
-            workers=settings.workers,
-            access_log=False,
-            log_config=None,
-            proxy_headers=False,
-            server_header=False,
-            timeout_graceful_shutdown=10,
+        serve(
+            uvicorn.Config(
+                "login_service.main:create_app",
+                factory=True,
+                host=settings.bind_host,
+                port=settings.port,
+                workers=settings.workers,
+                access_log=False,
+                log_config=None,
+                proxy_headers=False,
+                server_header=False,
+                timeout_graceful_shutdown=10,
+            )
         )
+
+
+def serve(config: uvicorn.Config) -> None:
+    """What `uvicorn.run` does, but a worker that fails to start (a key that does not load, ...)
+    ends the process with uvicorn's STARTUP_FAILURE status whatever the worker count: its
+    multi-worker supervisor stops then and returns as after a clean shutdown (exit 0), which
+    an orchestrator would take for a deliberate stop."""
+    if config.workers > 1:
+        supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+        supervisor.run()
+        failed = any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes)
+    else:
+        server = uvicorn.Server(config)
+        server.run()
+        failed = not server.started
+    if failed:
+        sys.exit(STARTUP_FAILURE)
 
 
 if __name__ == "__main__":

@@ -149,6 +149,19 @@ class Settings(BaseSettings):
             raise ValueError("cors_origins must name each origin; '*' is refused")
         return value
 
+    @field_validator("jwt_private_key_file", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: Any) -> Any:
+        # An empty setting (`LOGIN_JWT_PRIVATE_KEY_FILE=`) is no file, never the folder ".".
+        return None if value is None or str(value).strip() == "" else value
+
+    @field_validator("jwt_private_key_file")
+    @classmethod
+    def _readable_key_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError("names no file (the signing key's PEM file, a mounted secret)")
+        return value
+
     @field_validator("device_token_key", "device_token_previous_keys")
     @classmethod
     def _long_device_keys(cls, value: Any) -> Any:

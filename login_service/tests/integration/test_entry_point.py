@@ -133,3 +133,48 @@ async def test_metrics_count_the_requests_of_every_worker_whichever_answers(
             (await client.get("/metrics", headers={"Connection": "close"})).text for _ in range(8)
         ]
     assert [_healthz_requests(text) for text in scrapes] == [sent] * 8
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_worker_that_fails_to_start_ends_the_process_with_a_failure_status(
+    mongodb_uri: str, rabbitmq_url: str, database_name: str, tmp_path: Path, workers: str
+) -> None:
+    """A signing key file that is no key passes the settings and fails the workers' start:
+    the process must exit non-zero (uvicorn's supervisor of several workers exits 0 then)."""
+    key_file = tmp_path / "not-a-key.pem"
+    key_file.write_text("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n")
+    env = {
+        **os.environ,
+        "MONGODB_URI": mongodb_uri,
+        "RABBITMQ_URL": rabbitmq_url,
+        "LOGIN_PORT": str(free_port()),
+        "LOGIN_WORKERS": workers,
+        "LOGIN_MONGODB_DATABASE": database_name,
+        "LOGIN_JWT_PRIVATE_KEY_FILE": str(key_file),
+        "LOGIN_OUTBOX_RELAY_ENABLED": "false",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "login_service"], env=env, capture_output=True, timeout=120
+    )
+    assert done.returncode == 3, done.stderr.decode()[-2000:]
+
+
+@pytest.mark.parametrize("value", ["", "/nowhere/jwt_private_key.pem"])
+def test_a_key_file_setting_that_names_no_file_is_refused_before_start(
+    tmp_path: Path, value: str
+) -> None:
+    env = {
+        **os.environ,
+        "LOGIN_ENVIRONMENT": "production",
+        "LOGIN_RABBITMQ_URL": "amqp://login:s3cret-broker@127.0.0.1:5672/",
+        "LOGIN_DEVICE_TOKEN_KEY": "d" * 40,
+        "LOGIN_JWT_PRIVATE_KEY_FILE": value,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "login_service"], env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert b"refusing_to_start" in done.stderr
+    assert b"LOGIN_JWT_PRIVATE_KEY" in done.stderr
+    assert b"Traceback" not in done.stderr

@@ -1,11 +1,13 @@
 """Settings: safe defaults, list parsing and refusals in production."""
 
+import json
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from login_service.config import Settings
+from login_service.__main__ import settings_or_exit
+from login_service.config import Settings, get_settings
 
 
 def test_development_defaults_allow_local_frontends_and_loopback() -> None:
@@ -124,3 +126,24 @@ def test_device_token_keys_are_read_from_the_environment(
         "a" * 32,
         "b" * 32,
     ]
+
+
+def test_a_refused_start_is_one_clear_line_naming_the_setting_never_its_value(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    get_settings.cache_clear()
+    monkeypatch.setenv("LOGIN_ENVIRONMENT", "production")
+    monkeypatch.setenv("LOGIN_RABBITMQ_URL", "amqp://svc:broker-secret-41@mq:5672/")
+    monkeypatch.setenv("LOGIN_JWT_PRIVATE_KEY", "not-a-key-but-secret-77")
+    monkeypatch.setenv("LOGIN_DEVICE_TOKEN_KEY", "short-secret-93")
+    with pytest.raises(SystemExit) as exited:
+        settings_or_exit()
+    get_settings.cache_clear()
+    assert exited.value.code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    logged = json.loads(line)
+    assert logged["event"] == "refusing_to_start"
+    assert "LOGIN_DEVICE_TOKEN_KEY" in logged["reason"]
+    assert "Traceback" not in line
+    for secret in ("broker-secret-41", "not-a-key-but-secret-77", "short-secret-93"):
+        assert secret not in line

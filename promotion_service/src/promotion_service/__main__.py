@@ -3,11 +3,11 @@
 import uvicorn
 
 from promotion_service.api_metrics import shared_metrics_directory
-from promotion_service.config import get_settings
+from promotion_service.config import settings_or_exit
 
 
 def main() -> None:
-    settings = get_settings()
+    settings = settings_or_exit()
     with shared_metrics_directory(settings.workers):
         uvicorn.run(
             "promotion_service.main:create_app",

@@ -1,11 +1,13 @@
 """Settings, read from the environment when asked for (never at import time)."""
 
 import json
+import sys
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import unquote, urlsplit
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The broker's delivery limit stays at least this many times the application's attempts.
@@ -108,6 +110,9 @@ class Settings(BaseSettings):
     shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
     consumer_metrics_port: int = Field(default=9101, ge=0, le=65535)
     consumer_name: str | None = None
+    # A file the consume loop touches while it consumes (a container healthcheck reads its age).
+    consumer_heartbeat_file: Path | None = None
+    consumer_heartbeat_seconds: float = Field(default=5.0, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -185,3 +190,23 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process's settings, read from the environment on first call."""
     return Settings()
+
+
+def refusal(error: ValidationError) -> str:
+    """One line naming each refused setting and why, never its value (it may be a secret)."""
+    reasons = []
+    for problem in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in problem["loc"])
+        message = problem["msg"].removeprefix("Value error, ")
+        reasons.append(f"PROMOTION_{where.upper()}: {message}" if where else message)
+    return "; ".join(reasons)
+
+
+def settings_or_exit() -> Settings:
+    """The settings, or exit 2 with a clear message (one JSON line on stderr) when refused."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        line = {"event": "refusing_to_start", "reason": refusal(error), "level": "error"}
+        print(json.dumps(line | {"logger": "promotion_service"}), file=sys.stderr, flush=True)
+        sys.exit(2)

@@ -5,6 +5,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractConnection
@@ -363,3 +364,25 @@ async def test_a_hand_back_is_recorded_even_when_the_database_flaps_before_the_r
 
 async def _depth_is(channel: AbstractChannel, queue: str, expected: int) -> bool:
     return (await queue_depth(channel, queue))[0] == expected
+
+
+async def test_the_heartbeat_file_is_touched_while_consuming_and_not_after_stopping(
+    settings: Settings, tmp_path: Path
+) -> None:
+    beat = tmp_path / "consumer.heartbeat"
+    settings = settings.model_copy(
+        update={"consumer_heartbeat_file": beat, "consumer_heartbeat_seconds": 0.05}
+    )
+    async with running_consumer(settings):
+        await eventually(lambda: _touched(beat), timeout=10, what="a first heartbeat")
+        first = beat.stat().st_mtime_ns
+        await eventually(
+            lambda: _touched(beat, after=first), timeout=10, what="the heartbeat moving on"
+        )
+    stopped = beat.stat().st_mtime_ns
+    await asyncio.sleep(0.3)  # six beats' time: none comes once the consumer has stopped
+    assert beat.stat().st_mtime_ns == stopped
+
+
+async def _touched(path: Path, after: int = -1) -> bool:
+    return path.exists() and path.stat().st_mtime_ns > after

@@ -6,7 +6,7 @@ import sys
 
 import structlog
 
-from promotion_service.config import Settings, get_settings
+from promotion_service.config import Settings, settings_or_exit
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.consumer.runner import FirstLoginConsumer
 from promotion_service.log_setup import configure_logging
@@ -24,7 +24,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main() -> int:
-    settings = get_settings()
+    settings = settings_or_exit()
     configure_logging(json_logs=settings.json_logs, level=settings.log_level)
     try:
         settings.check_consumer_safe_for_production()

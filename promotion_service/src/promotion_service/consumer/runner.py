@@ -126,7 +126,9 @@ class FirstLoginConsumer:
                 trusted_senders=sorted(settings.trusted_senders),
             )
             self.consuming.set()
+            heartbeat = asyncio.create_task(self._beat(connection))
             await stop.wait()
+            heartbeat.cancel()
             log.info("consumer_stopping", in_flight=len(self._in_flight))
             self._stopping.set()
             try:  # a broker that is away right now must not keep the process from stopping
@@ -137,6 +139,18 @@ class FirstLoginConsumer:
         finally:
             connection.close_callbacks.discard(_on_connection_lost)
             await connection.close()
+
+    async def _beat(self, connection: AbstractRobustConnection) -> None:
+        """Touch the heartbeat file while the loop runs and the broker connection is open, so
+        that a healthcheck sees a stuck loop or a lost broker (the metrics thread answers
+        either way)."""
+        path = self._settings.consumer_heartbeat_file
+        if path is None:
+            return
+        while True:
+            if not connection.is_closed:
+                path.touch()
+            await asyncio.sleep(self._settings.consumer_heartbeat_seconds)
 
     async def _track(self, message: AbstractIncomingMessage) -> None:
         handler = self._handler
