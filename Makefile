@@ -32,8 +32,7 @@ rabbitmq: ## Make sure a local RabbitMQ answers (starts it, or installs it from 
 	@bash scripts/ensure-rabbitmq.sh
 
 .PHONY: test-tools
-test-tools: ## Install the programs the tests call (docker-compose, Chromium and wrk from Debian, as root)
-	@bash scripts/ensure-docker-compose.sh
+test-tools: ## Install the programs the tests call (Chromium and wrk from Debian, as root)
 	@bash scripts/ensure-browser.sh
 	@bash scripts/ensure-wrk.sh
 
@@ -44,8 +43,9 @@ test: install rabbitmq test-tools ## Run every test suite (real RabbitMQ, real M
 	done
 	@echo "== tests: bench (the benchmark's own logic)"
 	cd bench && $(UV) run --frozen pytest -q
-	@echo "== tests: end to end"
-	$(UV) run --frozen pytest -q tests
+	@echo "== tests: end to end, and the repository's own checks"
+	$(UV) run --frozen pytest -q tests/stack tests/e2e
+	@$(MAKE) --no-print-directory test-compose
 
 .PHONY: test-login
 test-login: install rabbitmq ## Run the login service's tests
@@ -57,7 +57,7 @@ test-promotion: install rabbitmq ## Run the promotion service's tests
 
 .PHONY: test-e2e
 test-e2e: install rabbitmq test-tools ## Run the end-to-end tests (LOGIN_URL/PROMOTION_URL to target a running stack)
-	$(UV) run --frozen pytest -q tests
+	$(UV) run --frozen pytest -q tests/e2e
 
 .PHONY: fuzz
 fuzz: install rabbitmq ## Long fuzzing run of both APIs (FUZZ_EXAMPLES=500, FUZZ_STEPS=30 unless set)
@@ -79,8 +79,22 @@ format: install ## Format and auto-fix every project
 	@for p in . $(PROJECTS); do (cd $$p && $(UV) run ruff format . && $(UV) run ruff check --fix .); done
 
 .PHONY: compose-check
-compose-check: test-tools ## Validate docker-compose.yml with docker-compose
-	docker-compose -f docker-compose.yml config -q
+compose-check: install ## Validate docker-compose.yml with the Compose CLI (no engine needed)
+	.venv/bin/docker-compose -f docker-compose.yml config -q
+
+.PHONY: compose-up
+compose-up: install ## Build the images and start the compose stack (proxy on http://127.0.0.1:8080)
+	@bash scripts/compose-up.sh
+
+.PHONY: compose-down
+compose-down: install ## Remove the compose stack (containers, networks, volumes) and stop the project's engine
+	@bash scripts/compose.sh down --volumes --remove-orphans
+	@bash scripts/docker-engine.sh stop
+
+.PHONY: test-compose
+test-compose: install ## Run the compose stack for real: build, start, end-to-end, failures, tear down (about 10 min)
+	@echo "== tests: the compose stack (docker engine, images, scenarios)"
+	$(UV) run --frozen pytest -q tests/compose
 
 .PHONY: apidoc
 apidoc: install ## Regenerate docs/api.md and docs/openapi/*.json from the services

@@ -26,10 +26,12 @@ events="^$(quote "${EVENTS_EXCHANGE:-accounts.events}")\$"
 own="^$(quote "${PROMOTION_PREFIX:-promotion.}").*"
 
 ensure_user() {  # name password: create, or set the password of an existing user
+  # The password goes through standard input, never the command line (a process listing would
+  # show it). Not with -q: RabbitMQ 4.0's CLI then never reads standard input and waits forever.
   if $ctl -q list_users --no-table-headers | cut -f1 | grep -qxF -- "$1"; then
-    printf '%s' "$2" | $ctl -q change_password "$1" >/dev/null
+    printf '%s' "$2" | $ctl change_password "$1" >/dev/null
   else
-    printf '%s' "$2" | $ctl -q add_user "$1" >/dev/null
+    printf '%s' "$2" | $ctl add_user "$1" >/dev/null
   fi
 }
 

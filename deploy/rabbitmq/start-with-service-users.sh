@@ -9,7 +9,20 @@ rm -f "$marker"  # a restarted container keeps /tmp: the users must be made agai
 docker-entrypoint.sh rabbitmq-server &
 server=$!
 trap 'kill -TERM "$server" 2>/dev/null; wait "$server"' TERM INT
-rabbitmqctl await_startup --timeout 300
+# Until the node has registered, `rabbitmqctl await_startup` fails at once (badrpc, nodedown)
+# instead of waiting: ask again until it answers, while the broker runs, for up to 300 s.
+deadline=$((SECONDS + 300))
+until rabbitmqctl -q await_startup --timeout 30 >/dev/null 2>&1; do
+  if ! kill -0 "$server" 2>/dev/null; then
+    wait "$server"  # the broker exited: so does the container, with its status
+    exit 1
+  fi
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "the broker did not finish starting within 300 s" >&2
+    exit 1
+  fi
+  sleep 1
+done
 bash "$(dirname "$0")/service-users.sh"
 touch "$marker"
 wait "$server"

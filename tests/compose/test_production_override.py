@@ -1,0 +1,88 @@
+"""The production override (deploy/compose.production.yml) with the secrets it documents: it
+starts and serves a login; each service, given its settings without one of them, exits with
+a clear message of its own (not only compose's interpolation error)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.compose.stack import ComposeStack, compose_stack
+from tests.e2e.flows import log_in, me, register
+
+
+def production_environment(key_file: Path) -> dict[str, str]:
+    """What the override's header asks for before the first start."""
+    return {
+        "RABBITMQ_USER": "bank-operator",
+        "RABBITMQ_PASSWORD": secrets.token_urlsafe(24),
+        "RABBITMQ_LOGIN_USER": "login-service",
+        "RABBITMQ_LOGIN_PASSWORD": secrets.token_urlsafe(24),
+        "RABBITMQ_PROMOTION_USER": "promotion-service",
+        "RABBITMQ_PROMOTION_PASSWORD": secrets.token_urlsafe(24),
+        "JWT_PRIVATE_KEY_FILE": str(key_file),
+        "LOGIN_DEVICE_TOKEN_KEY": secrets.token_urlsafe(32),
+    }
+
+
+@pytest.fixture(scope="module")
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("secrets") / "jwt_private_key.pem"
+    subprocess.run(
+        ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:3072",
+         "-out", str(path)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    path.chmod(0o644)  # read by the login service's non-root user through the secret mount
+    return path
+
+
+# service -> (setting emptied, what its refusal must name)
+MISSING = {
+    "login-api": [
+        ("LOGIN_DEVICE_TOKEN_KEY", "LOGIN_DEVICE_TOKEN_KEY"),
+        ("LOGIN_JWT_PRIVATE_KEY_FILE", "LOGIN_JWT_PRIVATE_KEY"),
+        ("LOGIN_RABBITMQ_URL", "guest"),
+    ],
+    "promotion-consumer": [
+        ("PROMOTION_RABBITMQ_URL", "guest"),
+        ("PROMOTION_TRUSTED_PUBLISHER", "PROMOTION_TRUSTED_PUBLISHER"),
+    ],
+}
+
+
+def _refusal(stack: ComposeStack, service: str, setting: str) -> tuple[int, str]:
+    ran = stack.compose(
+        "run", "--rm", "--no-deps", "-T", "-e", f"{setting}=", service, check=False, timeout=120
+    )
+    return ran.returncode, ran.stdout + ran.stderr
+
+
+def test_the_production_override_starts_serves_a_login_and_refuses_missing_secrets(
+    key_file: Path,
+) -> None:
+    with compose_stack("production", production_environment(key_file), production=True) as stack:
+        with httpx.Client(timeout=30) as client:
+            urls = stack.urls
+            session = log_in(client, urls, register(client, urls))
+            assert me(client, urls, session)["first_login_order"] == 1
+            jwks = client.get(f"{stack.url}/.well-known/jwks.json").json()
+            assert [key["kty"] for key in jwks["keys"]] == ["RSA"]
+
+        for service, cases in MISSING.items():
+            for setting, named in cases:
+                code, output = _refusal(stack, service, setting)
+                assert code != 0, f"{service} started without {setting}:\n{output[-2000:]}"
+                refusals = [
+                    json.loads(line)
+                    for line in output.splitlines()
+                    if line.startswith("{") and "refusing_to_start" in line
+                ]
+                assert refusals, f"{service} without {setting}: no clear refusal:\n{output[-2000:]}"
+                assert named in refusals[0]["reason"], refusals
+                assert "Traceback" not in output

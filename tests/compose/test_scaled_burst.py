@@ -1,0 +1,195 @@
+"""Scaled out, under fire: 300 first logins at once from one client through the proxy, on two
+login replicas and three consumers, with one consumer killed and the broker restarted during
+the burst. Every login 200, exactly 100 vouchers held by orders 1..100, every event handled
+once, the queues empty, nothing dead-lettered."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
+
+import httpx
+
+from tests.compose.stack import ComposeStack, compose_stack
+from tests.e2e.flows import PASSWORD, registration
+
+ACCOUNTS = 300
+SLOTS = 100
+CHAOS_AFTER = 60  # logins answered before the consumer is killed and the broker restarted
+SETTLE_TIMEOUT_SECONDS = 240
+WORK_QUEUE = "promotion.first_login"
+DEAD_LETTER_QUEUE = "promotion.first_login.dead"
+SCALE = ("--scale", "login-api=2", "--scale", "promotion-consumer=3")
+
+
+async def _bounded(jobs: list[Callable[[], Awaitable[Any]]], limit: int) -> list[Any]:
+    gate = asyncio.Semaphore(limit)
+
+    async def run(job: Callable[[], Awaitable[Any]]) -> Any:
+        async with gate:
+            return await job()
+
+    return await asyncio.gather(*(run(job) for job in jobs))
+
+
+async def _register_all(client: httpx.AsyncClient, tag: str) -> list[str]:
+    async def one(index: int) -> str:
+        for _ in range(5):
+            body = registration(f"burst{tag}{index:03d}")
+            response = await client.post("/v1/accounts", json=body)
+            if response.status_code != 409:  # 409: a random phone number already taken
+                assert response.status_code == 201, response.text
+                return body["username"]
+        raise AssertionError("five taken phone numbers in a row")
+
+    return await _bounded([partial(one, index) for index in range(ACCOUNTS)], limit=16)
+
+
+async def _burst_with_chaos(
+    client: httpx.AsyncClient, stack: ComposeStack, usernames: list[str]
+) -> tuple[list[httpx.Response], list[str]]:
+    """Every first login at once; after CHAOS_AFTER answers, a consumer is killed (SIGKILL)
+    and the broker's container restarted while the rest are still in flight."""
+    answered = asyncio.Event()
+    count = 0
+    done: list[str] = []
+
+    async def log_in(username: str) -> httpx.Response:
+        nonlocal count
+        response = await client.post(
+            "/v1/auth/login", json={"identifier": username, "password": PASSWORD}
+        )
+        count += 1
+        if count >= CHAOS_AFTER:
+            answered.set()
+        return response
+
+    async def chaos() -> None:
+        await answered.wait()
+        victim = stack.containers("promotion-consumer")[0]
+        await asyncio.to_thread(stack.docker, "kill", "--signal", "KILL", victim)
+        done.append(f"killed {victim}")
+        await asyncio.to_thread(stack.compose, "restart", "rabbitmq")
+        done.append("restarted rabbitmq")
+
+    chaos_task = asyncio.create_task(chaos())
+    responses = await asyncio.gather(*(log_in(name) for name in usernames))
+    await chaos_task
+    return list(responses), done
+
+
+async def _profile_and_vouchers(
+    client: httpx.AsyncClient, token: str
+) -> tuple[int, list[dict[str, Any]]]:
+    headers = {"Authorization": f"Bearer {token}"}
+    me = await client.get("/v1/accounts/me", headers=headers)
+    listed = await client.get("/v1/vouchers", headers=headers)
+    assert me.status_code == 200, me.text
+    assert listed.status_code == 200, listed.text
+    return int(me.json()["first_login_order"]), list(listed.json())
+
+
+def _handled_orders(stack: ComposeStack) -> dict[str, list[int]]:
+    """Container -> the first-login orders its consumer logged as handled (every process the
+    container ran: the engine keeps a killed process's output)."""
+    return {
+        container: [int(str(line["first_login_order"])) for line in lines]
+        for container in stack.containers("promotion-consumer")
+        if (lines := stack.json_lines(container, "event_handled")) is not None
+    }
+
+
+def _settled(stack: ComposeStack) -> bool | str:
+    handled = {order for orders in _handled_orders(stack).values() for order in orders}
+    queues = stack.queues()
+    missing = set(range(1, ACCOUNTS + 1)) - handled
+    if not missing and queues.get(WORK_QUEUE) == 0:
+        return True
+    return f"{len(missing)} events not handled yet; queues {queues}"
+
+
+def _consumed_counter(stack: ComposeStack, index: int) -> int:
+    text = stack.exec(
+        "promotion-consumer",
+        "python",
+        "-c",
+        "import urllib.request; print(urllib.request.urlopen("
+        "'http://127.0.0.1:9101/metrics', timeout=5).read().decode())",
+        index=index,
+    )
+    return round(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("promotion_events_consumed_total{")
+        )
+    )
+
+
+def _restarts(stack: ComposeStack, container: str) -> int:
+    state = json.loads(stack.docker("inspect", container).stdout)[0]
+    return int(state["RestartCount"])
+
+
+def test_300_first_logins_scaled_out_with_a_consumer_killed_and_the_broker_restarted() -> None:
+    with compose_stack("burst", {}, *SCALE) as stack:
+        assert len(stack.containers("login-api")) == 2
+        assert len(stack.containers("promotion-consumer")) == 3
+        limits = httpx.Limits(max_connections=ACCOUNTS, max_keepalive_connections=ACCOUNTS)
+
+        async def scenario() -> tuple[list[httpx.Response], list[str], list[Any]]:
+            async with httpx.AsyncClient(base_url=stack.url, timeout=120, limits=limits) as client:
+                usernames = await _register_all(client, secrets.token_hex(3))
+                responses, chaos = await _burst_with_chaos(client, stack, usernames)
+                assert [r.status_code for r in responses] == [200] * ACCOUNTS, {
+                    r.status_code: r.text[:300] for r in responses if r.status_code != 200
+                }
+                _wait(lambda: _settled(stack), "every first-login event handled")
+                tokens = [str(r.json()["access_token"]) for r in responses]
+                held = await _bounded(
+                    [partial(_profile_and_vouchers, client, token) for token in tokens], limit=16
+                )
+                return responses, chaos, held
+
+        _, chaos, held = asyncio.run(scenario())
+        assert chaos == [
+            f"killed {stack.containers('promotion-consumer')[0]}",
+            "restarted rabbitmq",
+        ]
+
+        orders = sorted(order for order, _ in held)
+        assert orders == list(range(1, ACCOUNTS + 1)), "orders are not 1..300, each once"
+        for order, vouchers in held:
+            expected = [order] if order <= SLOTS else []
+            assert [v["slot"] for v in vouchers] == expected, (order, vouchers)
+        campaign = httpx.get(f"{stack.url}/v1/campaigns/first-login", timeout=30).json()
+        assert campaign["slots_claimed"] == SLOTS, campaign
+
+        queues = stack.queues()
+        assert queues.get(WORK_QUEUE) == 0, queues
+        assert queues.get(DEAD_LETTER_QUEUE) == 0, queues
+        # The consumers' counters against what they logged: each process that was never
+        # killed or restarted counted every event it handled, and between them every event
+        # was handled (a killed process's counters die with it; its log lines remain).
+        handled = _handled_orders(stack)
+        assert {o for orders in handled.values() for o in orders} == set(range(1, ACCOUNTS + 1))
+        for index, container in enumerate(stack.containers("promotion-consumer"), start=1):
+            if container in chaos[0] or _restarts(stack, container):
+                continue
+            assert _consumed_counter(stack, index) == len(handled[container]), container
+
+
+def _wait(check: Callable[[], bool | str], what: str) -> None:
+    deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
+    seen: bool | str = False
+    while time.monotonic() < deadline:
+        seen = check()
+        if seen is True:
+            return
+        time.sleep(2)
+    raise AssertionError(f"{what}: not within {SETTLE_TIMEOUT_SECONDS} s; last seen: {seen}")
