@@ -160,7 +160,7 @@ stop_own() {
 
 unmount_leftovers() {
   # What the daemon mounted under its own folders (a killed daemon leaves them mounted).
-  grep -F " $STATE/" /proc/mounts | awk '{print $2}' | sort -r | while read -r mount; do
+  { grep -F " $STATE/" /proc/mounts || true; } | awk '{print $2}' | sort -r | while read -r mount; do
     umount -l "$mount" 2>/dev/null || true
   done
 }
