@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractConnection
+from aio_pika.exceptions import ChannelPreconditionFailed
 from pymongo.errors import ServerSelectionTimeoutError
 
 from promotion_service.config import Settings
@@ -386,3 +387,29 @@ async def test_the_heartbeat_file_is_touched_while_consuming_and_not_after_stopp
 
 async def _touched(path: Path, after: int = -1) -> bool:
     return path.exists() and path.stat().st_mtime_ns > after
+
+
+async def test_in_quorum_mode_a_poison_message_reaches_a_quorum_dead_letter_queue(
+    settings: Settings, channel: AbstractChannel, amqp_connection: AbstractConnection
+) -> None:
+    """Dead letters are replicated like the work queue's messages and dead-lettered at least
+    once (the broker keeps a message until the dead-letter queue confirmed it)."""
+    settings = settings.model_copy(update={"queue_type": "quorum"})
+    poison = b'{"event_id": "oops",'
+    async with running_consumer(settings):
+        await publish(channel, settings, poison)
+        count = dead_letter_count(channel, settings)
+        await eventually(lambda: _ge(count, 1), timeout=30, what="poison message dead-lettered")
+
+    queue = await channel.declare_queue(settings.dead_letter_queue, passive=True)
+    message = await queue.get(no_ack=True)
+    assert message.body == poison
+    # Declaring it again as a quorum queue is accepted; as a classic one, refused: it is one.
+    await channel.declare_queue(
+        settings.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    other = await amqp_connection.channel()
+    with pytest.raises(ChannelPreconditionFailed):
+        await other.declare_queue(
+            settings.dead_letter_queue, durable=True, arguments={"x-queue-type": "classic"}
+        )

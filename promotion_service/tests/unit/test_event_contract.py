@@ -7,7 +7,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from promotion_service.config import Settings
-from promotion_service.consumer.topology import queue_arguments
+from promotion_service.consumer.topology import dead_letter_queue_arguments, queue_arguments
 from promotion_service.events.first_login import InvalidEvent, decode_first_login, schema
 from tests.conftest import repo_root
 from tests.factories import first_login_event
@@ -44,6 +44,8 @@ def test_queue_arguments_are_the_documented_ones(queue_type: str) -> None:
     documented = docs_json("topology.json")["queue"]["arguments"][queue_type]  # type: ignore[index]
 
     assert queue_arguments(Settings(queue_type=queue_type)) == documented
+    dead = docs_json("topology.json")["dead_letter_queue"]["arguments"][queue_type]  # type: ignore[index]
+    assert dead_letter_queue_arguments(Settings(queue_type=queue_type)) == dead
 
 
 VALID = [

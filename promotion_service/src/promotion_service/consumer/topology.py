@@ -13,7 +13,12 @@ from promotion_service.consumer.events_exchange import events_exchange
 def queue_arguments(settings: Settings) -> dict[str, Any]:
     """Arguments of the work queue: lazy classic, or quorum with a delivery limit far above
     the application's attempts (the broker also counts returns of dropped connections);
-    both DLX."""
+    both DLX.
+
+    A quorum queue dead-letters at least once: the broker keeps a dead-lettered message until
+    the dead-letter queue has confirmed it (RabbitMQ's default for every queue is at most
+    once: a message lost on the way is gone). That strategy needs `reject-publish` overflow;
+    the queue has no length limit, so it never refuses a publish for it."""
     dead_lettering = {
         "x-dead-letter-exchange": settings.dead_letter_exchange,
         "x-dead-letter-routing-key": settings.dead_letter_routing_key,
@@ -22,9 +27,17 @@ def queue_arguments(settings: Settings) -> dict[str, Any]:
         return {
             "x-queue-type": "quorum",
             "x-delivery-limit": settings.quorum_delivery_limit,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
             **dead_lettering,
         }
     return {"x-queue-mode": "lazy", **dead_lettering}
+
+
+def dead_letter_queue_arguments(settings: Settings) -> dict[str, Any]:
+    """The dead-letter queue is of the work queue's kind: replicated beside a quorum queue, so
+    that what was dead-lettered survives the loss of a node as the work queue's messages do."""
+    return {"x-queue-type": "quorum"} if settings.queue_type == "quorum" else {}
 
 
 async def declare_topology(channel: AbstractChannel, settings: Settings) -> AbstractQueue:
@@ -33,7 +46,9 @@ async def declare_topology(channel: AbstractChannel, settings: Settings) -> Abst
     dead_letter = await channel.declare_exchange(
         settings.dead_letter_exchange, ExchangeType.DIRECT, durable=True
     )
-    dead_letter_queue = await channel.declare_queue(settings.dead_letter_queue, durable=True)
+    dead_letter_queue = await channel.declare_queue(
+        settings.dead_letter_queue, durable=True, arguments=dead_letter_queue_arguments(settings)
+    )
     await dead_letter_queue.bind(dead_letter, routing_key=settings.dead_letter_routing_key)
     queue = await channel.declare_queue(
         settings.queue_name, durable=True, arguments=queue_arguments(settings)
