@@ -6,7 +6,14 @@ import asyncio
 import sys
 from pathlib import Path
 
-from devstack.config import ConfigError, environ, find_repo_root, load_config, with_env_file
+from devstack.config import (
+    ConfigError,
+    check_ports,
+    environ,
+    find_repo_root,
+    load_config,
+    with_env_file,
+)
 from devstack.console import Console, colour_wanted
 from devstack.supervisor import run
 
@@ -16,6 +23,7 @@ def main() -> int:
         repo_root = find_repo_root(Path(__file__).resolve().parent)
         env = with_env_file(environ(), repo_root)
         config = load_config(env, repo_root)
+        check_ports(config, env)
     except ConfigError as error:
         print(f"devstack: {error}", file=sys.stderr)
         return 2

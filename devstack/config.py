@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +137,31 @@ def consumer_metrics_ports(base: Mapping[str, str], count: int) -> list[int]:
         base, "PROMOTION_CONSUMER_METRICS_PORT", DEFAULT_CONSUMER_METRICS_PORT, low=0, high=65535
     )
     return [0 if first == 0 else first + index for index in range(count)]
+
+
+def check_ports(config: StackConfig, env: Mapping[str, str]) -> None:
+    """Refuse (ConfigError) ports the stack would bind twice or that are taken already, naming
+    the setting to change, before any process starts (a clash would end in a traceback)."""
+    wanted = [("LOGIN_PORT", config.login_port), ("PROMOTION_PORT", config.promotion_port)]
+    for number, port in enumerate(consumer_metrics_ports(env, config.consumers), start=1):
+        if port:
+            setting = "PROMOTION_CONSUMER_METRICS_PORT"
+            wanted.append((f"{setting} (consumer {number}: {setting} + {number - 1})", port))
+    seen: dict[int, str] = {}
+    for setting, port in wanted:
+        if port in seen:
+            raise ConfigError(
+                f"{setting} and {seen[port]} both want port {port}: change one of them"
+            )
+        seen[port] = setting
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise ConfigError(
+                    f"port {port} ({setting}) is in use on 127.0.0.1: stop what holds it, "
+                    f"or set {setting.split()[0]} to a free port"
+                ) from None
 
 
 def redact_credentials(url: str) -> str:

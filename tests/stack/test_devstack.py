@@ -3,6 +3,9 @@
 import asyncio
 import io
 import os
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -18,6 +21,7 @@ from devstack.broker_users import (
 )
 from devstack.config import (
     ConfigError,
+    check_ports,
     consumer_metrics_ports,
     load_config,
     redact_credentials,
@@ -83,6 +87,51 @@ def test_env_file_fills_only_variables_not_already_set(tmp_path: Path) -> None:
 def test_each_local_consumer_gets_its_own_metrics_port() -> None:
     assert consumer_metrics_ports({}, 3) == [9101, 9102, 9103]
     assert consumer_metrics_ports({"PROMOTION_CONSUMER_METRICS_PORT": "0"}, 2) == [0, 0]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_port_the_stack_would_bind_twice_is_refused_naming_both_settings(
+    repo_root: Path,
+) -> None:
+    login, metrics = _free_port(), _free_port()
+    env = {"LOGIN_PORT": str(login), "PROMOTION_PORT": str(metrics + 1)}
+    env["PROMOTION_CONSUMER_METRICS_PORT"] = str(metrics)
+    config = load_config(env, repo_root)  # two consumers: metrics + 0 and metrics + 1
+    with pytest.raises(ConfigError, match="PROMOTION_CONSUMER_METRICS_PORT.*PROMOTION_PORT"):
+        check_ports(config, env)
+
+
+def test_a_port_in_use_is_refused_naming_the_setting_to_change(repo_root: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {"LOGIN_PORT": str(port), "PROMOTION_PORT": str(_free_port())}
+        env["PROMOTION_CONSUMER_METRICS_PORT"] = "0"
+        with pytest.raises(ConfigError, match=f"port {port} \\(LOGIN_PORT\\) is in use"):
+            check_ports(load_config(env, repo_root), env)
+
+
+def test_make_dev_with_the_promotion_api_on_the_consumers_metrics_port_stops_clearly(
+    repo_root: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "devstack"],
+        cwd=repo_root,
+        env={**os.environ, "PROMOTION_PORT": "9101", "DEV_ENV_FILE": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "PROMOTION_PORT" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_stopping_a_process_ends_its_children_too(tmp_path: Path) -> None:

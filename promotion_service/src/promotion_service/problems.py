@@ -15,7 +15,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
+from pymongo.errors import ConnectionFailure, ExecutionTimeout, PyMongoError, WTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from promotion_service.errors import (
@@ -31,6 +31,7 @@ from promotion_service.errors import (
     VoucherNotFound,
 )
 from promotion_service.problem_schema import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from promotion_service.raised_at import raised_at
 
 # How long a client should wait before retrying after a 503 (dependency unavailable).
 RETRY_AFTER_SECONDS = 5
@@ -168,6 +169,29 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """Any other driver error: the database refused or failed the operation (a write conflict
+    left after retries, a primary stepping down, a failed command). Nothing was left half
+    written (a transaction aborts as a whole) and a later request may succeed: 503 with
+    Retry-After, never a 500. Logged with type, server code and place only: a server's
+    message may quote stored values."""
+    log.error(
+        "database_error",
+        error=type(exc).__name__,
+        code=getattr(exc, "code", None),
+        at=raised_at(exc),
+        path=request.url.path,
+    )
+    return problem_response(
+        request,
+        503,
+        "service-unavailable",
+        "Service unavailable",
+        "The database could not complete the request. Try again later.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
@@ -189,6 +213,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     """Register the handlers; unexpected errors become 500 problems in the middleware."""
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_failed)
+    # Chosen by class hierarchy, most specific first: unreachable, then any other driver error.
     for error in DATABASE_UNAVAILABLE:
         app.add_exception_handler(error, _database_unavailable)
+    app.add_exception_handler(PyMongoError, _database_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -34,6 +34,7 @@ from tests.factories import (
     queue_depth,
 )
 from tests.integration.consumer_processes import ConsumerProcess
+from tests.rabbitmq_node import free_port
 
 
 @pytest.fixture
@@ -306,3 +307,24 @@ async def test_in_production_the_consumer_refuses_the_default_broker_credentials
     assert exit_code == 2
     assert "refusing_to_start" in consumer.output()
     assert "guest" in consumer.output()
+
+
+async def test_the_metrics_listen_on_the_configured_host_only(
+    start_consumer: StartConsumer,
+) -> None:
+    port = free_port()
+    consumer = start_consumer(
+        "metrics-host", PROMOTION_HOST="127.0.0.2", PROMOTION_CONSUMER_METRICS_PORT=str(port)
+    )
+
+    async def answers(host: str) -> bool:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            return False
+        writer.close()
+        return True
+
+    await eventually(lambda: answers("127.0.0.2"), timeout=30, what="metrics on 127.0.0.2")
+    assert not await answers("127.0.0.1"), "bound to every address, not the configured one"
+    consumer.kill()

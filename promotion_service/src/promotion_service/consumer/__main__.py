@@ -19,7 +19,7 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     metrics = ConsumerMetrics()
-    metrics.serve(settings.consumer_metrics_port)
+    metrics.serve(settings.consumer_metrics_port, host=settings.host)
     await FirstLoginConsumer(settings, metrics=metrics).run(stop)
 
 

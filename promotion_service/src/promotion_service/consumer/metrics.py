@@ -50,7 +50,8 @@ class ConsumerMetrics:
             registry=self.registry,
         )
 
-    def serve(self, port: int, host: str = "0.0.0.0") -> None:  # noqa: S104 - scraped from outside
-        """Expose /metrics over HTTP on `port` (0 = off)."""
+    def serve(self, port: int, host: str) -> None:
+        """Expose /metrics over HTTP on `host`:`port` (port 0 = off); the process's configured
+        address (PROMOTION_HOST), as the API binds, never every interface by default."""
         if port:
             start_http_server(port, addr=host, registry=self.registry)
