@@ -102,7 +102,7 @@ def test_a_port_the_stack_would_bind_twice_is_refused_naming_both_settings(
     env = {"LOGIN_PORT": str(login), "PROMOTION_PORT": str(metrics + 1)}
     env["PROMOTION_CONSUMER_METRICS_PORT"] = str(metrics)
     config = load_config(env, repo_root)  # two consumers: metrics + 0 and metrics + 1
-    with pytest.raises(ConfigError, match="PROMOTION_CONSUMER_METRICS_PORT.*PROMOTION_PORT"):
+    with pytest.raises(ConfigError, match=r"PROMOTION_CONSUMER_METRICS_PORT.*PROMOTION_PORT"):
         check_ports(config, env)
 
 
