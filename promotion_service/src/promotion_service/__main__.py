@@ -4,21 +4,28 @@ import uvicorn
 
 from promotion_service.api_metrics import shared_metrics_directory
 from promotion_service.config import settings_or_exit
+from promotion_service.log_setup import configure_logging
+from promotion_service.serving import serve
 
 
 def main() -> None:
     settings = settings_or_exit()
+    configure_logging(json_logs=settings.json_logs, level=settings.log_level)
     with shared_metrics_directory(settings.workers):
-        uvicorn.run(
-            "promotion_service.main:create_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            access_log=False,  # one structured line per request comes from our middleware
-            proxy_headers=True,
-            server_header=False,
-            log_config=None,
+        serve(
+            uvicorn.Config(
+                "promotion_service.main:create_app",
+                factory=True,
+                host=settings.host,
+                port=settings.port,
+                workers=settings.workers,
+                access_log=False,  # one structured line per request comes from our middleware
+                proxy_headers=True,
+                server_header=False,
+                log_config=None,
+                timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+            ),
+            drain_seconds=settings.drain_seconds,
         )
 
 

@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     retry_max_delay_seconds: float = Field(default=60.0, ge=0)
     claim_max_transaction_attempts: int = Field(default=10, ge=1)
     shutdown_timeout_seconds: float = Field(default=30.0, gt=0)
+    # The API's stop (SIGTERM): unready for this long first, so that load balancers stop
+    # sending it requests (unset: 5 s in production, none in development); then at most
+    # graceful_shutdown_seconds for the requests in flight.
+    shutdown_drain_seconds: float | None = Field(default=None, ge=0, le=120)
+    graceful_shutdown_seconds: int = Field(default=10, ge=1, le=120)
     consumer_metrics_port: int = Field(default=9101, ge=0, le=65535)
     consumer_name: str | None = None
     # A file the consume loop touches while it consumes (a container healthcheck reads its age).
@@ -168,6 +173,12 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def drain_seconds(self) -> float:
+        if self.shutdown_drain_seconds is not None:
+            return self.shutdown_drain_seconds
+        return 5.0 if self.is_production else 0.0
 
     @property
     def json_logs(self) -> bool:

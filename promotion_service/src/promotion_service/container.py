@@ -9,6 +9,7 @@ from promotion_service.auth.jwks import JwksClient
 from promotion_service.auth.tokens import TokenVerifier
 from promotion_service.campaigns.service import CampaignService
 from promotion_service.db import Database
+from promotion_service.errors import ServiceStarting
 from promotion_service.vouchers.repositories import CampaignRepository, VoucherRepository
 from promotion_service.vouchers.service import VoucherService
 
@@ -33,8 +34,11 @@ class Services:
 
 
 async def services(request: Request) -> Services:
+    """The instance's services; 503 `starting` until its start has built them."""
     # async: FastAPI runs a plain ``def`` dependency in its thread pool, a hop per request.
-    built: Services = request.app.state.services
+    built: Services | None = getattr(request.app.state, "services", None)
+    if built is None:
+        raise ServiceStarting
     return built
 
 

@@ -46,6 +46,14 @@ class JwksUnavailable(DomainError):
     detail = "Tokens cannot be checked right now; try again shortly."
 
 
+class ServiceStarting(DomainError):
+    """The instance is still preparing its database (indexes, the default campaign)."""
+
+    code = "starting"
+    title = "Service starting"
+    detail = "The service is starting; try again shortly."
+
+
 class CampaignNotFound(DomainError):
     """No campaign with this id."""
 

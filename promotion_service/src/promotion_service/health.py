@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from promotion_service.container import Services
 from promotion_service.db import ping
+from promotion_service.serving import draining
 
 router = APIRouter(tags=["health"])
 
@@ -27,7 +28,7 @@ class Readiness(BaseModel):
         }
     )
     # The login service's words: one probe rule and one alert rule read both services.
-    status: Literal["ok", "unavailable"]
+    status: Literal["ok", "starting", "stopping", "unavailable"]
     checks: dict[str, str]
 
 
@@ -40,7 +41,20 @@ async def _check(probe: Any) -> str:
 
 
 @router.get(
-    "/healthz", operation_id="health", response_model=Liveness, summary="The process is alive"
+    "/livez",
+    operation_id="live",
+    response_model=Liveness,
+    summary="The process and its event loop answer (restart it when this fails)",
+)
+async def livez() -> Liveness:
+    return Liveness(status="ok")
+
+
+@router.get(
+    "/healthz",
+    operation_id="health",
+    response_model=Liveness,
+    summary="The process is alive (the same as /livez)",
 )
 async def healthz() -> Liveness:
     return Liveness(status="ok")
@@ -50,17 +64,30 @@ async def healthz() -> Liveness:
     "/readyz",
     operation_id="ready",
     response_model=Readiness,
-    summary="MongoDB answers and the login service's JWKS keys can be trusted",
-    responses={503: {"model": Readiness, "description": "A dependency is not available"}},
+    summary="This instance can serve: started, not stopping, MongoDB and the JWKS keys at hand",
+    responses={
+        503: {
+            "model": Readiness,
+            "description": "`starting` (preparing its database), `stopping` (draining after "
+            "SIGTERM) or `unavailable` (`checks` names the dependency that is down)",
+        }
+    },
 )
 async def readyz(request: Request) -> JSONResponse:
-    services: Services = request.app.state.services
+    if draining():
+        return _readiness("stopping", {})
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        return _readiness("starting", {"mongodb": "preparing indexes and the default campaign"})
     mongodb, jwks_state = await asyncio.gather(
         _check(ping(services.db)), _check(services.jwks.check())
     )
     checks = {"mongodb": mongodb, "jwks": jwks_state}
     ready = all(state == "ok" for state in checks.values())
+    return _readiness("ok" if ready else "unavailable", checks)
+
+
+def _readiness(status: str, checks: dict[str, str]) -> JSONResponse:
     return JSONResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
-        status_code=200 if ready else 503,
+        {"status": status, "checks": checks}, status_code=200 if status == "ok" else 503
     )

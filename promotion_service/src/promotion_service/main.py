@@ -1,7 +1,9 @@
 """create_app(settings): the promotion HTTP API."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import httpx
@@ -10,6 +12,7 @@ from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
+from pymongo import AsyncMongoClient
 
 from promotion_service import __version__, health
 from promotion_service.api_metrics import exposition
@@ -18,7 +21,7 @@ from promotion_service.auth.tokens import TokenVerifier
 from promotion_service.campaigns.router import router as campaigns_router
 from promotion_service.config import Settings, get_settings
 from promotion_service.container import Services
-from promotion_service.db import create_client, prepare_database
+from promotion_service.db import Document, create_client, prepare_database
 from promotion_service.http_middleware import (
     BodySizeLimitMiddleware,
     HttpMetrics,
@@ -28,6 +31,7 @@ from promotion_service.log_setup import configure_logging
 from promotion_service.mongo_metrics import MongoCommandCounter
 from promotion_service.problem_schema import tidy_problem_content
 from promotion_service.problems import install_problem_handlers
+from promotion_service.startup import until_ready
 from promotion_service.vouchers.router import router as vouchers_router
 
 DESCRIPTION = """
@@ -43,6 +47,37 @@ Money travels as decimal strings.
 """
 
 
+async def _start(
+    app: FastAPI,
+    settings: Settings,
+    mongo: AsyncMongoClient[Document],
+    http: httpx.AsyncClient,
+    stop: asyncio.Event,
+) -> None:
+    """Prepare the database (indexes, the default campaign), then build what requests need."""
+    db = mongo[settings.mongodb_database]
+    await until_ready("mongodb", partial(prepare_database, db, settings), stop)
+    if stop.is_set():
+        return
+    jwks = JwksClient(
+        settings.jwks_url,
+        http,
+        ttl_seconds=settings.jwks_cache_ttl_seconds,
+        min_refetch_interval_seconds=settings.jwks_min_refetch_interval_seconds,
+        max_key_age_seconds=settings.jwks_max_key_age_seconds,
+    )
+    verifier = TokenVerifier(
+        jwks,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        leeway_seconds=settings.jwt_leeway_seconds,
+    )
+    app.state.services = Services.build(db, jwks, verifier)
+    structlog.get_logger(__name__).info(
+        "api_started", environment=settings.environment, database=db.name
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API; clients are opened in the lifespan and closed after it."""
     settings = settings or get_settings()
@@ -52,30 +87,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The instance serves at once (`/readyz` answers `starting`, the API 503) while its
+        # start prepares the database, retried until MongoDB answers.
         mongo = create_client(settings, app_name="promotion-api", listeners=[mongo_commands])
         http = httpx.AsyncClient(timeout=settings.jwks_timeout_seconds, follow_redirects=False)
+        stop = asyncio.Event()
+        start = asyncio.create_task(_start(app, settings, mongo, http, stop))
         try:
-            db = mongo[settings.mongodb_database]
-            await prepare_database(db, settings)
-            jwks = JwksClient(
-                settings.jwks_url,
-                http,
-                ttl_seconds=settings.jwks_cache_ttl_seconds,
-                min_refetch_interval_seconds=settings.jwks_min_refetch_interval_seconds,
-                max_key_age_seconds=settings.jwks_max_key_age_seconds,
-            )
-            verifier = TokenVerifier(
-                jwks,
-                issuer=settings.jwt_issuer,
-                audience=settings.jwt_audience,
-                leeway_seconds=settings.jwt_leeway_seconds,
-            )
-            app.state.services = Services.build(db, jwks, verifier)
-            structlog.get_logger(__name__).info(
-                "api_started", environment=settings.environment, database=db.name
-            )
             yield
         finally:
+            stop.set()
+            start.cancel()
+            await asyncio.gather(start, return_exceptions=True)
             await http.aclose()
             await mongo.close()
 

@@ -26,6 +26,7 @@ from promotion_service.errors import (
     JwksUnavailable,
     NotAuthenticated,
     PurchaseRedeemedWithOtherAmount,
+    ServiceStarting,
     VoucherAlreadyRedeemed,
     VoucherExpired,
     VoucherNotFound,
@@ -51,6 +52,7 @@ _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
     (VoucherExpired, 410),
     (InvalidAmount, 422),
     (JwksUnavailable, 503),
+    (ServiceStarting, 503),
 ]
 
 # Framework errors (unknown route, wrong method, body over the limit): code, title, detail.

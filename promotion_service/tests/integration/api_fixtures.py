@@ -1,7 +1,9 @@
 """An API app per test, with its own database and the test JWKS server."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 
 from promotion_service import create_app
 from promotion_service.config import Settings
@@ -52,15 +55,28 @@ async def api_settings(settings: Settings, jwks: JwksServer) -> Settings:
     return settings.model_copy(update={"jwks_url": jwks.url, "max_body_bytes": 4096})
 
 
-@pytest.fixture
-async def client(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(api_settings)
+@asynccontextmanager
+async def started(app: FastAPI, base_url: str = "http://t") -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app` once its start (the database prepared, services built) is done: the
+    app serves at once and answers 503 `starting` until then."""
     async with (
         LifespanManager(app) as manager,
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://promotion.test"
+            transport=httpx.ASGITransport(app=manager.app), base_url=base_url
         ) as http,
     ):
+        for _ in range(600):
+            if getattr(app.state, "services", None) is not None:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the app did not finish starting within 30 s")
+        yield http
+
+
+@pytest.fixture
+async def client(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with started(create_app(api_settings), "http://promotion.test") as http:
         yield http
 
 

@@ -11,12 +11,11 @@ from collections.abc import Callable
 import httpx
 import jwt
 import pytest
-from asgi_lifespan import LifespanManager
 
 from promotion_service import create_app
 from promotion_service.config import Settings
 from promotion_service.db import VOUCHERS, Database
-from tests.integration.api_fixtures import Keys, assert_problem, bearer, insert_voucher
+from tests.integration.api_fixtures import Keys, assert_problem, bearer, insert_voucher, started
 from tests.jwks_server import AUDIENCE, ISSUER, JwksServer, make_token
 
 
@@ -137,10 +136,7 @@ async def test_unknown_kids_do_not_refetch_the_jwks_more_than_the_rate_limit_all
 ) -> None:
     limited = api_settings.model_copy(update={"jwks_min_refetch_interval_seconds": 60})
     app = create_app(limited)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as c,
-    ):
+    async with started(app, "http://t") as c:
         await c.get("/v1/vouchers", headers=bearer(make_token(keys.rs256)))
         before = jwks.fetches
         for _ in range(20):
@@ -174,10 +170,7 @@ async def test_cached_keys_past_their_maximum_age_are_not_trusted_while_the_jwks
         update={"jwks_cache_ttl_seconds": 0.2, "jwks_max_key_age_seconds": 0.5}
     )
     app = create_app(capped)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as c,
-    ):
+    async with started(app, "http://t") as c:
         token = make_token(keys.rs256)
         assert (await c.get("/v1/vouchers", headers=bearer(token))).status_code == 200
         jwks.failing = True

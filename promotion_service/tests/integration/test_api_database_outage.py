@@ -8,13 +8,10 @@ ServerSelectionTimeoutError/AutoReconnect), nothing is mocked.
 from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
-from asgi_lifespan import LifespanManager
-
 from promotion_service import create_app
 from promotion_service.config import Settings
 from tests.conftest import launched_standin
-from tests.integration.api_fixtures import Keys, assert_problem, bearer
+from tests.integration.api_fixtures import Keys, assert_problem, bearer, started
 from tests.jwks_server import make_token
 
 ORIGIN = "https://app.bank"
@@ -30,12 +27,7 @@ async def test_requests_during_a_mongodb_outage_are_503_with_retry_after(
             update={"mongodb_uri": uri, "mongodb_timeout_ms": 500, "cors_origins": [ORIGIN]}
         )
         app = create_app(settings)
-        async with (
-            LifespanManager(app) as manager,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=manager.app), base_url="http://t"
-            ) as client,
-        ):
+        async with started(app, "http://t") as client:
             before = await client.get("/v1/campaigns/first-login")
             assert before.status_code == 200, before.text
 

@@ -4,12 +4,11 @@ import json
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from promotion_service import create_app
 from promotion_service.config import Settings
 from promotion_service.db import CAMPAIGNS, Database
-from tests.integration.api_fixtures import Keys, assert_problem, bearer
+from tests.integration.api_fixtures import Keys, assert_problem, bearer, started
 from tests.jwks_server import make_token
 
 
@@ -208,10 +207,7 @@ async def test_each_request_logs_one_line_with_its_request_id_and_never_the_toke
 ) -> None:
     app = create_app(api_settings.model_copy(update={"log_format": "json"}))
     token = make_token(keys.rs256, "acct-logged")
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as c,
-    ):
+    async with started(app, "http://t") as c:
         capsys.readouterr()
         await c.get("/v1/vouchers", headers={**bearer(token), "X-Request-ID": "req-42"})
         await c.get("/v1/vouchers", headers=bearer(token + "x"))
@@ -236,10 +232,7 @@ async def test_an_unexpected_error_is_a_500_problem_with_a_request_id_and_no_det
         raise RuntimeError("secret internals")
 
     app.add_api_route("/boom", boom)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as c,
-    ):
+    async with started(app, "http://t") as c:
         response = await c.get("/boom")
 
     problem = assert_problem(response, 500, "internal-error")

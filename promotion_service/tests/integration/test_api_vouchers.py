@@ -6,12 +6,11 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from promotion_service import create_app
 from promotion_service.config import Settings
 from promotion_service.db import VOUCHERS, Database
-from tests.integration.api_fixtures import Keys, assert_problem, bearer, insert_voucher
+from tests.integration.api_fixtures import Keys, assert_problem, bearer, insert_voucher, started
 from tests.jwks_server import make_token
 
 
@@ -331,10 +330,7 @@ async def test_a_number_with_thousands_of_digits_is_422_not_a_parse_error(
     voucher_id = await insert_voucher(db, "acct-me")
     raw = b'{"amount": ' + b"9" * 5000 + b', "currency": "EUR", "purchase_id": "p"}'
     app = create_app(api_settings.model_copy(update={"max_body_bytes": 16_384}))
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://t") as c,
-    ):
+    async with started(app, "http://t") as c:
         response = await c.post(
             f"/v1/vouchers/{voucher_id}/redeem",
             content=raw,

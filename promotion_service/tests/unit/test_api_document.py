@@ -18,6 +18,7 @@ OPERATIONS = {
     "listMyVouchers": ("get", "/v1/vouchers"),
     "redeemVoucher": ("post", "/v1/vouchers/{voucher_id}/redeem"),
     "getCampaign": ("get", "/v1/campaigns/{campaign_id}"),
+    "live": ("get", "/livez"),
     "health": ("get", "/healthz"),
     "ready": ("get", "/readyz"),
     "metrics": ("get", "/metrics"),

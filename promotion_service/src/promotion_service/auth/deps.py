@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from promotion_service.auth.tokens import Principal, TokenVerifier
+from promotion_service.container import services
 from promotion_service.errors import NotAuthenticated
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from the login service")
@@ -17,7 +18,7 @@ async def current_account(
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise NotAuthenticated
-    verifier: TokenVerifier = request.app.state.services.token_verifier
+    verifier: TokenVerifier = (await services(request)).token_verifier
     principal = await verifier.verify(credentials.credentials)
     request.state.account_id = principal.account_id
     return principal

@@ -16,9 +16,9 @@ from promotion_service.consumer.attempts import DeliveryAttempts
 from promotion_service.consumer.handler import ClaimFunction, MessageHandler
 from promotion_service.consumer.messaging import Deliveries
 from promotion_service.consumer.metrics import ConsumerMetrics
-from promotion_service.consumer.startup import until_ready
 from promotion_service.consumer.topology import consuming_channel
 from promotion_service.db import Database, create_client, prepare_database
+from promotion_service.startup import until_ready
 from promotion_service.vouchers.grant import VoucherGrant, build_grant
 
 log = structlog.get_logger("promotion_service.consumer")

@@ -1,5 +1,6 @@
-"""The consumer's start: each dependency (MongoDB, the broker, its topology) is tried until
-it answers, with a growing delay, or until the process is asked to stop."""
+"""A process's start (the API's and the consumer's): each dependency (MongoDB, the broker,
+its topology) is tried until it answers, with a growing delay, or until the process is asked
+to stop."""
 
 import asyncio
 import contextlib
@@ -9,7 +10,7 @@ import structlog
 
 from promotion_service.backoff import backoff_delay
 
-log = structlog.get_logger("promotion_service.consumer")
+log = structlog.get_logger("promotion_service.startup")
 
 
 async def until_ready[T](
