@@ -107,9 +107,9 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
-    if status == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
-        # FastAPI answers a bare 400 for a body that is not UTF-8: malformed JSON like any
-        # other, which every route documents as 422.
+    if status == 400 and isinstance(exc.__cause__, UnicodeDecodeError | RecursionError):
+        # FastAPI answers a bare 400 for a body it cannot even decode (not UTF-8, nested
+        # beyond the parser's depth): malformed JSON like any other, documented as 422.
         errors = [
             {"field": "body", "message": "body is not parseable JSON", "type": "json_invalid"}
         ]
