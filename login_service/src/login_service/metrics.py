@@ -83,8 +83,15 @@ class ServiceMetrics:
         )
         self.logins = Counter(
             "login_attempts_total",
-            "Login attempts by outcome (success, invalid, throttled).",
+            "Login attempts by outcome (success, invalid, throttled; shed: refused with 503 "
+            "because the process's verification queue was full).",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.password_verifications = Counter(
+            "login_password_verifications_total",
+            "Argon2 verifications run, by the parameters of the hash verified against.",
+            ["parameters"],
             registry=self.registry,
         )
         self.registrations = Counter(

@@ -18,6 +18,7 @@ from login_service.errors import (
     InvalidField,
     NotAuthenticated,
     Throttled,
+    VerificationQueueFull,
 )
 from login_service.problem_schema import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 
@@ -50,6 +51,7 @@ def problem_response(
 _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
     (AccountConflict, 409),
     (InvalidField, 422),
+    (VerificationQueueFull, 503),
     (Throttled, 429),
     (InvalidCredentials, 401),
     (NotAuthenticated, 401),
