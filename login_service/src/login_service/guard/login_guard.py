@@ -76,7 +76,7 @@ class _Plan:
     """What one read of the windows says about an attempt."""
 
     places: dict[str, int]  # window id -> attempts it may have in flight (budget left)
-    counted_in: list[Window]  # the windows a failure of the attempt counts in
+    counted_in: list[Window]  # the windows a failure counts in: those of the places
     owner: bool  # judged by a trusted device's own budget
 
 
@@ -128,14 +128,21 @@ class LoginGuard:
         deadline = asyncio.get_running_loop().time() + self._wait_seconds
         plan = await self._plan(attempt, identifier_key)
         while not self._places.try_take(plan.places):
-            provisional = list(plan.places)
-            if not await self._places.wait_and_take(provisional, deadline):
+            ids = list(plan.places)
+            if not await self._places.wait(ids, deadline):
                 raise LoginThrottled(math.ceil(self._wait_seconds) or 1)
+            if spent := self._places.spent(ids):
+                now = self.windows.now()
+                ends = [
+                    retry_after_seconds(w, now) for w in plan.counted_in if w.document_id in spent
+                ]
+                raise LoginThrottled(max(ends))
+            self._places.take_provisionally(ids)
             try:
                 plan = await self._plan(attempt, identifier_key)
             finally:
                 # Given back before the loop takes again, with no await between.
-                self._places.release(provisional)
+                self._places.release(ids)
         return plan
 
     async def _plan(self, attempt: LoginAttempt, identifier_key: str) -> _Plan:

@@ -6,7 +6,8 @@ the budget had left at the latest read of its window (``room``), each held by on
 from before its verification until its failure is written or its success returned. An
 attempt that finds no place waits for one to be given back, for a bounded time. Waking, it
 takes the freed places provisionally before it reads the windows again, so one release
-costs one read, not one per waiting attempt.
+costs one read, not one per waiting attempt; once a read finds a window spent, the attempts
+waiting for it are refused without reading.
 
 Rooms are those of windows (their ids name the window's start), and a window's count only
 grows, so a later read never finds more room than an earlier one in the same window; a room
@@ -51,11 +52,9 @@ class PlacesInFlight:
             self._freed.set()
             self._freed = asyncio.Event()
 
-    async def wait_and_take(self, window_ids: Collection[str], deadline: float) -> bool:
-        """Wait until every window may have a place (by the latest read) and take one in
-        each, provisionally, for the attempt to read its windows again; ``False`` at
-        ``deadline`` (the event loop's clock). A spent window also ends the wait, so the
-        read refuses the attempt at once."""
+    async def wait(self, window_ids: Collection[str], deadline: float) -> bool:
+        """Wait until every window may have a place (by the latest read), or one is spent;
+        ``False`` at ``deadline`` (the event loop's clock)."""
         while not self._may_have_place(window_ids):
             freed = self._freed
             try:
@@ -63,11 +62,18 @@ class PlacesInFlight:
                     await freed.wait()
             except TimeoutError:
                 return False
+        return True
+
+    def spent(self, window_ids: Collection[str]) -> set[str]:
+        """The windows a read of this process found spent (no room until they end)."""
+        return {w for w in window_ids if self._room.get(w, 1) <= 0}
+
+    def take_provisionally(self, window_ids: Collection[str]) -> None:
+        """A place in each window for an attempt about to read its windows again; until the
+        read says how much room there is, the window has this one place, the others wait."""
         self._take(window_ids)
         for window_id in window_ids:
-            # Until the read says more, the window has this one place: the others wait.
             self._room.setdefault(window_id, 1)
-        return True
 
     def _may_have_place(self, window_ids: Collection[str]) -> bool:
         def open_or_spent(window_id: str) -> bool:
