@@ -29,7 +29,10 @@ OWNER_WITHIN_SECONDS = 5.0
 
 
 @pytest.fixture
-def local(stack: StackUrls) -> StackUrls:
+def local(fresh_stack: StackUrls) -> StackUrls:
+    """A local stack of this module's own: its 150 first logins fill a campaign, which the
+    session's other tests (the README tour) need a slot of."""
+    stack = fresh_stack
     if not stack.owned:
         pytest.skip(
             "counts verifications per login process and connects from loopback addresses: "
@@ -96,9 +99,10 @@ async def _crowd_of_first_logins(
     local: StackUrls,
 ) -> None:
     address = next(_addresses())
+    async with _client_at(local, address, 150) as registering:
+        usernames = await asyncio.gather(*(_register(registering) for _ in range(150)))
+    # New connections, and no device cookie: an untrusted crowd, as behind a carrier NAT.
     async with _client_at(local, address, 150) as client:
-        usernames = await asyncio.gather(*(_register(client) for _ in range(150)))
-        client.cookies.clear()  # an untrusted crowd, as behind a carrier NAT
         guesses = [(await _guess(client, f"stranger{i}")).status_code for i in range(10)]
         logins = await asyncio.gather(
             *(
