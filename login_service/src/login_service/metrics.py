@@ -90,7 +90,8 @@ class ServiceMetrics:
         )
         self.password_verifications = Counter(
             "login_password_verifications_total",
-            "Argon2 verifications run, by the parameters of the hash verified against.",
+            "Argon2 runs of password checks by parameters: verifications, and the padding of "
+            "a failure at a hash of cheaper parameters.",
             ["parameters"],
             registry=self.registry,
         )

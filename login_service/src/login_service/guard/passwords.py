@@ -13,6 +13,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from login_service.config import Settings
+from login_service.guard.argon2_work import Argon2Parameters, hash_parameters, padding
 from login_service.guard.password_policy import normalize_password
 from login_service.guard.verification_queue import VerificationQueue
 from login_service.metrics import ServiceMetrics
@@ -37,12 +38,6 @@ class Verification:
     new_hash: str | None = field(default=None, repr=False)
 
 
-def hash_parameters(password_hash: str) -> str:
-    """The Argon2 parameters a PHC hash string carries, e.g. ``m=19456,t=2,p=1``."""
-    parts = password_hash.split("$")
-    return parts[3] if len(parts) > 4 else "unknown"
-
-
 class PasswordHasher:
     """Hashes and verifies passwords with the configured Argon2id parameters.
 
@@ -56,8 +51,8 @@ class PasswordHasher:
     (``verification_queue.py``) of about ``queue_seconds`` of this process's hashing,
     owners first.
 
-    Every verification is counted in ``metrics.password_verifications`` by the
-    parameters of the hash it ran against.
+    Every Argon2 run of a password check is counted in ``metrics.password_verifications``
+    by its parameters: the verification, and a failure's padding (``argon2_work.py``).
     """
 
     def __init__(
@@ -80,6 +75,8 @@ class PasswordHasher:
             )
         )
         self._metrics = metrics
+        self._parameters = Argon2Parameters(memory_cost_kib, time_cost, parallelism)
+        self._paddings: dict[Argon2Parameters, tuple[Argon2Parameters, Argon2Hasher] | None] = {}
         # Verified against when the account does not exist, so that an unknown
         # identifier costs exactly the work of a wrong password. Its hashing time
         # measures what a verification costs on this machine.
@@ -139,19 +136,44 @@ class PasswordHasher:
         return Verification(ok=ok, new_hash=new_hash)
 
     def _verify_as_any_failure_does(self, password: str, target: str) -> tuple[bool, str | None]:
-        """``verify_and_update``; a failure against a hash of other parameters also verifies
-        the dummy hash, so every failure does at least one verification at the current
-        parameters, as an unknown identifier's does (on a hashing thread)."""
+        """``verify_and_update``, on a hashing thread; a failure against a hash of cheaper
+        parameters is padded with an Argon2 run of the work it lacks, so every failure
+        does the work of one verification at the current parameters, as an unknown
+        identifier's does."""
         ok, new_hash = self._hash.verify_and_update(password, target)
-        self._count(target)
-        if not ok and self._hash.current_hasher.check_needs_rehash(target):
-            self._hash.verify(password, self._dummy_hash)
-            self._count(self._dummy_hash)
+        parameters = hash_parameters(target)
+        self._count(parameters)
+        if not ok and parameters is not None and parameters != self._parameters:
+            extra = self._padding_for(parameters)
+            if extra is not None:
+                extra_parameters, extra_hasher = extra
+                extra_hasher.hash(password)  # discarded: only its work counts
+                self._count(extra_parameters)
         return ok, new_hash
 
-    def _count(self, verified: str) -> None:
+    def _padding_for(
+        self, outdated: Argon2Parameters
+    ) -> tuple[Argon2Parameters, Argon2Hasher] | None:
+        if outdated not in self._paddings:  # a handful of past parameter sets at most
+            extra = padding(outdated, self._parameters)
+            self._paddings[outdated] = (
+                None
+                if extra is None
+                else (
+                    extra,
+                    Argon2Hasher(
+                        memory_cost=extra.memory_cost_kib,
+                        time_cost=extra.time_cost,
+                        parallelism=extra.parallelism,
+                    ),
+                )
+            )
+        return self._paddings[outdated]
+
+    def _count(self, parameters: Argon2Parameters | None) -> None:
         if self._metrics is not None:
-            self._metrics.password_verifications.labels(hash_parameters(verified)).inc()
+            label = parameters.label if parameters is not None else "unknown"
+            self._metrics.password_verifications.labels(label).inc()
 
 
 def queue_limit(threads: int, queue_seconds: float, seconds_per_hash: float) -> int:
