@@ -81,7 +81,13 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(default=ARGON2_MIN_PARALLELISM, ge=ARGON2_MIN_PARALLELISM)
     # Hashes computed at once per process (its own threads); unset: CPUs / workers, at least 1.
     argon2_threads: int | None = Field(default=None, ge=1, le=256)
+    # Password checks that may wait for the hashing threads: this many seconds of the
+    # process's hashing; beyond it a login is refused at once with 503 and Retry-After.
+    verification_queue_seconds: float = Field(default=5.0, ge=1.0, le=20.0)
 
+    # How long a login may wait for a place among the attempts in flight of its budgets
+    # before it is refused with 429 (the proxy's read timeout is 30 s).
+    throttle_wait_seconds: float = Field(default=10.0, ge=0.0, le=20.0)
     # Failed logins (plus attempts in flight) per typed identifier from one client network.
     throttle_identifier_max_failures: int = Field(default=5, ge=1)
     throttle_identifier_window_seconds: int = Field(default=900, ge=1)

@@ -46,7 +46,9 @@ class Services:
         self.guard.hasher.close()
 
 
-def build_login_guard(settings: Settings, keys: KeySet, windows: WindowStore) -> LoginGuard:
+def build_login_guard(
+    settings: Settings, keys: KeySet, windows: WindowStore, metrics: ServiceMetrics | None = None
+) -> LoginGuard:
     """Passwords, the login budgets and device tokens, from settings."""
     budgets = LoginBudgets(
         per_identifier=ThrottleRule(
@@ -78,11 +80,12 @@ def build_login_guard(settings: Settings, keys: KeySet, windows: WindowStore) ->
         max_accounts=settings.device_token_max_accounts,
     )
     return LoginGuard(
-        hasher=PasswordHasher.from_settings(settings),
+        hasher=PasswordHasher.from_settings(settings, metrics),
         windows=windows,
         budgets=budgets,
         device_tokens=device_tokens,
         pseudo_account_key=derive_key(secret, PSEUDO_ACCOUNTS),
+        wait_seconds=settings.throttle_wait_seconds,
     )
 
 
@@ -115,7 +118,7 @@ async def build_services(settings: Settings, metrics: ServiceMetrics) -> Service
         leeway_seconds=settings.jwt_leeway_seconds,
     )
     repository = AccountRepository(collections.accounts)
-    guard = build_login_guard(settings, keys, WindowStore(collections.login_failures))
+    guard = build_login_guard(settings, keys, WindowStore(collections.login_failures), metrics)
     login = LoginService(
         accounts=repository,
         guard=guard,

@@ -7,7 +7,11 @@ from fastapi.security import OAuth2PasswordBearer
 
 from login_service.accounts.repository import Account
 from login_service.container import Services
-from login_service.device_cookie import DEVICE_COOKIE, DEVICE_TOKEN_HEADER
+from login_service.device_cookie import (
+    DEVICE_COOKIE,
+    DEVICE_TOKEN_HEADER,
+    DEVICE_TOKEN_MODE_HEADER,
+)
 from login_service.errors import NotAuthenticated
 from login_service.guard.client_address import client_address
 from login_service.guard.device_tokens import DeviceToken
@@ -63,6 +67,29 @@ async def get_device_token(
 
 
 PresentedDevice = Annotated[DeviceToken | None, Depends(get_device_token)]
+
+
+async def get_device_token_in_header(
+    request: Request,
+    mode: Annotated[
+        str | None,
+        Header(
+            alias=DEVICE_TOKEN_MODE_HEADER,
+            description="`header`: return the device token in the `X-Device-Token` response "
+            "header too, for a client that keeps no cookies (send it from the first "
+            "registration or login on; a request carrying `X-Device-Token` gets it anyway). "
+            "Browsers leave it out: the HttpOnly `device` cookie keeps the token from page "
+            "scripts.",
+        ),
+    ] = None,
+) -> bool:
+    """Whether the response carries the device token in a header: asked for, or the client
+    already sends one that way."""
+    asked = mode is not None and mode.strip().lower() == "header"
+    return asked or DEVICE_TOKEN_HEADER in request.headers
+
+
+DeviceTokenInHeader = Annotated[bool, Depends(get_device_token_in_header)]
 
 
 async def get_current_account(

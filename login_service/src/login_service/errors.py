@@ -62,6 +62,13 @@ class LoginThrottled(Throttled):
     message = "Too many failed login attempts. Try again later."
 
 
+class VerificationQueueFull(Throttled):
+    """More password checks wait in this process than it hashes in a few seconds: shed."""
+
+    code = "service-busy"
+    message = "The service is busy. Try again shortly."
+
+
 class RegistrationThrottled(Throttled):
     """Too many registrations from this client network."""
 

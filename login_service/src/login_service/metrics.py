@@ -83,8 +83,16 @@ class ServiceMetrics:
         )
         self.logins = Counter(
             "login_attempts_total",
-            "Login attempts by outcome (success, invalid, throttled).",
+            "Login attempts by outcome (success, invalid, throttled; shed: refused with 503 "
+            "because the process's verification queue was full).",
             ["outcome"],
+            registry=self.registry,
+        )
+        self.password_verifications = Counter(
+            "login_password_verifications_total",
+            "Argon2 runs of password checks by parameters: verifications, and the padding of "
+            "a failure at a hash of cheaper parameters.",
+            ["parameters"],
             registry=self.registry,
         )
         self.registrations = Counter(

@@ -100,9 +100,10 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         409: "A unique field is already taken; `field` names it.",
         413: "Request body too large.",
         422: "Invalid input; `errors` lists each field.",
-        429: "Too many attempts (failed logins, or registrations from one network); retry after "
-        "`Retry-After` seconds.",
-        503: "The database cannot be reached, or failed the operation; retry after "
+        429: "Too many attempts (failed logins, logins waiting for a place among the attempts "
+        "in flight, or registrations from one network); retry after `Retry-After` seconds.",
+        503: "The database cannot be reached, or failed the operation, or more password checks "
+        "wait than the service hashes in a few seconds (`service-busy`); retry after "
         "`Retry-After` seconds.",
     }
     return {

@@ -18,6 +18,7 @@ from login_service.errors import (
     InvalidField,
     NotAuthenticated,
     Throttled,
+    VerificationQueueFull,
 )
 from login_service.problem_schema import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 
@@ -50,6 +51,7 @@ def problem_response(
 _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
     (AccountConflict, 409),
     (InvalidField, 422),
+    (VerificationQueueFull, 503),
     (Throttled, 429),
     (InvalidCredentials, 401),
     (NotAuthenticated, 401),
@@ -107,9 +109,9 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
-    if status == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
-        # FastAPI answers a bare 400 for a body that is not UTF-8: malformed JSON like any
-        # other, which every route documents as 422.
+    if status == 400 and isinstance(exc.__cause__, UnicodeDecodeError | RecursionError):
+        # FastAPI answers a bare 400 for a body it cannot even decode (not UTF-8, nested
+        # beyond the parser's depth): malformed JSON like any other, documented as 422.
         errors = [
             {"field": "body", "message": "body is not parseable JSON", "type": "json_invalid"}
         ]

@@ -13,6 +13,10 @@ from tests.support import TEST_PASSWORD, account_payload, running_app
 pytestmark = pytest.mark.integration
 
 
+# A client that keeps no cookies asks for the device token in a header.
+ASK = {"X-Device-Token-Mode": "header"}
+
+
 def _claims(token: str) -> dict[str, Any]:
     return jwt.decode(token, options={"verify_signature": False})
 
@@ -27,13 +31,13 @@ async def test_registering_a_second_account_from_a_browser_keeps_the_first_one_t
     # The browser sent its cookie to registration, so the reissued token names both.
     cookie = client.cookies["device"]
     assert _claims(cookie)["acc"] == [first.json()["id"], second.json()["id"]]
-    assert _claims(cookie)["jti"] == _claims(first.headers["x-device-token"])["jti"]
+    assert _claims(cookie)["jti"] == _claims(first.cookies["device"])["jti"]
 
 
 async def test_a_stale_device_header_does_not_hide_a_valid_device_cookie(
     client: httpx.AsyncClient,
 ) -> None:
-    registered = await client.post("/v1/accounts", json=account_payload(1))
+    registered = await client.post("/v1/accounts", json=account_payload(1), headers=ASK)
     device = registered.headers["x-device-token"]
 
     login = await client.post(
@@ -50,7 +54,7 @@ async def test_a_stale_device_header_does_not_hide_a_valid_device_cookie(
 async def test_a_valid_device_header_is_read_when_the_cookie_is_stale(
     client: httpx.AsyncClient,
 ) -> None:
-    registered = await client.post("/v1/accounts", json=account_payload(1))
+    registered = await client.post("/v1/accounts", json=account_payload(1), headers=ASK)
     device = registered.headers["x-device-token"]
     client.cookies.clear()
     client.cookies.set("device", "stale", domain="login.test", path="/v1")
@@ -72,7 +76,7 @@ async def test_rotating_the_signing_key_keeps_every_device_trusted(
     before = make_settings(device_token_key=device_key, dev_key_dir=tmp_path / "old")
     after = make_settings(device_token_key=device_key, dev_key_dir=tmp_path / "new")
     async with running_app(before) as (_, client):
-        registered = await client.post("/v1/accounts", json=account_payload(1))
+        registered = await client.post("/v1/accounts", json=account_payload(1), headers=ASK)
         device = registered.headers["x-device-token"]
         old_kid = (await client.get("/.well-known/jwks.json")).json()["keys"][0]["kid"]
 
@@ -94,7 +98,7 @@ async def test_rotating_the_device_token_key_keeps_devices_under_the_retired_one
 ) -> None:
     retired, current = "r" * 40, "c" * 40
     async with running_app(make_settings(device_token_key=retired)) as (_, client):
-        registered = await client.post("/v1/accounts", json=account_payload(1))
+        registered = await client.post("/v1/accounts", json=account_payload(1), headers=ASK)
         device = registered.headers["x-device-token"]
 
     rotated = make_settings(device_token_key=current, device_token_previous_keys=[retired])
@@ -107,3 +111,25 @@ async def test_rotating_the_device_token_key_keeps_devices_under_the_retired_one
 
     assert login.status_code == 200
     assert _claims(login.headers["x-device-token"])["jti"] == _claims(device)["jti"]
+
+
+async def test_the_device_token_header_goes_only_to_clients_that_ask_for_it(
+    client: httpx.AsyncClient,
+) -> None:
+    login = {"identifier": "user1", "password": TEST_PASSWORD}
+    browser = await client.post("/v1/accounts", json=account_payload(1))
+    browser_login = await client.post("/v1/auth/login", json=login)
+    client.cookies.clear()
+    asking = await client.post("/v1/auth/login", json=login, headers=ASK)
+    client.cookies.clear()
+    sending = await client.post(
+        "/v1/auth/login", json=login, headers={"X-Device-Token": asking.headers["x-device-token"]}
+    )
+    form = {"grant_type": "password", "username": "user1", "password": TEST_PASSWORD}
+    token_asking = await client.post("/v1/auth/token", data=form, headers=ASK)
+
+    for response in (browser, browser_login):
+        assert "device" in response.cookies
+        assert "x-device-token" not in response.headers, "page scripts could read it"
+    for response in (asking, sending, token_asking):
+        assert response.headers["x-device-token"] == response.cookies["device"]

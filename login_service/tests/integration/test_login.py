@@ -153,16 +153,18 @@ async def test_jwks_publishes_the_signing_key_and_its_tokens_verify_with_it(
     assert claims["sub"]
 
 
-async def test_registration_and_logins_send_the_device_token_as_cookie_and_header(
+async def test_registration_and_logins_send_the_device_token_as_cookie_and_header_if_asked(
     client: httpx.AsyncClient,
 ) -> None:
-    registered = await client.post("/v1/accounts", json=account_payload(1))
+    ask = {"X-Device-Token-Mode": "header"}
+    registered = await client.post("/v1/accounts", json=account_payload(1), headers=ask)
     login = await client.post(
-        "/v1/auth/login", json={"identifier": "user1", "password": TEST_PASSWORD}
+        "/v1/auth/login", json={"identifier": "user1", "password": TEST_PASSWORD}, headers=ask
     )
     token = await client.post(
         "/v1/auth/token",
         data={"grant_type": "password", "username": "user1", "password": TEST_PASSWORD},
+        headers=ask,
     )
 
     for response in (registered, login, token):

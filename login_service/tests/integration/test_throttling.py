@@ -21,7 +21,7 @@ async def register(client: httpx.AsyncClient, index: int = 1) -> str:
     response = await client.post("/v1/accounts", json=account_payload(index))
     assert response.status_code == 201, response.text
     client.cookies.clear()
-    return response.headers["x-device-token"]
+    return response.cookies["device"]
 
 
 async def test_failures_across_two_apps_throttle_the_typed_identifier_with_429_and_retry_after(

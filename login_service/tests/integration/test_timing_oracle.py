@@ -7,7 +7,7 @@ from pymongo import AsyncMongoClient, monitoring
 
 import login_service.container
 from login_service.guard.passwords import PasswordHasher, Verification
-from tests.support import TEST_PASSWORD, account_payload, running_app
+from tests.support import TEST_PASSWORD, account_payload, insert_accounts, running_app
 
 pytestmark = pytest.mark.integration
 
@@ -46,10 +46,10 @@ def work(monkeypatch: pytest.MonkeyPatch) -> tuple[CommandLog, list[bool]]:
     original_verify = PasswordHasher.verify
 
     async def counting_verify(
-        self: PasswordHasher, password: str, stored_hash: str | None
+        self: PasswordHasher, password: str, stored_hash: str | None, *, owner: bool = False
     ) -> Verification:
         verifications.append(stored_hash is not None)
-        return await original_verify(self, password, stored_hash)
+        return await original_verify(self, password, stored_hash, owner=owner)
 
     monkeypatch.setattr(login_service.container, "create_client", client_with_log)
     monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
@@ -79,6 +79,43 @@ async def test_unknown_account_and_wrong_password_do_the_same_database_and_hashi
     assert [name for name, _ in wrong_commands] == ["find", "find", "update"]
     assert wrong_verified == [True]
     assert len(unknown_verified) == 1, "an unknown account still costs one Argon2 verification"
+
+
+def _verifications(app: Any) -> dict[str, float]:
+    """The hasher's verifications so far, by the parameters of the hash verified against."""
+    registry = app.state.services.metrics.registry
+    return {
+        sample.labels["parameters"]: sample.value
+        for metric in registry.collect()
+        if metric.name == "login_password_verifications"
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    }
+
+
+async def test_after_raising_the_argon2_cost_a_wrong_password_at_an_old_hash_does_the_same_work(
+    make_settings: Any, mongo: Any, database_name: str
+) -> None:
+    [username] = await insert_accounts(mongo, database_name, 1)  # hashed at t=2
+    work: dict[str, dict[str, float]] = {}
+    async with running_app(make_settings(argon2_time_cost=3)) as (app, client):
+        for identifier in (username, "nobody1", username):
+            password = TEST_PASSWORD if len(work) == 2 else "not-the-password"
+            before = _verifications(app)
+            response = await client.post(
+                "/v1/auth/login", json={"identifier": identifier, "password": password}
+            )
+            after = _verifications(app)
+            work[f"{identifier}:{response.status_code}"] = {
+                parameters: count - before.get(parameters, 0)
+                for parameters, count in after.items()
+                if count != before.get(parameters, 0)
+            }
+
+    old, current, padding = "m=19456,t=2,p=1", "m=19456,t=3,p=1", "m=19456,t=1,p=1"
+    assert work["nobody1:401"] == {current: 1}
+    assert work[f"{username}:401"] == {old: 1, padding: 1}, "t=2, then the pass t=3 adds"
+    assert work[f"{username}:200"] == {old: 1}, "a success verifies once (then rehashes)"
 
 
 async def test_throttled_known_and_unknown_accounts_do_the_same_work_and_no_hashing(

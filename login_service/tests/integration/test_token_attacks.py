@@ -68,6 +68,8 @@ async def test_a_valid_token_reads_the_profile(session: Any) -> None:
 ATTACKS: dict[str, Callable[[KeySet, str], str | None]] = {
     "missing": lambda keys, token: None,
     "garbage": lambda keys, token: "not.a.token",
+    "header_nested_10001_deep": lambda keys, token: _nested_header(token, 10_001),
+    "header_nested_within_the_length_bound": lambda keys, token: _nested_header(token, 900),
     "tampered_payload": lambda keys, token: ".".join(
         [
             token.split(".")[0],
@@ -112,6 +114,12 @@ ATTACKS: dict[str, Callable[[KeySet, str], str | None]] = {
     ),
     "unknown_subject": lambda keys, token: _resign(keys, {**_claims(token), "sub": "nobody"}),
 }
+
+
+def _nested_header(token: str, depth: int) -> str:
+    """The token with a header of JSON objects nested ``depth`` deep (parsers recurse)."""
+    header = b'{"a":' * depth + b"1" + b"}" * depth
+    return f"{_b64(header)}.{token.split('.', 1)[1]}"
 
 
 def _without(keys: KeySet, token: str, claim: str) -> str:

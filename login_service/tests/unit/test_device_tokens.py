@@ -65,14 +65,17 @@ def test_a_token_of_another_type_is_not_a_device_token_even_under_the_same_key()
 
 
 def test_the_device_cookie_is_httponly_strict_and_scoped_to_the_api_routes() -> None:
-    response = Response()
-    attach_device_token(response, "token-value", secure=True, max_age=60)
+    response, browser = Response(), Response()
+    attach_device_token(response, "token-value", secure=True, max_age=60, in_header=True)
+    attach_device_token(browser, "token-value", secure=True, max_age=60, in_header=False)
 
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("device=token-value;")
     for attribute in ("HttpOnly", "Max-Age=60", "Path=/v1;", "SameSite=strict", "Secure"):
         assert attribute in cookie, attribute
     assert response.headers["x-device-token"] == "token-value"
+    assert browser.headers["set-cookie"] == cookie
+    assert "x-device-token" not in browser.headers
 
 
 def test_a_token_under_a_retired_key_is_read_and_the_reissue_uses_the_current_key() -> None:

@@ -9,8 +9,6 @@ import pytest
 from login_service.config import Settings
 from login_service.guard.passwords import PasswordHasher
 
-PARAMETERS = {"memory_cost_kib": 19456, "time_cost": 2, "parallelism": 1}
-
 
 async def _most_hashes_at_once(hasher: PasswordHasher, crowd: int) -> int:
     """Verify ``crowd`` passwords at once; return how many hashes ran at the same time."""
@@ -40,7 +38,7 @@ async def _most_hashes_at_once(hasher: PasswordHasher, crowd: int) -> int:
 async def test_a_crowd_of_verifications_runs_on_exactly_the_configured_threads(
     threads: int,
 ) -> None:
-    hasher = PasswordHasher(**PARAMETERS, threads=threads)
+    hasher = PasswordHasher(memory_cost_kib=19456, time_cost=2, parallelism=1, threads=threads)
     try:
         assert await _most_hashes_at_once(hasher, crowd=6) == threads
     finally:

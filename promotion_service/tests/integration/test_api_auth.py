@@ -42,6 +42,12 @@ def hs256_with_public_key(keys: Keys) -> str:
     return f"{segments[0]}.{segments[1]}.{_b64(signature)}"
 
 
+def nested_header(token: str, depth: int) -> str:
+    """The token with a header of JSON objects nested ``depth`` deep (parsers recurse)."""
+    header = b'{"a":' * depth + b"1" + b"}" * depth
+    return f"{_b64(header)}.{token.split('.', 1)[1]}"
+
+
 def tampered(token: str) -> str:
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
@@ -77,6 +83,10 @@ BAD_TOKENS: dict[str, Callable[[Keys], str]] = {
     "missing iat": lambda k: make_token(k.rs256, drop=("iat",)),
     "sub not a string": lambda k: make_token(k.rs256, claims={"sub": 42}),
     "garbage": lambda k: "not.a.token",
+    "header nested 10,001 deep": lambda k: nested_header(make_token(k.rs256, "acct-me"), 10_001),
+    "header nested within the length bound": lambda k: nested_header(
+        make_token(k.rs256, "acct-me"), 900
+    ),
     "empty segments": lambda k: "..",
 }
 

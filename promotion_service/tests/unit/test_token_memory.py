@@ -1,6 +1,7 @@
 """Remembered token verifications: a repeat of a verified token skips the signature check,
 never the key's withdrawal, the key-trust cap, or the token's expiry."""
 
+import asyncio
 import json
 import time
 
@@ -101,3 +102,27 @@ async def test_a_remembered_token_cannot_outlive_the_key_trust_cap() -> None:
     jwks_clock.now += 3600  # keys fetched an hour ago, refreshes failing: nothing is trusted
     with pytest.raises(JwksUnavailable):
         await verifier.verify(token)
+
+
+class SlowLoginJwks(LoginJwks):
+    """A JWKS endpoint that takes a moment to answer, so requests interleave."""
+
+    async def respond(self, request: httpx.Request) -> httpx.Response:  # type: ignore[override]
+        await asyncio.sleep(0.01)
+        return super().respond(request)
+
+
+async def test_two_requests_with_one_expired_remembered_token_are_both_refused() -> None:
+    login = SlowLoginJwks()
+    verifier, jwks_clock, wall_clock = verifier_for(login)
+    token = make_token(RS, claims={"exp": int(wall_clock.now) + 60})
+    await verifier.verify(token)
+
+    wall_clock.now += 60 + 10
+    jwks_clock.now += 301  # the keys are due for a refetch, which fails: the cached ones serve
+    login.down = True
+    outcomes = await asyncio.gather(
+        verifier.verify(token), verifier.verify(token), return_exceptions=True
+    )
+
+    assert [type(outcome) for outcome in outcomes] == [InvalidToken, InvalidToken]

@@ -4,7 +4,13 @@ from fastapi import APIRouter, Response, status
 
 from login_service.accounts.repository import Account
 from login_service.accounts.schemas import AccountOut, RegistrationRequest
-from login_service.dependencies import ClientAddress, CurrentAccount, PresentedDevice, ServicesDep
+from login_service.dependencies import (
+    ClientAddress,
+    CurrentAccount,
+    DeviceTokenInHeader,
+    PresentedDevice,
+    ServicesDep,
+)
 from login_service.device_cookie import attach_device_token
 from login_service.json_body import StrictJSONRoute
 from login_service.problem_schema import problem_responses
@@ -42,9 +48,11 @@ async def register(
     services: ServicesDep,
     client: ClientAddress,
     device: PresentedDevice,
+    in_header: DeviceTokenInHeader,
 ) -> AccountOut:
-    """Create an account. The response sets the `device` cookie (and `X-Device-Token`):
-    logins presenting it are judged by this device's own failure budget."""
+    """Create an account. The response sets the `device` cookie (and, asked with
+    `X-Device-Token-Mode: header`, the `X-Device-Token` header): logins presenting it are
+    judged by this device's own failure budget."""
     registration = await services.accounts.register(body, client, device)
     services.metrics.registrations.inc()
     attach_device_token(
@@ -52,6 +60,7 @@ async def register(
         registration.device_token,
         secure=services.settings.is_production,
         max_age=services.guard.device_tokens.ttl_seconds,
+        in_header=in_header,
     )
     return _account_out(response, registration.account)
 

@@ -20,7 +20,13 @@ from login_service.auth.schemas import (
     TokenResponse,
 )
 from login_service.auth.service import LoginOutcome
-from login_service.dependencies import ClientAddress, PresentedDevice, RequestId, ServicesDep
+from login_service.dependencies import (
+    ClientAddress,
+    DeviceTokenInHeader,
+    PresentedDevice,
+    RequestId,
+    ServicesDep,
+)
 from login_service.device_cookie import attach_device_token
 from login_service.errors import InvalidCredentials, LoginThrottled
 from login_service.json_body import StrictJSONRoute
@@ -31,13 +37,14 @@ router = APIRouter(tags=["auth"], route_class=StrictJSONRoute)
 token_router = APIRouter(route_class=OAuth2ErrorRoute)  # tagged "auth" when included
 
 _SET_DEVICE = (
-    " A success sets the `device` cookie and the `X-Device-Token` header: later logins "
-    "presenting it are judged by this device's own failure budget."
+    " A success sets the `device` cookie (and, for a client that asks with "
+    "`X-Device-Token-Mode: header` or sends `X-Device-Token`, the `X-Device-Token` header): "
+    "later logins presenting it are judged by this device's own failure budget."
 )
 
 
 def _token_response(
-    response: Response, services: ServicesDep, outcome: LoginOutcome
+    response: Response, services: ServicesDep, outcome: LoginOutcome, in_header: bool
 ) -> TokenResponse:
     response.headers.update(NO_STORE)
     attach_device_token(
@@ -45,6 +52,7 @@ def _token_response(
         outcome.device_token,
         secure=services.settings.is_production,
         max_age=services.guard.device_tokens.ttl_seconds,
+        in_header=in_header,
     )
     return TokenResponse(
         access_token=outcome.token.access_token, expires_in=outcome.token.expires_in
@@ -65,6 +73,7 @@ async def login(
     services: ServicesDep,
     client: ClientAddress,
     device: PresentedDevice,
+    in_header: DeviceTokenInHeader,
     request_id: RequestId,
 ) -> TokenResponse:
     outcome = await services.login.login(
@@ -74,7 +83,7 @@ async def login(
         device=device,
         request_id=request_id,
     )
-    return _token_response(response, services, outcome)
+    return _token_response(response, services, outcome, in_header)
 
 
 @token_router.post(
@@ -91,6 +100,7 @@ async def token(
     services: ServicesDep,
     client: ClientAddress,
     device: PresentedDevice,
+    in_header: DeviceTokenInHeader,
     request_id: RequestId,
     form: Annotated[TokenForm, Form()],
 ) -> TokenResponse | JSONResponse:
@@ -115,7 +125,7 @@ async def token(
         return oauth2_error(400, "invalid_grant", exc.detail)
     except LoginThrottled as exc:
         return oauth2_error(429, "slow_down", exc.detail, exc.retry_after_seconds)
-    return _token_response(response, services, outcome)
+    return _token_response(response, services, outcome, in_header)
 
 
 router.include_router(token_router)  # here, so the API document keeps its order

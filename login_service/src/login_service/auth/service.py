@@ -10,12 +10,18 @@ from login_service.accounts.normalize import classify_identifier
 from login_service.accounts.repository import Account, AccountRepository
 from login_service.auth.tokens import IssuedToken, SessionIssuer
 from login_service.clock import utc_now_ms
-from login_service.errors import InvalidCredentials, LoginThrottled
+from login_service.errors import InvalidCredentials, LoginThrottled, VerificationQueueFull
 from login_service.first_login.recorder import FirstLoginRecorder
 from login_service.guard.client_address import client_network
 from login_service.guard.device_tokens import DeviceToken
 from login_service.guard.login_guard import LoginAttempt, LoginGuard
 from login_service.metrics import ServiceMetrics
+
+_OUTCOMES = {
+    InvalidCredentials: "invalid",
+    LoginThrottled: "throttled",
+    VerificationQueueFull: "shed",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +63,8 @@ class LoginService:
         device: DeviceToken | None,
         request_id: str | None,
     ) -> LoginOutcome:
-        """Return a session, or raise ``InvalidCredentials`` / ``LoginThrottled``.
+        """Return a session, or raise ``InvalidCredentials`` / ``LoginThrottled`` /
+        ``VerificationQueueFull``.
 
         Unknown identifiers and wrong passwords take the same path: the same lookup,
         the same budgets, one Argon2 verification (against a dummy hash when there is no
@@ -77,8 +84,8 @@ class LoginService:
             result = await self._guard.check_password(
                 attempt, password, account.password_hash if account else None
             )
-        except (InvalidCredentials, LoginThrottled) as exc:
-            outcome = "throttled" if isinstance(exc, LoginThrottled) else "invalid"
+        except (InvalidCredentials, LoginThrottled, VerificationQueueFull) as exc:
+            outcome = _OUTCOMES[type(exc)]
             self._metrics.logins.labels(outcome).inc()
             structlog.contextvars.bind_contextvars(login=outcome)
             raise

@@ -14,6 +14,9 @@ from login_service.errors import InvalidToken
 
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "iat", "exp", "jti")
 TOKEN_TYPE = "JWT"  # noqa: S105 - a header value, not a secret
+# Tokens this service issues are about 1 KB (an RS256 signature of a 3072-bit key is 512
+# characters); anything far longer is refused before it is decoded or parsed.
+MAX_TOKEN_CHARS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,10 +73,12 @@ class SessionIssuer:
 def _unverified_header(token: str) -> dict[str, Any]:
     """The JOSE header alone: the key choice needs only it, so the payload and signature
     are decoded once, by the verification itself."""
+    if len(token) > MAX_TOKEN_CHARS:
+        raise InvalidToken("token too long")
     segment = token.split(".", 1)[0]
     try:
         header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidToken("malformed token") from exc
     # This service never issues critical extensions (RFC 7515 section 4.1.11).
     if not isinstance(header, dict) or "crit" in header:

@@ -2,10 +2,8 @@
 
 Budgets of failed logins, each a fixed window (``windows.py``):
 
-- ``per_identifier``: one typed, normalised identifier from one client network. It also
-  counts the attempts in flight: attempts at one (identifier, network) take turns in a
-  process, and each reads the failures of those before it, so parallel guesses cannot
-  outrun it (across P processes at most P attempts run at once).
+- ``per_identifier``: one typed, normalised identifier from one client network; one
+  attempt at a time is verified per process (across P processes at most P at once).
 - ``per_client``: one client network, whatever the identifiers (password spraying).
 - ``per_account`` and ``per_account_daily``: one account, from untrusted clients only.
   An identifier that names no account is counted under a pseudo-account key (an HMAC of
@@ -17,7 +15,11 @@ Budgets of failed logins, each a fixed window (``windows.py``):
   whose budget is spent is treated as untrusted.
 
 Only failures are counted, and only after a verification failed; a refused attempt
-writes nothing. Every budget but the account-wide one is keyed by what the client
+writes nothing. Attempts in flight count against what they could spend (``places.py``): a
+budget admits at most as many attempts to verification at once as it has failures left
+(the identifier's, one), so a burst gets no more verifications than the budget, in each
+process; the rest wait for a place (a success gives its place back) up to a bound, then
+are refused. Every budget but the account-wide one is keyed by what the client
 typed, never by the account it names, so until the account-wide budget is spent a
 refusal looks the same for every identifier, existing or not.
 """
@@ -25,13 +27,13 @@ refusal looks the same for every identifier, existing or not.
 import asyncio
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import math
 from dataclasses import dataclass
 
 from login_service.errors import InvalidCredentials, LoginThrottled
 from login_service.guard.device_tokens import DeviceToken, DeviceTokens
 from login_service.guard.passwords import PasswordHasher, Verification
+from login_service.guard.places import PlacesInFlight
 from login_service.guard.windows import (
     ThrottleRule,
     Window,
@@ -39,6 +41,9 @@ from login_service.guard.windows import (
     current_window,
     retry_after_seconds,
 )
+
+# How long an attempt may wait for a place (the proxy in front gives up after 30 s).
+DEFAULT_WAIT_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,25 +71,13 @@ class LoginAttempt:
         return None
 
 
-class _TurnsPerKey:
-    """One attempt at a time per key in this process; the entry goes with the last user."""
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What one read of the windows says about an attempt."""
 
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def turn(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+    places: dict[str, int]  # window id -> attempts it may have in flight (budget left)
+    counted_in: list[Window]  # the windows a failure counts in: those of the places
+    owner: bool  # judged by a trusted device's own budget
 
 
 class LoginGuard:
@@ -98,13 +91,15 @@ class LoginGuard:
         budgets: LoginBudgets,
         device_tokens: DeviceTokens,
         pseudo_account_key: bytes,
+        wait_seconds: float = DEFAULT_WAIT_SECONDS,
     ) -> None:
         self.hasher = hasher
         self.windows = windows
         self.device_tokens = device_tokens
         self._budgets = budgets
         self._pseudo_account_key = pseudo_account_key
-        self._turns = _TurnsPerKey()
+        self._wait_seconds = wait_seconds
+        self._places = PlacesInFlight()
 
     async def check_password(
         self, attempt: LoginAttempt, password: str, stored_hash: str | None
@@ -112,21 +107,46 @@ class LoginGuard:
         """Verify ``password`` within the budgets; a failure is counted before it is reported.
 
         Raises ``LoginThrottled`` (nothing written, no Argon2 work) when a budget is
-        spent, ``InvalidCredentials`` when the password is wrong or there is no account
-        (verified against a dummy hash then, so both cost the same). One read of the
-        windows; one write, only for a failure.
+        spent or no place freed in time, ``VerificationQueueFull`` when too many checks
+        wait for the hashing threads, ``InvalidCredentials`` when the password is wrong or
+        there is no account (verified against a dummy hash then, so both cost the same).
+        One read of the windows (more only after waiting); one write, only for a failure.
         """
         identifier_key = hashlib.sha256(attempt.identifier.encode()).hexdigest()[:32]
-        async with self._turns.turn(f"{identifier_key}|{attempt.network}"):
-            failure_windows = await self._admit(attempt, identifier_key)
-            result = await self.hasher.verify(password, stored_hash)
+        plan = await self._hold_places(attempt, identifier_key)
+        try:
+            result = await self.hasher.verify(password, stored_hash, owner=plan.owner)
             if not result.ok:
-                await self.windows.add_one(failure_windows)
+                await self.windows.add_one(plan.counted_in)
                 raise InvalidCredentials
+        finally:
+            self._places.release(plan.places)
         return result
 
-    async def _admit(self, attempt: LoginAttempt, identifier_key: str) -> list[Window]:
-        """The windows a failure of this attempt counts in, or ``LoginThrottled``."""
+    async def _hold_places(self, attempt: LoginAttempt, identifier_key: str) -> _Plan:
+        """A place in each of the attempt's windows, waiting for one at most the bound."""
+        deadline = asyncio.get_running_loop().time() + self._wait_seconds
+        plan = await self._plan(attempt, identifier_key)
+        while not self._places.try_take(plan.places):
+            ids = list(plan.places)
+            if not await self._places.wait(ids, deadline):
+                raise LoginThrottled(math.ceil(self._wait_seconds) or 1)
+            if spent := self._places.spent(ids):
+                now = self.windows.now()
+                ends = [
+                    retry_after_seconds(w, now) for w in plan.counted_in if w.document_id in spent
+                ]
+                raise LoginThrottled(max(ends))
+            self._places.take_provisionally(ids)
+            try:
+                plan = await self._plan(attempt, identifier_key)
+            finally:
+                # Given back before the loop takes again, with no await between.
+                self._places.release(ids)
+        return plan
+
+    async def _plan(self, attempt: LoginAttempt, identifier_key: str) -> _Plan:
+        """The attempt's windows and what each has left, or ``LoginThrottled``."""
         budgets, now = self._budgets, self.windows.now()
         untrusted = [
             (budgets.per_identifier, f"{identifier_key}|{attempt.network}"),
@@ -142,17 +162,20 @@ class LoginGuard:
         )
         wanted = [window for _, window in judged]
         counts = await self.windows.counts([*wanted, *([device_window] if device_window else [])])
-        device_spent = counts.get(device_window.document_id, 0) if device_window else 0
-        if device_window is not None and device_spent < budgets.per_device.max_count:
-            return [device_window]
-        blocked = [
-            retry_after_seconds(window, now)
-            for rule, window in judged
-            if counts.get(window.document_id, 0) >= rule.max_count
-        ]
+        device_left = (
+            budgets.per_device.max_count - counts.get(device_window.document_id, 0)
+            if device_window
+            else 0
+        )
+        if device_window is not None and device_left > 0:
+            return _Plan({device_window.document_id: device_left}, [device_window], owner=True)
+        left = {w.document_id: rule.max_count - counts.get(w.document_id, 0) for rule, w in judged}
+        blocked = [retry_after_seconds(w, now) for w in wanted if left[w.document_id] <= 0]
         if blocked:
             raise LoginThrottled(max(blocked))
-        return wanted
+        identifier_window = wanted[0].document_id
+        left[identifier_window] = min(left[identifier_window], 1)  # one at a time
+        return _Plan(left, wanted, owner=False)
 
     def _pseudo_account(self, identifier: str) -> str:
         """The account-wide key of an identifier naming no account: keyed, so nobody can

@@ -22,6 +22,9 @@ from promotion_service.errors import InvalidToken
 
 REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "sub", "jti")
 MAX_ACCOUNT_ID_LENGTH = 64
+# The login service's tokens are about 1 KB; anything far longer is refused before it is
+# decoded or parsed (a header nested thousands deep would exhaust the JSON parser).
+MAX_TOKEN_CHARS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +69,16 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Principal:
         """The caller, or InvalidToken; JwksUnavailable when keys cannot be fetched."""
+        if len(token) > MAX_TOKEN_CHARS:
+            raise InvalidToken("token too long")
         remembered = self._verified.get(token)
         if remembered is not None:
             # Asked every time: a withdrawn key or untrusted key set ends the shortcut.
             key = await self._jwks.key_for(remembered.kid)
             if key is remembered.key:
                 if self._clock() >= remembered.expires_at + self._leeway:
-                    del self._verified[token]
+                    # Another request may have dropped it while this one awaited the key.
+                    self._verified.pop(token, None)
                     raise InvalidToken("token expired")
                 return remembered.principal
             self._verified.pop(token, None)
@@ -81,7 +87,7 @@ class TokenVerifier:
     async def _verify_in_full(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, RecursionError):
             raise InvalidToken("malformed token") from None
         algorithm, kid = header.get("alg"), header.get("kid")
         if algorithm not in ALLOWED_ALGORITHMS:
