@@ -109,28 +109,14 @@ local_base() {
 }
 
 fetch_uv() {
-  # uv's own binaries of the release the Dockerfiles name, from its wheel on PyPI.
-  local context="$1" wheels="$WORK/uv-wheel"
-  if [ ! -x "$wheels/bin/uv" ]; then
-    rm -rf "$wheels"
-    mkdir -p "$wheels"
-    python3 -m pip download -q --no-deps --only-binary=:all: --dest "$wheels" \
-      --platform manylinux_2_17_x86_64 "uv==$UV_VERSION"
-    python3 - "$wheels" <<'PY'
-import pathlib, sys, zipfile
-folder = pathlib.Path(sys.argv[1])
-(wheel,) = folder.glob("uv-*.whl")
-(folder / "bin").mkdir()
-with zipfile.ZipFile(wheel) as archive:
-    for member in archive.namelist():
-        name = member.rsplit("/", 1)[-1]
-        if "/scripts/" in member and name in ("uv", "uvx"):
-            target = folder / "bin" / name
-            target.write_bytes(archive.read(member))
-            target.chmod(0o755)
-PY
+  # uv's own binaries of the release the Dockerfiles name, from its wheel on PyPI (installed by
+  # uv into a folder of their own; the scripts land in its bin/).
+  local context="$1" wheel="$WORK/uv-wheel"
+  if [ ! -x "$wheel/bin/uv" ] || ! "$wheel/bin/uv" --version | grep -qF " $UV_VERSION "; then
+    rm -rf "$wheel"
+    uv pip install --quiet --no-deps --target "$wheel" "uv==$UV_VERSION"
   fi
-  cp "$wheels/bin/uv" "$wheels/bin/uvx" "$context/"
+  cp "$wheel/bin/uv" "$wheel/bin/uvx" "$context/"
 }
 
 service_image() {

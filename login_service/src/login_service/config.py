@@ -113,7 +113,10 @@ class Settings(BaseSettings):
     device_token_key: SecretStr | None = None
     # Retired device-token secrets: tokens under them are still read, never issued.
     device_token_previous_keys: Annotated[list[SecretStr], NoDecode] = []
-    trusted_proxies: Annotated[list[IpNetwork], NoDecode] = []
+    # Proxies whose X-Forwarded-For is believed; "none" states that there are none. Unset
+    # means the same in development and is refused in production, where a forgotten load
+    # balancer would make every client one (and one network's failures refuse them all).
+    trusted_proxies: Annotated[list[IpNetwork] | None, NoDecode] = None
 
     phone_default_region: str | None = Field(
         default=None,
@@ -179,6 +182,10 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _parse_networks(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, str) and value.strip().lower() == "none":
+            return []
         items = _split_list(value)
         return [ipaddress.ip_network(item, strict=False) for item in items]
 
@@ -204,6 +211,11 @@ class Settings(BaseSettings):
         broker = urlsplit(self.rabbitmq_url.get_secret_value())
         if broker.username in (None, "", "guest") or broker.password in (None, "", "guest"):
             raise ValueError("production mode refuses the default guest broker credentials")
+        if self.trusted_proxies is None:
+            raise ValueError(
+                "production mode needs LOGIN_TRUSTED_PROXIES: the networks of the proxies and "
+                "load balancers whose X-Forwarded-For is believed, or 'none'"
+            )
         if self.device_token_key is None:
             raise ValueError(
                 "production mode needs LOGIN_DEVICE_TOKEN_KEY (a random secret of at least "

@@ -39,7 +39,7 @@ RequestId = Annotated[str | None, Depends(get_request_id)]
 async def get_client_address(request: Request, services: ServicesDep) -> str:
     peer = request.client.host if request.client else None
     return client_address(
-        peer, request.headers.get("x-forwarded-for"), services.settings.trusted_proxies
+        peer, request.headers.getlist("x-forwarded-for"), services.settings.trusted_proxies or []
     )
 
 

@@ -4,25 +4,49 @@ import ipaddress
 
 import pytest
 
-from login_service.guard.client_address import client_address, client_network
+from login_service.guard.client_address import (
+    UNPARSEABLE_CLIENT,
+    client_address,
+    client_network,
+)
 
 PROXIES = [ipaddress.ip_network("10.0.0.0/8")]
 
 
 def test_forwarded_for_is_ignored_from_an_untrusted_peer() -> None:
-    assert client_address("198.51.100.1", "192.0.2.9", PROXIES) == "198.51.100.1"
+    assert client_address("198.51.100.1", ["192.0.2.9"], PROXIES) == "198.51.100.1"
 
 
 def test_behind_a_trusted_proxy_the_first_untrusted_hop_from_the_right_is_the_client() -> None:
-    assert client_address("10.0.0.2", "6.6.6.6, 192.0.2.9, 10.0.0.7", PROXIES) == "192.0.2.9"
+    assert client_address("10.0.0.2", ["6.6.6.6, 192.0.2.9, 10.0.0.7"], PROXIES) == "192.0.2.9"
 
 
-def test_garbage_in_forwarded_for_stops_the_walk() -> None:
-    assert client_address("10.0.0.2", "192.0.2.9, nonsense", PROXIES) == "10.0.0.2"
+def test_a_client_behind_two_proxies_is_keyed_by_its_own_address_whatever_it_forged() -> None:
+    # The load balancer (10.0.0.7) appended the client's address; the client wrote the rest.
+    honest = client_address("10.0.0.2", ["192.0.2.9, 10.0.0.7"], PROXIES)
+    forged = client_address("10.0.0.2", ["203.0.113.66, 10.9.9.9, 192.0.2.9, 10.0.0.7"], PROXIES)
+    assert honest == forged == "192.0.2.9"
+
+
+def test_every_header_line_counts_in_order_as_one_list() -> None:
+    lines = ["203.0.113.66", "192.0.2.9", "10.0.0.7"]
+    assert client_address("10.0.0.2", lines, PROXIES) == "192.0.2.9"
+    assert client_address("10.0.0.2", ["192.0.2.9", "10.0.0.7, 10.0.0.8"], PROXIES) == "192.0.2.9"
+
+
+def test_a_hop_that_is_no_address_makes_one_shared_client_never_the_proxy() -> None:
+    assert client_address("10.0.0.2", ["192.0.2.9, nonsense"], PROXIES) == UNPARSEABLE_CLIENT
+    assert client_address("10.0.0.2", ["nonsense, 10.0.0.7"], PROXIES) == UNPARSEABLE_CLIENT
+    # Beyond the first untrusted hop nothing is read: a client's own garbage changes nothing.
+    assert client_address("10.0.0.2", ["nonsense, 192.0.2.9"], PROXIES) == "192.0.2.9"
+
+
+def test_only_trusted_hops_name_the_leftmost_proxy() -> None:
+    assert client_address("10.0.0.2", ["10.1.1.1, 10.0.0.7"], PROXIES) == "10.1.1.1"
 
 
 def test_no_peer_gives_a_stable_placeholder() -> None:
-    assert client_address(None, None, PROXIES) == "unknown"
+    assert client_address(None, [], PROXIES) == "unknown"
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,9 @@ def test_production_has_no_cors_origins_unless_configured() -> None:
         jwt_private_key="pem",
         rabbitmq_url="amqp://svc:pw@mq:5672/",
         device_token_key="d" * 32,
+        trusted_proxies="none",
     )
+    assert settings.trusted_proxies == []
     assert settings.effective_cors_origins == []
     assert settings.effective_log_format == "json"
 
@@ -49,7 +51,7 @@ def test_list_settings_accept_commas_or_json(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("LOGIN_TRUSTED_PROXIES", '["10.0.0.0/8", "192.168.1.1"]')
     settings = Settings()
     assert settings.cors_origins == ["https://a.example", "https://b.example"]
-    assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.0/8", "192.168.1.1/32"]
+    assert [str(n) for n in settings.trusted_proxies or []] == ["10.0.0.0/8", "192.168.1.1/32"]
 
 
 def test_the_fixed_environment_names_are_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -94,7 +96,21 @@ def test_production_refuses_to_start_without_its_own_device_token_key() -> None:
             environment="production",
             jwt_private_key="pem",
             rabbitmq_url="amqp://svc:pw@mq:5672/",
+            trusted_proxies="10.0.0.0/8",
         )
+
+
+def test_production_refuses_to_start_without_its_trusted_proxies_stated() -> None:
+    values: dict[str, Any] = {
+        "environment": "production",
+        "jwt_private_key": "pem",
+        "rabbitmq_url": "amqp://svc:pw@mq:5672/",
+        "device_token_key": "d" * 32,
+    }
+    with pytest.raises(ValidationError, match="LOGIN_TRUSTED_PROXIES"):
+        Settings(**values)
+    assert Settings(**values, trusted_proxies="none").trusted_proxies == []
+    assert Settings(trusted_proxies="").trusted_proxies is None  # development: none
 
 
 @pytest.mark.parametrize(

@@ -34,25 +34,33 @@ def client_network(address: str) -> str:
     return str(parsed) if parsed is not None else address
 
 
+# The key every client whose forwarded address cannot be read shares: never the proxy's own
+# address (one bad header would then throttle everyone behind it), never a value it wrote.
+UNPARSEABLE_CLIENT = "unparseable"
+
+
 def client_address(
-    peer: str | None, forwarded_for: str | None, trusted_proxies: Sequence[IpNetwork]
+    peer: str | None, forwarded_for: Sequence[str], trusted_proxies: Sequence[IpNetwork]
 ) -> str:
     """Walk X-Forwarded-For from the right while hops are trusted proxies.
 
-    The first untrusted hop is the client. Without a trusted peer the header is
-    ignored: anyone can write it.
+    `forwarded_for` holds the header's lines in the order received; as one list (RFC 9110,
+    5.3), their hops in order. The first untrusted hop is the client; a hop that is no
+    address, reached before any untrusted one, makes the client UNPARSEABLE_CLIENT. Without
+    a trusted peer the header is ignored: anyone can write it.
     """
     peer_address = _parse(peer) if peer else None
     if peer_address is None:
         return peer or "unknown"
-    if not forwarded_for or not _trusted(peer_address, trusted_proxies):
+    hops = [hop for line in forwarded_for for hop in line.split(",")]
+    if not hops or not _trusted(peer_address, trusted_proxies):
         return str(peer_address)
-    current = peer_address
-    for hop in reversed(forwarded_for.split(",")):
+    for hop in reversed(hops):
         address = _parse(hop)
         if address is None:
-            break
-        current = address
+            return UNPARSEABLE_CLIENT
         if not _trusted(address, trusted_proxies):
-            break
-    return str(current)
+            return str(address)
+    # Every hop is a trusted proxy: the leftmost one is the nearest to the client there is.
+    leftmost = _parse(hops[0])
+    return str(leftmost)

@@ -2,7 +2,6 @@
 
 import asyncio
 import math
-import os
 import secrets
 import time
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 from login_service.config import Settings
 from login_service.guard.argon2_work import Argon2Parameters, hash_parameters, padding
+from login_service.guard.cpus import usable_cpus
 from login_service.guard.password_policy import normalize_password
 from login_service.guard.verification_queue import VerificationQueue
 from login_service.metrics import ServiceMetrics
@@ -26,8 +26,9 @@ MIN_QUEUE = 64
 
 
 def default_hashing_threads(workers: int) -> int:
-    """The CPUs this process may use, shared among the service's worker processes."""
-    return max(1, (os.process_cpu_count() or 1) // workers)
+    """The CPUs this process may use (its container's quota included), shared among the
+    service's worker processes."""
+    return max(1, usable_cpus() // workers)
 
 
 @dataclass(frozen=True, slots=True)
