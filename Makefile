@@ -109,5 +109,6 @@ bench: install rabbitmq ## Run the benchmarks and regenerate docs/benchmarks.md 
 	$(UV) run --project bench python -m benchmarks $(BENCH_ARGS)
 
 .PHONY: clean
-clean: ## Remove local data, development keys and caches
-	rm -rf .data login_service/.dev-keys */.pytest_cache */.mypy_cache */.ruff_cache
+clean: ## Remove local data, development keys, caches, and the project's container engine with its images
+	@bash scripts/docker-engine.sh stop
+	rm -rf .data .docker login_service/.dev-keys */.pytest_cache */.mypy_cache */.ruff_cache

@@ -27,7 +27,8 @@ DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 STANDIN_START_TIMEOUT_SECONDS = 60
 
 
-def _start_standin(data_file: Path) -> tuple[subprocess.Popen[str], str]:
+def start_standin(data_file: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """The stand-in on a free port (or `extra`'s), its URI; the caller stops it."""
     project = repo_root() / "tools" / "mongo-standin"
     uv = os.environ.get("UV", "uv")  # `uv run` names its own binary here
     command = [uv, "run", "--project", str(project), "python", "-m", "mongo_standin"]
@@ -35,7 +36,7 @@ def _start_standin(data_file: Path) -> tuple[subprocess.Popen[str], str]:
         # Waits for another session's transaction as long as a test may: 150 first logins
         # at once queue behind each other's transactions, serialised on the stand-in, and
         # beside other suites on two cores that queue can exceed the default 30 s.
-        [*command, "--port", "0", "--path", str(data_file), "--wait-limit", "180"],
+        [*command, "--port", "0", "--path", str(data_file), "--wait-limit", "180", *extra],
         stdout=subprocess.PIPE,
         text=True,
         cwd=project,  # its .python-version selects the interpreter (and uv's pyenv shim)
@@ -68,7 +69,7 @@ def mongodb_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if configured:
         yield configured
         return
-    process, uri = _start_standin(tmp_path_factory.mktemp("standin") / "login-tests.sqlite3")
+    process, uri = start_standin(tmp_path_factory.mktemp("standin") / "login-tests.sqlite3")
     try:
         yield uri
     finally:

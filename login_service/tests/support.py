@@ -41,6 +41,13 @@ async def running_app(
         async with httpx.AsyncClient(
             transport=transport, base_url="http://login.test", timeout=60
         ) as client:
+            # The app serves at once and answers 503 `starting` until its start is done.
+            for _ in range(1200):
+                if getattr(app.state, "services", None) is not None:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the app did not finish starting within 60 s")
             yield app, client
 
 

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import uvicorn
 from pydantic import ValidationError
-from uvicorn.config import STARTUP_FAILURE
-from uvicorn.supervisors import Multiprocess
 
 from login_service.config import Settings, get_settings
 from login_service.logs import configure_logging
 from login_service.metrics import MULTIPROCESS_DIR_ENV
+from login_service.serving import serve
 
 
 @contextmanager
@@ -81,26 +80,10 @@ def main() -> None:
                 log_config=None,
                 proxy_headers=False,
                 server_header=False,
-                timeout_graceful_shutdown=10,
-            )
+                timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+            ),
+            drain_seconds=settings.drain_seconds,
         )
-
-
-def serve(config: uvicorn.Config) -> None:
-    """What `uvicorn.run` does, but a worker that fails to start (a key that does not load, ...)
-    ends the process with uvicorn's STARTUP_FAILURE status whatever the worker count: its
-    multi-worker supervisor stops then and returns as after a clean shutdown (exit 0), which
-    an orchestrator would take for a deliberate stop."""
-    if config.workers > 1:
-        supervisor = Multiprocess(config, sockets=[config.bind_socket()])
-        supervisor.run()
-        failed = any(worker.exitcode == STARTUP_FAILURE for worker in supervisor.processes)
-    else:
-        server = uvicorn.Server(config)
-        server.run()
-        failed = not server.started
-    if failed:
-        sys.exit(STARTUP_FAILURE)
 
 
 if __name__ == "__main__":

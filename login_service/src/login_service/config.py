@@ -127,6 +127,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=16 * 1024, ge=1024)
     cors_origins: Annotated[list[str] | None, NoDecode] = None
 
+    # The API's stop (SIGTERM): unready for this long first, so that load balancers stop
+    # sending it requests (unset: 5 s in production, none in development); then at most
+    # graceful_shutdown_seconds for the requests in flight.
+    shutdown_drain_seconds: float | None = Field(default=None, ge=0, le=120)
+    graceful_shutdown_seconds: int = Field(default=10, ge=1, le=120)
+
     log_format: Literal["console", "json"] | None = None
     log_level: str = "INFO"
 
@@ -227,6 +233,12 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def drain_seconds(self) -> float:
+        if self.shutdown_drain_seconds is not None:
+            return self.shutdown_drain_seconds
+        return 5.0 if self.is_production else 0.0
 
     @property
     def bind_host(self) -> str:

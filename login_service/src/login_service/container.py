@@ -90,12 +90,31 @@ def build_login_guard(
 
 
 async def build_services(settings: Settings, metrics: ServiceMetrics) -> Services:
-    """Connect and wire everything; run once per worker at start-up."""
+    """Connect, prepare the database and wire everything, in one step (tools and benchmarks;
+    the API does the same in its start, serving meanwhile)."""
     keys = load_key_set(settings)
-    mongo = create_client(settings, listeners=[CommandCounter(metrics.mongodb_commands)])
+    mongo = connect(settings, metrics)
+    await prepare_database(settings, mongo)
+    return wire_services(settings, metrics, keys, mongo)
+
+
+def connect(settings: Settings, metrics: ServiceMetrics) -> AsyncMongoClient[Document]:
+    """The database client (it connects lazily), its commands counted."""
+    return create_client(settings, listeners=[CommandCounter(metrics.mongodb_commands)])
+
+
+async def prepare_database(settings: Settings, mongo: AsyncMongoClient[Document]) -> None:
+    """Indexes and the one-off email migration: what every worker ensures before serving."""
     collections = Collections.of(mongo[settings.mongodb_database])
     await ensure_indexes(collections, sent_retention_days=settings.outbox_sent_retention_days)
     await rekey_email_accounts_once(collections.accounts, collections.migrations)
+
+
+def wire_services(
+    settings: Settings, metrics: ServiceMetrics, keys: KeySet, mongo: AsyncMongoClient[Document]
+) -> Services:
+    """Everything a request needs, on a prepared database."""
+    collections = Collections.of(mongo[settings.mongodb_database])
     publisher = RabbitPublisher(
         settings.rabbitmq_url.get_secret_value(),
         settings.events_exchange,

@@ -12,7 +12,7 @@ from login_service.device_cookie import (
     DEVICE_TOKEN_HEADER,
     DEVICE_TOKEN_MODE_HEADER,
 )
-from login_service.errors import NotAuthenticated
+from login_service.errors import NotAuthenticated, ServiceStarting
 from login_service.guard.client_address import client_address
 from login_service.guard.device_tokens import DeviceToken
 
@@ -21,7 +21,10 @@ bearer_scheme = OAuth2PasswordBearer(tokenUrl="/v1/auth/token", auto_error=False
 
 
 async def get_services(request: Request) -> Services:
-    services: Services = request.app.state.services
+    """The instance's services; 503 `starting` until its start has built them."""
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        raise ServiceStarting
     return services
 
 

@@ -76,6 +76,16 @@ class RegistrationThrottled(Throttled):
     message = "Too many accounts were created from your network. Try again later."
 
 
+class ServiceStarting(DomainError):
+    """The instance is still preparing its database (indexes, migrations)."""
+
+    code = "starting"
+    retry_after_seconds = 5
+
+    def __init__(self) -> None:
+        super().__init__("The service is starting; try again shortly.")
+
+
 class NotAuthenticated(DomainError):
     """The request carries no usable access token."""
 

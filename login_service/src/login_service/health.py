@@ -5,12 +5,14 @@ from collections.abc import Awaitable
 from typing import Any, Literal
 
 import structlog
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
-from login_service.dependencies import ServicesDep
+from login_service.container import Services
+from login_service.metrics import ServiceMetrics
+from login_service.serving import draining
 
 router = APIRouter(tags=["health"])
 log = structlog.get_logger("login_service.health")
@@ -22,7 +24,7 @@ class Liveness(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ok", "degraded", "unavailable"]
+    status: Literal["ok", "degraded", "starting", "stopping", "unavailable"]
     checks: dict[str, str]
 
 
@@ -37,10 +39,21 @@ async def _check(probe: Awaitable[Any]) -> str:
 
 
 @router.get(
+    "/livez",
+    operation_id="live",
+    response_model=Liveness,
+    summary="The process and its event loop answer (restart it when this fails)",
+    responses={200: {"description": "Alive."}},
+)
+async def livez() -> Liveness:
+    return Liveness()
+
+
+@router.get(
     "/healthz",
     operation_id="health",
     response_model=Liveness,
-    summary="The process is alive",
+    summary="The process is alive (the same as /livez)",
     responses={200: {"description": "Alive."}},
 )
 async def healthz() -> Liveness:
@@ -51,12 +64,13 @@ async def healthz() -> Liveness:
     "/readyz",
     operation_id="ready",
     response_model=Readiness,
-    summary="Dependencies reachable",
+    summary="This instance can serve: started, not stopping, its dependencies reachable",
     responses={
         200: {"description": "Ready (RabbitMQ may be `degraded`: logins work, events wait)."},
         503: {
             "model": Readiness,
-            "description": "Not ready; `checks` names the failing dependency.",
+            "description": "`starting` (preparing its database), `stopping` (draining after "
+            "SIGTERM) or `unavailable` (`checks` names the failing dependency).",
             "content": {
                 "application/json": {
                     "example": {
@@ -68,7 +82,13 @@ async def healthz() -> Liveness:
         },
     },
 )
-async def readyz(services: ServicesDep) -> JSONResponse:
+async def readyz(request: Request) -> JSONResponse:
+    if draining():
+        return JSONResponse({"status": "stopping", "checks": {}}, status_code=503)
+    services: Services | None = getattr(request.app.state, "services", None)
+    if services is None:
+        checks = {"mongodb": "preparing indexes and migrations"}
+        return JSONResponse({"status": "starting", "checks": checks}, status_code=503)
     mongodb, rabbitmq = await asyncio.gather(
         _check(services.mongo.admin.command("ping")), _check(services.publisher.check())
     )
@@ -92,10 +112,13 @@ async def readyz(services: ServicesDep) -> JSONResponse:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Metrics."}},
 )
-async def metrics(services: ServicesDep) -> Response:
+async def metrics(request: Request) -> Response:
+    counters: ServiceMetrics = request.app.state.metrics
+    services: Services | None = getattr(request.app.state, "services", None)
+    backlog = None
     try:
-        backlog = await asyncio.wait_for(services.relay.backlog(), CHECK_TIMEOUT_SECONDS)
+        if services is not None:  # starting: the counters alone
+            backlog = await asyncio.wait_for(services.relay.backlog(), CHECK_TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001 - the counters are still worth serving
         log.warning("outbox_backlog_unreadable", error=type(exc).__name__)
-        backlog = None
-    return Response(services.metrics.exposition(backlog), media_type=CONTENT_TYPE_LATEST)
+    return Response(counters.exposition(backlog), media_type=CONTENT_TYPE_LATEST)

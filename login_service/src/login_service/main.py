@@ -1,19 +1,25 @@
 """Application factory: ``create_app(settings)``; the lifespan owns every connection."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
+from pymongo import AsyncMongoClient
 
 from login_service import __version__
 from login_service.accounts.router import router as accounts_router
+from login_service.auth.key_loading import load_key_set
+from login_service.auth.keys import KeySet
 from login_service.auth.router import router as auth_router
 from login_service.config import Settings, get_settings
-from login_service.container import build_services
+from login_service.container import Services, connect, prepare_database, wire_services
+from login_service.db import Document
 from login_service.device_cookie import DEVICE_TOKEN_HEADER
 from login_service.health import router as health_router
 from login_service.logs import configure_logging
@@ -21,6 +27,7 @@ from login_service.metrics import ServiceMetrics
 from login_service.middleware import RequestContextMiddleware
 from login_service.problem_schema import tidy_problem_content
 from login_service.problems import install_problem_handlers
+from login_service.startup import until_ready
 
 log = structlog.get_logger("login_service")
 
@@ -42,6 +49,24 @@ def _document_problems_only_as_problem_json(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+async def _start(
+    app: FastAPI,
+    settings: Settings,
+    metrics: ServiceMetrics,
+    keys: KeySet,
+    mongo: AsyncMongoClient[Document],
+    stop: asyncio.Event,
+) -> None:
+    """Prepare the database, then build what requests need and start the outbox relay."""
+    if not await until_ready("mongodb", partial(prepare_database, settings, mongo), stop):
+        return
+    services = wire_services(settings, metrics, keys, mongo)
+    app.state.services = services
+    if settings.outbox_relay_enabled:
+        await services.relay.start()
+    log.info("started", environment=settings.environment, jwt_kid=keys.signing.kid)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the login API. Settings are read here (or passed in), never at import time."""
     settings = settings or get_settings()
@@ -50,15 +75,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await build_services(settings, metrics)
-        app.state.services = services
-        if settings.outbox_relay_enabled:
-            await services.relay.start()
-        log.info("started", environment=settings.environment, jwt_kid=services.keys.signing.kid)
+        # Keys first: one that does not load fails the worker's start (a broken deployment).
+        # Then the instance serves at once (`/readyz` answers `starting`, the API 503) while
+        # its start prepares the database, retried until MongoDB answers.
+        keys = load_key_set(settings)
+        mongo = connect(settings, metrics)
+        stop = asyncio.Event()
+        start = asyncio.create_task(_start(app, settings, metrics, keys, mongo, stop))
         try:
             yield
         finally:
-            await services.close()
+            stop.set()
+            start.cancel()
+            await asyncio.gather(start, return_exceptions=True)
+            services: Services | None = getattr(app.state, "services", None)
+            if services is not None:
+                await services.close()
+            else:
+                await mongo.close()
             log.info("stopped")
 
     # Swagger UI loads its scripts and styles from the locked fastapi-offline package, served
@@ -73,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
     )
+    app.state.metrics = metrics
     install_problem_handlers(app)
     _document_problems_only_as_problem_json(app)
     app.include_router(accounts_router)

@@ -17,6 +17,7 @@ from login_service.errors import (
     InvalidCredentials,
     InvalidField,
     NotAuthenticated,
+    ServiceStarting,
     Throttled,
     VerificationQueueFull,
 )
@@ -52,6 +53,7 @@ _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
     (AccountConflict, 409),
     (InvalidField, 422),
     (VerificationQueueFull, 503),
+    (ServiceStarting, 503),
     (Throttled, 429),
     (InvalidCredentials, 401),
     (NotAuthenticated, 401),
@@ -63,7 +65,7 @@ def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     status = next((code for cls, code in _DOMAIN_STATUS if isinstance(exc, cls)), 400)
     headers: dict[str, str] = {}
     extra: dict[str, Any] = {}
-    if isinstance(exc, Throttled):
+    if isinstance(exc, Throttled | ServiceStarting):
         headers["Retry-After"] = str(exc.retry_after_seconds)
     if isinstance(exc, NotAuthenticated | InvalidCredentials):
         headers["WWW-Authenticate"] = "Bearer"

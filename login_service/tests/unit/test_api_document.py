@@ -20,6 +20,7 @@ OPERATIONS = {
     "login": ("post", "/v1/auth/login"),
     "issueToken": ("post", "/v1/auth/token"),
     "getJwks": ("get", "/.well-known/jwks.json"),
+    "live": ("get", "/livez"),
     "health": ("get", "/healthz"),
     "ready": ("get", "/readyz"),
     "metrics": ("get", "/metrics"),
