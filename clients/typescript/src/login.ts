@@ -14,6 +14,7 @@ type Session = operations["login"]["responses"][200]["content"]["application/jso
 type TokenForm =
   operations["issueToken"]["requestBody"]["content"]["application/x-www-form-urlencoded"];
 type KeySet = operations["getJwks"]["responses"][200]["content"]["application/json"];
+type Alive = operations["live"]["responses"][200]["content"]["application/json"];
 type Liveness = operations["health"]["responses"][200]["content"]["application/json"];
 type Readiness = operations["ready"]["responses"][503]["content"]["application/json"];
 type MetricsAnswer = operations["metrics"]["responses"][200];
@@ -56,6 +57,10 @@ export async function getMe(session: Session): Promise<Account | undefined> {
 
 export async function getJwks(): Promise<KeySet | undefined> {
   return (await api.GET("/.well-known/jwks.json")).data;
+}
+
+export async function live(): Promise<Alive["status"] | undefined> {
+  return (await api.GET("/livez")).data?.status;
 }
 
 export async function health(): Promise<Liveness["status"] | undefined> {

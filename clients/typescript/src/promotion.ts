@@ -11,6 +11,7 @@ type Voucher = operations["listMyVouchers"]["responses"][200]["content"]["applic
 type Purchase = operations["redeemVoucher"]["requestBody"]["content"]["application/json"];
 type Redemption = operations["redeemVoucher"]["responses"][200]["content"]["application/json"];
 type Campaign = operations["getCampaign"]["responses"][200]["content"]["application/json"];
+type Alive = operations["live"]["responses"][200]["content"]["application/json"];
 type Liveness = operations["health"]["responses"][200]["content"]["application/json"];
 type Readiness = operations["ready"]["responses"][503]["content"]["application/json"];
 type MetricsAnswer = operations["metrics"]["responses"][200];
@@ -46,6 +47,10 @@ export async function getCampaign(campaignId: string): Promise<Campaign | undefi
     params: { path: { campaign_id: campaignId } },
   });
   return data;
+}
+
+export async function live(): Promise<Alive["status"] | undefined> {
+  return (await api.GET("/livez")).data?.status;
 }
 
 export async function health(): Promise<Liveness["status"] | undefined> {
