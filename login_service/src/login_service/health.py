@@ -45,10 +45,6 @@ async def _check(probe: Awaitable[Any]) -> str:
     summary="The process and its event loop answer (restart it when this fails)",
     responses={200: {"description": "Alive."}},
 )
-async def livez() -> Liveness:
-    return Liveness()
-
-
 @router.get(
     "/healthz",
     operation_id="health",
@@ -56,7 +52,7 @@ async def livez() -> Liveness:
     summary="The process is alive (the same as /livez)",
     responses={200: {"description": "Alive."}},
 )
-async def healthz() -> Liveness:
+async def livez() -> Liveness:
     return Liveness()
 
 

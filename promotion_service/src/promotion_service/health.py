@@ -46,17 +46,13 @@ async def _check(probe: Any) -> str:
     response_model=Liveness,
     summary="The process and its event loop answer (restart it when this fails)",
 )
-async def livez() -> Liveness:
-    return Liveness(status="ok")
-
-
 @router.get(
     "/healthz",
     operation_id="health",
     response_model=Liveness,
     summary="The process is alive (the same as /livez)",
 )
-async def healthz() -> Liveness:
+async def livez() -> Liveness:
     return Liveness(status="ok")
 
 
