@@ -283,3 +283,18 @@ def test_the_broker_is_healthy_only_once_the_service_users_exist(repo_root: Path
     touched = next(i for i, line in enumerate(lines) if line.strip().startswith("touch"))
     removed = next(i for i, line in enumerate(lines) if line.strip().startswith("rm -f"))
     assert removed < made < touched, "the marker is written after the users, and reset first"
+
+
+def test_the_images_default_to_production_and_the_compose_file_says_development(
+    repo_root: Path,
+) -> None:
+    """An image run without settings refuses to start unless told it is a development run."""
+    for folder, prefix in (("login_service", "LOGIN"), ("promotion_service", "PROMOTION")):
+        dockerfile = (repo_root / folder / "Dockerfile").read_text()
+        assert f"{prefix}_ENVIRONMENT=production" in dockerfile, folder
+    services = _compose(repo_root)["services"]
+    for name in APPLICATION:
+        environment = services[name]["environment"]
+        prefix = "LOGIN" if name.startswith("login") else "PROMOTION"
+        setting = environment[f"{prefix}_ENVIRONMENT"]
+        assert setting == f"${{{prefix}_ENVIRONMENT:-development}}", (name, setting)
