@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     # sending it requests (unset: 5 s in production, none in development); then at most
     # graceful_shutdown_seconds for the requests in flight.
     shutdown_drain_seconds: float | None = Field(default=None, ge=0, le=120)
+    # /docs and /openapi.json, and the dependency details in /readyz's body (unset: served
+    # in development, not in production, where they would map the service for anyone).
+    api_docs: bool | None = None
+    readiness_details: bool | None = None
     graceful_shutdown_seconds: int = Field(default=10, ge=1, le=120)
 
     log_format: Literal["console", "json"] | None = None
@@ -233,6 +237,16 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def serves_api_docs(self) -> bool:
+        return self.api_docs if self.api_docs is not None else not self.is_production
+
+    @property
+    def shows_readiness_details(self) -> bool:
+        if self.readiness_details is not None:
+            return self.readiness_details
+        return not self.is_production
 
     @property
     def drain_seconds(self) -> float:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
+from login_service.config import Settings
 from login_service.container import Services
 from login_service.metrics import ServiceMetrics
 from login_service.serving import draining
@@ -79,25 +80,29 @@ async def livez() -> Liveness:
     },
 )
 async def readyz(request: Request) -> JSONResponse:
+    settings: Settings = request.app.state.settings
+    status, code, checks = await _readiness(request)
+    if not settings.shows_readiness_details:
+        checks = {}  # production: which dependency failed is for the operator's logs
+    return JSONResponse({"status": status, "checks": checks}, status_code=code)
+
+
+async def _readiness(request: Request) -> tuple[str, int, dict[str, str]]:
     if draining():
-        return JSONResponse({"status": "stopping", "checks": {}}, status_code=503)
+        return "stopping", 503, {}
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
-        checks = {"mongodb": "preparing indexes and migrations"}
-        return JSONResponse({"status": "starting", "checks": checks}, status_code=503)
+        return "starting", 503, {"mongodb": "preparing indexes and migrations"}
     mongodb, rabbitmq = await asyncio.gather(
         _check(services.mongo.admin.command("ping")), _check(services.publisher.check())
     )
     checks = {"mongodb": mongodb, "rabbitmq": rabbitmq}
-    broker_required = services.settings.readiness_requires_broker
-    if mongodb != "ok" or (broker_required and rabbitmq != "ok"):
-        status, code = "unavailable", 503
-    elif rabbitmq != "ok":
+    if mongodb != "ok" or (services.settings.readiness_requires_broker and rabbitmq != "ok"):
+        return "unavailable", 503, checks
+    if rabbitmq != "ok":
         # The outbox keeps first-login events until the broker returns: logins still work.
-        status, code = "degraded", 200
-    else:
-        status, code = "ok", 200
-    return JSONResponse({"status": status, "checks": checks}, status_code=code)
+        return "degraded", 200, checks
+    return "ok", 200, checks
 
 
 @router.get(

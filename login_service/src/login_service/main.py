@@ -99,15 +99,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # by this app: bank networks often block CDNs. No validatorUrl, so the page never sends
     # the document's address to swagger.io; no ReDoc, whose bundle fetches its logo from its
     # vendor's CDN on every view.
-    app = FastAPIOffline(
-        redoc_url=None,
-        title="Login service",
-        version=__version__,
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
-    )
+    about: dict[str, Any] = {
+        "title": "Login service",
+        "version": __version__,
+        "description": DESCRIPTION,
+        "lifespan": lifespan,
+    }
+    if settings.serves_api_docs:
+        app = FastAPIOffline(
+            redoc_url=None,
+            swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
+            **about,
+        )
+    else:  # production unless told otherwise: the API's map is not the public's
+        app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **about)
     app.state.metrics = metrics
+    app.state.settings = settings
     install_problem_handlers(app)
     _document_problems_only_as_problem_json(app)
     app.include_router(accounts_router)

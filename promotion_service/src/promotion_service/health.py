@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
+from promotion_service.config import Settings
 from promotion_service.container import Services
 from promotion_service.db import ping
 from promotion_service.serving import draining
@@ -71,19 +72,24 @@ async def livez() -> Liveness:
 )
 async def readyz(request: Request) -> JSONResponse:
     if draining():
-        return _readiness("stopping", {})
+        return _readiness(request, "stopping", {})
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
-        return _readiness("starting", {"mongodb": "preparing indexes and the default campaign"})
+        return _readiness(
+            request, "starting", {"mongodb": "preparing indexes and the default campaign"}
+        )
     mongodb, jwks_state = await asyncio.gather(
         _check(ping(services.db)), _check(services.jwks.check())
     )
     checks = {"mongodb": mongodb, "jwks": jwks_state}
     ready = all(state == "ok" for state in checks.values())
-    return _readiness("ok" if ready else "unavailable", checks)
+    return _readiness(request, "ok" if ready else "unavailable", checks)
 
 
-def _readiness(status: str, checks: dict[str, str]) -> JSONResponse:
+def _readiness(request: Request, status: str, checks: dict[str, str]) -> JSONResponse:
+    settings: Settings = request.app.state.settings
+    if not settings.shows_readiness_details:
+        checks = {}  # production: which dependency failed is for the operator's logs
     return JSONResponse(
         {"status": status, "checks": checks}, status_code=200 if status == "ok" else 503
     )

@@ -105,14 +105,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Swagger UI is served from the locked fastapi-offline package, never a CDN (bank
     # networks often block them); no validatorUrl, so nothing is sent to swagger.io; no
     # ReDoc, whose bundle fetches its logo from its vendor's CDN on every view.
-    app = FastAPIOffline(
-        redoc_url=None,
-        title="Promotion service",
-        version=__version__,
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        swagger_ui_parameters={"validatorUrl": None},
-    )
+    about: dict[str, Any] = {
+        "title": "Promotion service",
+        "version": __version__,
+        "description": DESCRIPTION,
+        "lifespan": lifespan,
+    }
+    if settings.serves_api_docs:
+        app = FastAPIOffline(redoc_url=None, swagger_ui_parameters={"validatorUrl": None}, **about)
+    else:  # production unless told otherwise: the API's map is not the public's
+        app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **about)
     app.state.settings = settings
     install_problem_handlers(app)
     app.include_router(vouchers_router)
