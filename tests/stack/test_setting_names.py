@@ -41,6 +41,17 @@ def _script_inputs(repo_root: Path) -> set[str]:
     return set(re.findall(rf"\$\{{({PREFIXED})", script))
 
 
+def _secret_files(repo_root: Path) -> set[str]:
+    """`NAME_FILE` of each name a service's SECRET_SETTINGS reads from a file too."""
+    names: set[str] = set()
+    for service in ("login_service", "promotion_service"):
+        config = (repo_root / service / "src" / service / "config.py").read_text()
+        table = re.search(r"^SECRET_SETTINGS = \{(.*?)^\}", config, re.M | re.S)
+        assert table is not None, f"{service}: no SECRET_SETTINGS table"
+        names |= {f"{name}_FILE" for name in re.findall(r'"([A-Z][A-Z0-9_]+)"', table.group(1))}
+    return names
+
+
 def _set_in_compose(repo_root: Path) -> dict[str, str]:
     found: dict[str, str] = {}
     for name in COMPOSE_FILES:
@@ -73,7 +84,7 @@ def _set_in_env_example(repo_root: Path) -> dict[str, str]:
 def test_every_prefixed_name_set_in_the_repository_is_a_setting(
     repo_root: Path, settings_names: set[str]
 ) -> None:
-    allowed = settings_names | EXTERNAL_STACK | _script_inputs(repo_root)
+    allowed = settings_names | EXTERNAL_STACK | _script_inputs(repo_root) | _secret_files(repo_root)
     found = {
         **_set_in_sources(repo_root),
         **_set_in_env_example(repo_root),
@@ -89,3 +100,4 @@ def test_the_check_sees_the_names_the_stacks_set(repo_root: Path) -> None:
     assert "PROMOTION_TRUSTED_PUBLISHER" in _set_in_compose(repo_root)
     assert "LOGIN_THROTTLE_DEVICE_MAX_FAILURES" in _set_in_env_example(repo_root)
     assert {"LOGIN_BROKER_USER", "PROMOTION_BROKER_PASSWORD"} <= _script_inputs(repo_root)
+    assert {"LOGIN_DEVICE_TOKEN_KEY_FILE", "MONGODB_URI_FILE"} <= _secret_files(repo_root)

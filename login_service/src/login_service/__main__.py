@@ -10,6 +10,7 @@ from pathlib import Path
 
 import uvicorn
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from login_service.config import Settings, get_settings
 from login_service.logs import configure_logging
@@ -58,8 +59,9 @@ def settings_or_exit() -> Settings:
     """The settings, or exit 2 with a clear message (one JSON line on stderr) when refused."""
     try:
         return get_settings()
-    except ValidationError as error:
-        line = {"event": "refusing_to_start", "reason": refusal(error), "level": "error"}
+    except (ValidationError, SettingsError) as error:
+        reason = refusal(error) if isinstance(error, ValidationError) else str(error)
+        line = {"event": "refusing_to_start", "reason": reason, "level": "error"}
         print(json.dumps(line | {"logger": "login_service"}), file=sys.stderr, flush=True)
         sys.exit(2)
 

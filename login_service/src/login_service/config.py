@@ -9,7 +9,14 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from login_service.secret_files import SecretFilesSource
 
 Environment = Literal["development", "production"]
 JwtAlgorithm = Literal["RS256", "PS256", "ES256", "EdDSA"]
@@ -37,6 +44,15 @@ def _split_list(value: Any) -> Any:
     return value
 
 
+# Secret settings, each with the variable names it is read from (each also as `NAME_FILE`).
+SECRET_SETTINGS = {
+    "mongodb_uri": ("MONGODB_URI",),
+    "rabbitmq_url": ("LOGIN_RABBITMQ_URL", "RABBITMQ_URL"),
+    "device_token_key": ("LOGIN_DEVICE_TOKEN_KEY",),
+    "device_token_previous_keys": ("LOGIN_DEVICE_TOKEN_PREVIOUS_KEYS",),
+}
+
+
 class Settings(BaseSettings):
     """Every setting of the login service. Built once per app and passed in."""
 
@@ -44,6 +60,20 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LOGIN_", extra="ignore", populate_by_name=True, hide_input_in_errors=True
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Each secret may come from a file (`NAME_FILE`); the signing key has its own setting
+        # for that already (LOGIN_JWT_PRIVATE_KEY_FILE).
+        files = SecretFilesSource(settings_cls, SECRET_SETTINGS)
+        return init_settings, files, env_settings, dotenv_settings, file_secret_settings
 
     environment: Environment = "development"
     host: str | None = None

@@ -8,7 +8,15 @@ from typing import Annotated, Any, Literal, Self
 from urllib.parse import unquote, urlsplit
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
+
+from promotion_service.secret_files import SecretFilesSource
 
 # The broker's delivery limit stays at least this many times the application's attempts.
 QUORUM_LIMIT_FACTOR = 10
@@ -28,10 +36,30 @@ def _split_list(value: Any) -> Any:
     return value
 
 
+# Secret settings, each with the variable names it is read from (each also as `NAME_FILE`).
+SECRET_SETTINGS = {
+    "mongodb_uri": ("MONGODB_URI",),
+    "rabbitmq_url": ("PROMOTION_RABBITMQ_URL", "RABBITMQ_URL"),
+    "shared_rabbitmq_url": ("RABBITMQ_URL",),
+}
+
+
 class Settings(BaseSettings):
     """Every setting of the API and the consumer; env names are PROMOTION_<FIELD> unless aliased."""
 
     model_config = SettingsConfigDict(env_prefix="PROMOTION_", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = SecretFilesSource(settings_cls, SECRET_SETTINGS)  # each secret as `NAME_FILE`
+        return init_settings, files, env_settings, dotenv_settings, file_secret_settings
 
     environment: Literal["development", "production"] = "development"
     log_level: str = "INFO"
@@ -231,7 +259,8 @@ def settings_or_exit() -> Settings:
     """The settings, or exit 2 with a clear message (one JSON line on stderr) when refused."""
     try:
         return get_settings()
-    except ValidationError as error:
-        line = {"event": "refusing_to_start", "reason": refusal(error), "level": "error"}
+    except (ValidationError, SettingsError) as error:
+        reason = refusal(error) if isinstance(error, ValidationError) else str(error)
+        line = {"event": "refusing_to_start", "reason": reason, "level": "error"}
         print(json.dumps(line | {"logger": "promotion_service"}), file=sys.stderr, flush=True)
         sys.exit(2)

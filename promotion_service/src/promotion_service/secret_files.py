@@ -1,0 +1,45 @@
+"""Secrets from files: `NAME_FILE=/run/secrets/x` gives the setting read from `NAME` the file's
+content, as Docker and Kubernetes secrets are mounted (and as official images read their
+`*_FILE` variables). `NAME` itself, when also set, wins; a setting read from several names
+takes the most specific one given either way. A file that cannot be read stops the start with
+its variable's name."""
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsError
+
+
+class SecretFilesSource(PydanticBaseSettingsSource):
+    """Values of `secrets` (field name -> the variable names it is read from, in order)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], secrets: dict[str, tuple[str, ...]]):
+        super().__init__(settings_cls)
+        self._secrets = secrets
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # all the work is in __call__
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for field, names in self._secrets.items():
+            aliased = self.settings_cls.model_fields[field].validation_alias is not None
+            # From the most specific name to the least: the first given, itself or as a file,
+            # is the setting's (PROMOTION_RABBITMQ_URL_FILE before a shared RABBITMQ_URL).
+            for name in names:
+                if name in os.environ:
+                    break  # the environment source reads it
+                if path := os.environ.get(f"{name}_FILE"):
+                    # A field read from several names takes the value under the name's alias.
+                    values[name if aliased else field] = _read(f"{name}_FILE", path)
+                    break
+        return values
+
+
+def _read(variable: str, path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(f"{variable}: cannot read {path} ({type(error).__name__})") from None
