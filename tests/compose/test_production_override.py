@@ -12,12 +12,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.compose.stack import ComposeStack, compose_stack
+from tests.compose.stack import REPO_ROOT, ComposeStack, compose_stack
 from tests.e2e.flows import log_in, me, register
 
 
-def production_environment(key_file: Path) -> dict[str, str]:
-    """What the override's header asks for before the first start."""
+def production_environment(key_file: Path, folder: Path) -> dict[str, str]:
+    """What the override's header asks for before the first start, and the database it is
+    given: the stand-in as the `local-database` profile's `mongodb` service, requiring the
+    URI's user, reached without TLS (waived from this environment, never a committed file)."""
+    password = secrets.token_urlsafe(24)
     return {
         "RABBITMQ_USER": "bank-operator",
         "RABBITMQ_PASSWORD": secrets.token_urlsafe(24),
@@ -26,13 +29,33 @@ def production_environment(key_file: Path) -> dict[str, str]:
         "RABBITMQ_PROMOTION_USER": "promotion-service",
         "RABBITMQ_PROMOTION_PASSWORD": secrets.token_urlsafe(24),
         "JWT_PRIVATE_KEY_FILE": str(key_file),
-        "LOGIN_DEVICE_TOKEN_KEY": secrets.token_urlsafe(32),
+        "LOGIN_DEVICE_TOKEN_KEY_FILE": _secret_file(folder, "device", secrets.token_urlsafe(32)),
+        "MONGODB_URI_FILE": _secret_file(
+            folder, "uri", f"mongodb://bank-app:{password}@mongodb:27017/?replicaSet=rs0"
+        ),
+        "MONGODB_TLS_WAIVED": "true",
+        "COMPOSE_PROFILES": "local-database",
+        "COMPOSE_EXTRA_FILES": str(REPO_ROOT / "tests" / "compose" / "standin-with-user.yml"),
+        "STANDIN_USER": "bank-app",
+        "STANDIN_PASSWORD_FILE": _secret_file(folder, "password", password),
     }
 
 
+def _secret_file(folder: Path, name: str, text: str) -> str:
+    path = folder / name
+    path.write_text(text + "\n")
+    path.chmod(0o644)  # read by the containers' non-root users through the secret mount
+    return str(path)
+
+
 @pytest.fixture(scope="module")
-def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("secrets") / "jwt_private_key.pem"
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("secrets")
+
+
+@pytest.fixture(scope="module")
+def key_file(folder: Path) -> Path:
+    path = folder / "jwt_private_key.pem"
     subprocess.run(
         ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:3072",
          "-out", str(path)],
@@ -42,31 +65,40 @@ def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-# service -> (setting emptied, what its refusal must name)
+# service -> (setting emptied, or the waiver turned off, and what its refusal must name)
 MISSING = {
     "login-api": [
-        ("LOGIN_DEVICE_TOKEN_KEY", "LOGIN_DEVICE_TOKEN_KEY"),
+        ("LOGIN_DEVICE_TOKEN_KEY_FILE", "LOGIN_DEVICE_TOKEN_KEY"),
         ("LOGIN_JWT_PRIVATE_KEY_FILE", "LOGIN_JWT_PRIVATE_KEY"),
+        ("MONGODB_URI_FILE", "MONGODB_URI"),
+        ("LOGIN_MONGODB_TLS_WAIVED=false", "tls=true"),
         ("LOGIN_RABBITMQ_URL", "guest"),
+    ],
+    "promotion-api": [
+        ("MONGODB_URI_FILE", "MONGODB_URI"),
+        ("PROMOTION_MONGODB_TLS_WAIVED=false", "tls=true"),
     ],
     "promotion-consumer": [
         ("PROMOTION_RABBITMQ_URL", "guest"),
         ("PROMOTION_TRUSTED_PUBLISHER", "PROMOTION_TRUSTED_PUBLISHER"),
+        ("MONGODB_URI_FILE", "MONGODB_URI"),
     ],
 }
 
 
 def _refusal(stack: ComposeStack, service: str, setting: str) -> tuple[int, str]:
+    assignment = setting if "=" in setting else f"{setting}="
     ran = stack.compose(
-        "run", "--rm", "--no-deps", "-T", "-e", f"{setting}=", service, check=False, timeout=120
+        "run", "--rm", "--no-deps", "-T", "-e", assignment, service, check=False, timeout=120
     )
     return ran.returncode, ran.stdout + ran.stderr
 
 
 def test_the_production_override_starts_serves_a_login_and_refuses_missing_secrets(
-    key_file: Path,
+    key_file: Path, folder: Path
 ) -> None:
-    with compose_stack("production", production_environment(key_file), production=True) as stack:
+    environment = production_environment(key_file, folder)
+    with compose_stack("production", environment, production=True) as stack:
         with httpx.Client(timeout=30) as client:
             urls = stack.urls
             session = log_in(client, urls, register(client, urls))

@@ -31,7 +31,8 @@ PRODUCTION_ENV = {
     "RABBITMQ_USER": "bank-prod",
     "RABBITMQ_PASSWORD": "operator-secret-3f1",
     "JWT_PRIVATE_KEY_FILE": "/dev/null",
-    "LOGIN_DEVICE_TOKEN_KEY": "not-a-real-device-token-secret-0123456789",
+    "LOGIN_DEVICE_TOKEN_KEY_FILE": "/dev/null",
+    "MONGODB_URI_FILE": "/dev/null",
     "RABBITMQ_LOGIN_USER": "login-prod",
     "RABBITMQ_LOGIN_PASSWORD": "login-secret-8c2",
     "RABBITMQ_PROMOTION_USER": "promotion-prod",
@@ -40,6 +41,26 @@ PRODUCTION_ENV = {
 
 
 PRODUCTION_FILES = ("docker-compose.yml", "deploy/compose.production.yml")
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """YAML as Compose reads it: its merge tags (`!override`, `!reset`) load as plain values."""
+
+
+def _plain(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_ComposeLoader.add_multi_constructor("!", _plain)
+
+
+def load_compose(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.load(path.read_text(), Loader=_ComposeLoader)  # noqa: S506
+    return loaded
 
 
 def compose_cli() -> Path:
@@ -54,8 +75,7 @@ def compose_cli() -> Path:
 
 
 def _compose(repo_root: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((repo_root / "docker-compose.yml").read_text())
-    return loaded
+    return load_compose(repo_root / "docker-compose.yml")
 
 
 def _docker_compose(repo_root: Path, *files: str, env: dict[str, str]) -> dict[str, Any]:

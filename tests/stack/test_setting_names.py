@@ -8,9 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
 from devstack.servicemeta import settings_env_names
+from tests.stack.test_compose_file import load_compose
 
 PREFIXED = r"(?:LOGIN|PROMOTION)_[A-Z0-9_]*[A-Z0-9]"
 # Not service settings: where an already running stack answers (read by the end-to-end tests).
@@ -55,7 +55,7 @@ def _secret_files(repo_root: Path) -> set[str]:
 def _set_in_compose(repo_root: Path) -> dict[str, str]:
     found: dict[str, str] = {}
     for name in COMPOSE_FILES:
-        services = yaml.safe_load((repo_root / name).read_text())["services"]
+        services = load_compose(repo_root / name)["services"]
         for service in APPLICATION:
             for key in (services.get(service) or {}).get("environment") or {}:
                 if re.fullmatch(PREFIXED, key):

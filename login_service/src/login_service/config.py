@@ -16,6 +16,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from login_service.mongo_uri import mongodb_uri_problem
 from login_service.secret_files import SecretFilesSource
 
 Environment = Literal["development", "production"]
@@ -85,6 +86,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MONGODB_URI", "mongodb_uri"),
     )
     mongodb_database: str = "login"
+    # Production requires TLS to MongoDB unless this waives it (a private network only).
+    mongodb_tls_waived: bool = False
     mongodb_timeout_ms: int = Field(default=5000, ge=100)
 
     # This service's own broker user (LOGIN_RABBITMQ_URL), else the shared RABBITMQ_URL.
@@ -248,6 +251,13 @@ class Settings(BaseSettings):
                 "production mode needs LOGIN_JWT_PRIVATE_KEY or LOGIN_JWT_PRIVATE_KEY_FILE; "
                 "development keys are refused"
             )
+        uri_problem = mongodb_uri_problem(
+            self.mongodb_uri.get_secret_value(),
+            tls_waived=self.mongodb_tls_waived,
+            waiver="LOGIN_MONGODB_TLS_WAIVED",
+        )
+        if uri_problem:
+            raise ValueError(uri_problem)
         broker = urlsplit(self.rabbitmq_url.get_secret_value())
         if broker.username in (None, "", "guest") or broker.password in (None, "", "guest"):
             raise ValueError("production mode refuses the default guest broker credentials")

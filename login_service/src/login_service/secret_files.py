@@ -1,8 +1,8 @@
 """Secrets from files: `NAME_FILE=/run/secrets/x` gives the setting read from `NAME` the file's
 content, as Docker and Kubernetes secrets are mounted (and as official images read their
-`*_FILE` variables). `NAME` itself, when also set, wins; a setting read from several names
-takes the most specific one given either way. A file that cannot be read stops the start with
-its variable's name."""
+`*_FILE` variables). `NAME` itself, when also set and not empty, wins; a setting read from
+several names takes the most specific one given either way. A file that cannot be read stops
+the start with its variable's name."""
 
 import os
 from pathlib import Path
@@ -29,8 +29,8 @@ class SecretFilesSource(PydanticBaseSettingsSource):
             # From the most specific name to the least: the first given, itself or as a file,
             # is the setting's (LOGIN_RABBITMQ_URL_FILE before a shared RABBITMQ_URL).
             for name in names:
-                if name in os.environ:
-                    break  # the environment source reads it
+                if os.environ.get(name):
+                    break  # the environment source reads it (an empty variable is no value)
                 if path := os.environ.get(f"{name}_FILE"):
                     # A field read from several names takes the value under the name's alias.
                     values[name if aliased else field] = _read(f"{name}_FILE", path)

@@ -11,6 +11,7 @@ from login_service.main import create_app
 
 PRODUCTION: dict[str, Any] = {
     "environment": "production",
+    "mongodb_uri": "mongodb://svc:pw@db:27017/?tls=true",
     "jwt_private_key": "pem",
     "rabbitmq_url": "amqp://svc:pw@mq:5672/",
     "device_token_key": "d" * 32,

@@ -25,12 +25,17 @@ def test_production_refuses_to_start_with_a_development_key() -> None:
 
 def test_production_refuses_the_guest_broker_account() -> None:
     with pytest.raises(ValidationError, match="guest"):
-        Settings(environment="production", jwt_private_key="pem")
+        Settings(
+            environment="production",
+            jwt_private_key="pem",
+            mongodb_uri="mongodb://svc:pw@db:27017/?tls=true",
+        )
 
 
 def test_production_has_no_cors_origins_unless_configured() -> None:
     settings = Settings(
         environment="production",
+        mongodb_uri="mongodb://svc:pw@db:27017/?tls=true",
         jwt_private_key="pem",
         rabbitmq_url="amqp://svc:pw@mq:5672/",
         device_token_key="d" * 32,
@@ -94,6 +99,7 @@ def test_production_refuses_to_start_without_its_own_device_token_key() -> None:
     with pytest.raises(ValidationError, match="LOGIN_DEVICE_TOKEN_KEY"):
         Settings(
             environment="production",
+            mongodb_uri="mongodb://svc:pw@db:27017/?tls=true",
             jwt_private_key="pem",
             rabbitmq_url="amqp://svc:pw@mq:5672/",
             trusted_proxies="10.0.0.0/8",
@@ -103,6 +109,7 @@ def test_production_refuses_to_start_without_its_own_device_token_key() -> None:
 def test_production_refuses_to_start_without_its_trusted_proxies_stated() -> None:
     values: dict[str, Any] = {
         "environment": "production",
+        "mongodb_uri": "mongodb://svc:pw@db:27017/?tls=true",
         "jwt_private_key": "pem",
         "rabbitmq_url": "amqp://svc:pw@mq:5672/",
         "device_token_key": "d" * 32,

@@ -16,6 +16,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
+from promotion_service.mongo_uri import mongodb_uri_problem
 from promotion_service.secret_files import SecretFilesSource
 
 # The broker's delivery limit stays at least this many times the application's attempts.
@@ -71,6 +72,8 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("MONGODB_URI"),
     )
     mongodb_database: str = "promotion"
+    # Production requires TLS to MongoDB unless this waives it (a private network only).
+    mongodb_tls_waived: bool = False
     mongodb_timeout_ms: int = Field(default=5000, ge=100)
     # This service's own broker user (PROMOTION_RABBITMQ_URL), else the shared RABBITMQ_URL.
     rabbitmq_url: str = Field(
@@ -160,6 +163,18 @@ class Settings(BaseSettings):
     def _default_cors_origins(self) -> Self:
         if self.cors_origins is None:
             self.cors_origins = [] if self.is_production else list(DEV_CORS_ORIGINS)
+        return self
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production_database(self) -> Self:
+        if self.is_production:
+            problem = mongodb_uri_problem(
+                self.mongodb_uri,
+                tls_waived=self.mongodb_tls_waived,
+                waiver="PROMOTION_MONGODB_TLS_WAIVED",
+            )
+            if problem:
+                raise ValueError(problem)
         return self
 
     @model_validator(mode="after")

@@ -299,6 +299,7 @@ async def test_in_production_the_consumer_refuses_the_default_broker_credentials
     consumer = start_consumer(
         "production",
         PROMOTION_ENVIRONMENT="production",
+        MONGODB_URI="mongodb://svc:pw@127.0.0.1:1/?tls=true",
         RABBITMQ_URL="amqp://guest:guest@127.0.0.1:5672/",
     )
 

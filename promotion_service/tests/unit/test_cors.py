@@ -23,14 +23,24 @@ def test_cors_origins_accept_a_json_list_or_a_comma_separated_string(
     monkeypatch.setenv("PROMOTION_CORS_ORIGINS", value)
 
     assert Settings().cors_origins == origins
-    assert Settings(environment="production").cors_origins == origins
+    assert (
+        Settings(
+            environment="production", mongodb_uri="mongodb://svc:pw@db:27017/?tls=true"
+        ).cors_origins
+        == origins
+    )
 
 
 def test_unset_cors_origins_keep_the_environment_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PROMOTION_CORS_ORIGINS", raising=False)
 
     assert Settings().cors_origins
-    assert Settings(environment="production").cors_origins == []
+    assert (
+        Settings(
+            environment="production", mongodb_uri="mongodb://svc:pw@db:27017/?tls=true"
+        ).cors_origins
+        == []
+    )
 
 
 async def test_browsers_may_read_the_request_id_and_retry_after() -> None:

@@ -24,7 +24,9 @@ async def _get(settings: Settings, *paths: str) -> list[httpx.Response]:
 async def test_production_hides_the_api_map_and_readiness_details(
     overrides: dict[str, Any], shown: bool
 ) -> None:
-    settings = Settings(environment="production", **overrides)
+    settings = Settings(
+        environment="production", mongodb_uri="mongodb://svc:pw@db:27017/?tls=true", **overrides
+    )
     docs, document, ready = await _get(settings, "/docs", "/openapi.json", "/readyz")
     assert (docs.status_code == 200, document.status_code == 200) == (shown, shown)
     assert ready.status_code == 503

@@ -41,28 +41,47 @@ def test_defaults_are_the_documented_ones() -> None:
 
 def test_development_allows_local_origins_and_production_none_unless_configured() -> None:
     assert Settings().cors_origins
-    assert Settings(environment="production").cors_origins == []
-    configured = Settings(environment="production", cors_origins=["https://app.bank.example"])
+    assert (
+        Settings(
+            environment="production", mongodb_uri="mongodb://svc:pw@db:27017/?tls=true"
+        ).cors_origins
+        == []
+    )
+    configured = Settings(
+        environment="production",
+        mongodb_uri="mongodb://svc:pw@db:27017/?tls=true",
+        cors_origins=["https://app.bank.example"],
+    )
     assert configured.cors_origins == ["https://app.bank.example"]
 
 
 def test_production_refuses_the_default_broker_credentials() -> None:
     with pytest.raises(ValueError, match="guest"):
-        Settings(environment="production").check_consumer_safe_for_production()
+        Settings(
+            environment="production", mongodb_uri="mongodb://svc:pw@db:27017/?tls=true"
+        ).check_consumer_safe_for_production()
     Settings(environment="development").check_consumer_safe_for_production()
     Settings(
-        environment="production", rabbitmq_url="amqp://promo:s3cret@mq:5672/"
+        environment="production",
+        mongodb_uri="mongodb://svc:pw@db:27017/?tls=true",
+        rabbitmq_url="amqp://promo:s3cret@mq:5672/",
     ).check_consumer_safe_for_production()
 
 
 def test_production_logs_json() -> None:
-    assert Settings(environment="production").json_logs
+    assert Settings(
+        environment="production", mongodb_uri="mongodb://svc:pw@db:27017/?tls=true"
+    ).json_logs
     assert not Settings().json_logs
     assert Settings(log_format="json").json_logs
 
 
 def test_production_consumer_needs_the_login_services_user_named() -> None:
-    production = Settings(environment="production", rabbitmq_url="amqp://promo:s3cret@mq:5672/")
+    production = Settings(
+        environment="production",
+        mongodb_uri="mongodb://svc:pw@db:27017/?tls=true",
+        rabbitmq_url="amqp://promo:s3cret@mq:5672/",
+    )
     with pytest.raises(ValueError, match="PROMOTION_TRUSTED_PUBLISHER"):
         production.check_trusted_publisher()
     named = production.model_copy(update={"trusted_publisher": "login-service"})
@@ -94,6 +113,7 @@ def test_the_consumer_refuses_to_start_without_a_publisher_its_user_cannot_be(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PROMOTION_", "RABBITMQ_"))}
     env.update(
         PROMOTION_ENVIRONMENT=environment,
+        MONGODB_URI="mongodb://svc:s3cret@127.0.0.1:1/?tls=true",
         RABBITMQ_URL="amqp://bank:s3cret@127.0.0.1:1/",
         PROMOTION_RABBITMQ_URL="amqp://promo:s3cret@127.0.0.1:1/",
         PROMOTION_CONSUMER_METRICS_PORT="0",

@@ -11,7 +11,7 @@ from typing import Any
 import bson
 import pytest
 from pymongo import AsyncMongoClient
-from pymongo.errors import ServerSelectionTimeoutError
+from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
 from mongo_standin.server import as_replica_set_member
 
@@ -85,3 +85,26 @@ async def test_without_the_option_a_replica_set_uri_finds_no_server(
             await client.admin.command("ping")
     finally:
         await client.close()
+
+
+async def test_with_a_user_only_clients_that_authenticate_as_it_are_served(
+    start_server: Callable[..., str], tmp_path: Path
+) -> None:
+    password_file = tmp_path / "password"
+    password_file.write_text("s3cret-standin-pw\n")
+    uri = start_server(
+        tmp_path / "data.sqlite3", "--user", "svc", "--password-file", str(password_file)
+    )
+    with_credentials = uri.replace("mongodb://", "mongodb://svc:s3cret-standin-pw@")
+    good: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(with_credentials)
+    wrong: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        uri.replace("mongodb://", "mongodb://svc:wrong@"), serverSelectionTimeoutMS=3000
+    )
+    try:
+        await good["shop"]["orders"].insert_one({"_id": 1})
+        assert await good["shop"]["orders"].count_documents({}) == 1
+        with pytest.raises(OperationFailure):
+            await wrong["shop"]["orders"].insert_one({"_id": 2})
+    finally:
+        await good.close()
+        await wrong.close()

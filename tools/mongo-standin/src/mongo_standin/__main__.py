@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from mongoeco.engines.sqlite import SQLiteEngine
+from mongoeco.wire.auth import WireAuthUser
 
 from mongo_standin.server import WaitingProxyServer
 
@@ -45,11 +46,30 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         "clients may connect with ?replicaSet=NAME",
     )
     parser.add_argument(
+        "--user",
+        metavar="NAME",
+        help="require clients to authenticate (SCRAM) as this user of the admin database",
+    )
+    parser.add_argument(
+        "--password-file",
+        metavar="FILE",
+        help="the --user's password (the file's content, a trailing newline ignored)",
+    )
+    parser.add_argument(
         "--advertise",
         metavar="HOST:PORT",
         help="the member's address in the replica set's handshake (default: --host:--port)",
     )
     return parser.parse_args(argv)
+
+
+def _users(args: argparse.Namespace) -> tuple[WireAuthUser, ...]:
+    if args.user is None:
+        return ()
+    if args.password_file is None:
+        raise SystemExit("mongo-standin: --user needs --password-file")
+    password = Path(args.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+    return (WireAuthUser(username=args.user, password=password),)
 
 
 def _replica_set(args: argparse.Namespace) -> tuple[str, str] | None:
@@ -68,6 +88,7 @@ async def serve(args: argparse.Namespace) -> None:
         wait_limit=args.wait_limit,
         transaction_lifetime=args.transaction_lifetime,
         replica_set=_replica_set(args),
+        auth_users=_users(args),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

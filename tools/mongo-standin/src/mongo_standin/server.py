@@ -129,18 +129,22 @@ def _with_document(response: bytes, document: dict[str, Any]) -> bytes:
     return header + message
 
 
-def as_replica_set_member(response: bytes, name: str, host: str) -> bytes:
-    """A handshake reply (``hello``, ``isMaster``) made to read as the primary of the
-    single-node replica set ``name`` whose one member is ``host``; other replies unchanged.
-
-    Drivers given ``?replicaSet=name`` accept only a server that names that set; the engine's
-    own reply names none."""
+def with_handshake_fields(response: bytes, fields: dict[str, Any]) -> bytes:
+    """A handshake reply (``hello``, ``isMaster``) with ``fields`` added; other replies
+    unchanged."""
     document = _reply_document(response)
     if document is None or document.get("ok") != 1 or "maxWireVersion" not in document:
         return response
     if not (document.get("isWritablePrimary") or document.get("ismaster")):
         return response
-    document |= {
+    return _with_document(response, document | fields)
+
+
+def replica_set_fields(name: str, host: str) -> dict[str, Any]:
+    """What makes a handshake read as the primary of the single-node replica set ``name``
+    whose one member is ``host``: drivers given ``?replicaSet=name`` accept only a server
+    that names that set; the engine's own reply names none."""
+    return {
         "setName": name,
         "setVersion": 1,
         "hosts": [host],
@@ -148,7 +152,15 @@ def as_replica_set_member(response: bytes, name: str, host: str) -> bytes:
         "me": host,
         "secondary": False,
     }
-    return _with_document(response, document)
+
+
+def as_replica_set_member(response: bytes, name: str, host: str) -> bytes:
+    return with_handshake_fields(response, replica_set_fields(name, host))
+
+
+# With users configured: drivers pick their SCRAM mechanism from this handshake field, and
+# without it fall back to SCRAM-SHA-1, which the engine does not verify.
+SASL_MECHANISMS = {"saslSupportedMechs": ["SCRAM-SHA-256"]}
 
 
 class WaitingProxyServer(AsyncMongoEcoProxyServer):
@@ -167,6 +179,7 @@ class WaitingProxyServer(AsyncMongoEcoProxyServer):
         self.transaction_lifetime = transaction_lifetime
         # (set name, this member's host:port) when answering as a replica set's primary
         self.replica_set = replica_set
+        self.requires_authentication = bool(kwargs.get("auth_users"))
         self.waited_requests = 0
         self.dropped_requests = 0
         self.write_conflicts = 0
@@ -197,8 +210,14 @@ class WaitingProxyServer(AsyncMongoEcoProxyServer):
 
     async def _dispatch_wire_request(self, header: Any, payload: bytes, *, connection: Any) -> Any:
         response = await self._dispatch_admitted(header, payload, connection)
-        if self.replica_set is not None and response and b"maxWireVersion" in response:
-            return as_replica_set_member(response, *self.replica_set)
+        if response and b"maxWireVersion" in response:
+            fields: dict[str, Any] = {}
+            if self.replica_set is not None:
+                fields |= replica_set_fields(*self.replica_set)
+            if self.requires_authentication:
+                fields |= SASL_MECHANISMS
+            if fields:
+                return with_handshake_fields(response, fields)
         return response
 
     async def _dispatch_admitted(self, header: Any, payload: bytes, connection: Any) -> Any:
