@@ -96,6 +96,10 @@ test-compose: install ## Run the compose stack for real: build, start, end-to-en
 	@echo "== tests: the compose stack (docker engine, images, scenarios)"
 	$(UV) run --frozen pytest -q tests/compose
 
+.PHONY: consistency
+consistency: install ## Report disagreements between the login's and the promotion's data (read-only; MONGODB_URI)
+	$(UV) run --project . python -m devstack.consistency $(CONSISTENCY_ARGS)
+
 .PHONY: apidoc
 apidoc: install ## Regenerate docs/api.md and docs/openapi/*.json from the services
 	$(UV) run --project . python -m devstack.apidoc
