@@ -149,12 +149,16 @@ def check_ports(config: StackConfig, env: Mapping[str, str]) -> None:
             wanted.append((f"{setting} (consumer {number}: {setting} + {number - 1})", port))
     seen: dict[int, str] = {}
     for setting, port in wanted:
+        if port == 0:  # a free port, picked when it binds
+            continue
         if port in seen:
             raise ConfigError(
                 f"{setting} and {seen[port]} both want port {port}: change one of them"
             )
         seen[port] = setting
         with socket.socket() as probe:
+            # As the servers bind: a port a stopped run left in TIME_WAIT is free to them.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:

@@ -25,7 +25,10 @@ while [ $# -gt 0 ]; do
 done
 
 read -r engine host < <(bash scripts/docker-engine.sh start)
-export DOCKER_HOST="$host"
+if [ "$host" != "-" ]; then
+  export DOCKER_HOST="$host"
+fi
+export COMPOSE_ENGINE="$engine"  # decided once: later calls need not probe again
 if [ -n "$build" ]; then
   bash scripts/build-images.sh "$engine"
 fi

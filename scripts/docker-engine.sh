@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # The container engine the compose targets use.
 #
-#   scripts/docker-engine.sh start   make sure an engine answers; print `DOCKER_HOST=... MODE`
+#   scripts/docker-engine.sh start   make sure an engine answers; print `MODE HOST` (HOST `-`:
+#                                    the user's own DOCKER_HOST or context, left as it is)
 #   scripts/docker-engine.sh stop    stop the project's own engine (if this checkout started one)
 #   scripts/docker-engine.sh mode    print `registry` or `local` without starting anything
 #
 # Which engine:
-# - `registry`: the machine's own daemon (DOCKER_HOST, or /var/run/docker.sock) answers and can
-#   pull the official images (a developer's laptop). It is used as it is: nothing here starts,
-#   stops, tags or prunes anything of it.
+# - `registry`: the machine's own Docker (DOCKER_HOST, or the client's current context) answers
+#   and can reach the official images (the registry answers, or they are there already: a
+#   developer's laptop). It is used as it is: nothing here starts, stops, pulls into, tags or
+#   prunes anything of it.
 # - `local`: no daemon that can pull. The project runs its own `dockerd` (Debian's docker.io,
 #   installed as root where absent) with every file of it under .docker/ in this checkout (data
 #   root, exec root, pid file, socket, log), so no other daemon is touched, and the images the
@@ -38,25 +40,25 @@ say() { echo "== docker engine: $*" >&2; }
 answers() { DOCKER_HOST="$1" timeout 10 "$(client)" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
 machine_daemon() {
-  # The daemon a user's own `docker` would use, if it answers.
-  local host="${DOCKER_HOST:-unix:///var/run/docker.sock}"
-  [ "$host" = "$OWN_HOST" ] && return 1
-  answers "$host" && echo "$host"
+  # The daemon the user's own `docker` uses (DOCKER_HOST, or its current context), if any.
+  [ "${DOCKER_HOST:-}" = "$OWN_HOST" ] && return 1
+  timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1
 }
 
 can_pull() {
-  # One small official image: a daemon that can fetch it can fetch the others.
-  DOCKER_HOST="$1" timeout 120 "$(client)" pull -q busybox:1.37 >/dev/null 2>&1
+  # The registry answers for one official image (read from the registry only: nothing is
+  # pulled into the user's daemon), or the images the files name are there already.
+  timeout 60 docker manifest inspect busybox:1.37 >/dev/null 2>&1 \
+    || timeout 10 docker image inspect python:3.13-slim rabbitmq:4.0-management >/dev/null 2>&1
 }
 
 mode() {
   case "${COMPOSE_ENGINE:-}" in
     local) echo "local $OWN_HOST"; return ;;
-    registry) echo "registry ${DOCKER_HOST:-unix:///var/run/docker.sock}"; return ;;
+    registry) echo "registry -"; return ;;
   esac
-  local host
-  if host="$(machine_daemon)" && can_pull "$host"; then
-    echo "registry $host"
+  if machine_daemon && can_pull; then
+    echo "registry -"  # "-": the user's own environment (DOCKER_HOST or context), as it is
   else
     echo "local $OWN_HOST"
   fi
@@ -144,6 +146,9 @@ start_own() {
 stop_own() {
   local pid
   if ! pid="$(own_pid)"; then
+    # Not running (or killed): what it may have left behind, so `rm -rf .docker` can follow.
+    pkill -KILL -f -- "$STATE/exec/containerd" 2>/dev/null || true
+    unmount_leftovers
     rm -f "$PIDFILE" "$SOCKET"
     return 0
   fi
@@ -172,7 +177,7 @@ case "${1:-}" in
     if [ "$engine" = "local" ]; then
       start_own
     else
-      say "using the machine's own daemon ($host), which pulls the official images"
+      say "using the machine's own Docker (its DOCKER_HOST or context), which pulls the official images"
     fi
     echo "$engine $host"
     ;;

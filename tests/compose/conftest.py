@@ -89,13 +89,15 @@ def engine() -> Iterator[str]:
             pytrace=False,
         )
     mode, host = started.stdout.split()[-2:]
-    os.environ["DOCKER_HOST"] = host
+    if host != "-":  # "-": the user's own DOCKER_HOST or context, as it is
+        os.environ["DOCKER_HOST"] = host
+    os.environ["COMPOSE_ENGINE"] = mode  # decided once for every compose call of the session
     built = subprocess.run(
         ["bash", str(REPO_ROOT / "scripts" / "build-images.sh"), mode],
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "DOCKER_HOST": host},
+        env=os.environ.copy(),
     )
     try:
         if built.returncode != 0:

@@ -12,7 +12,7 @@ import uvicorn
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from login_service.config import Settings, get_settings
+from login_service.config import FIXED_NAMES, Settings, get_settings
 from login_service.logs import configure_logging
 from login_service.metrics import MULTIPROCESS_DIR_ENV
 from login_service.serving import serve
@@ -51,7 +51,10 @@ def refusal(error: ValidationError) -> str:
     for problem in error.errors(include_input=False, include_url=False):
         where = ".".join(str(part) for part in problem["loc"])
         message = problem["msg"].removeprefix("Value error, ")
-        reasons.append(f"LOGIN_{where.upper()}: {message}" if where else message)
+        name = where.upper()
+        if name and not name.startswith("LOGIN_") and name not in FIXED_NAMES:
+            name = f"LOGIN_{name}"
+        reasons.append(f"{name}: {message}" if name else message)
     return "; ".join(reasons)
 
 

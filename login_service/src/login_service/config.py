@@ -45,6 +45,9 @@ def _split_list(value: Any) -> Any:
     return value
 
 
+# Unprefixed names the spec fixes (operators and scripts rely on them).
+FIXED_NAMES = {"MONGODB_URI", "RABBITMQ_URL", "LOGIN_PORT"}
+
 # Secret settings, each with the variable names it is read from (each also as `NAME_FILE`).
 SECRET_SETTINGS = {
     "mongodb_uri": ("MONGODB_URI",),

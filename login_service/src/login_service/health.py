@@ -25,7 +25,7 @@ class Liveness(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: Literal["ok", "degraded", "starting", "stopping", "unavailable"]
+    status: Literal["ok", "degraded", "starting", "stopping", "failed", "unavailable"]
     checks: dict[str, str]
 
 
@@ -53,7 +53,9 @@ async def _check(probe: Awaitable[Any]) -> str:
     summary="The process is alive (the same as /livez)",
     responses={200: {"description": "Alive."}},
 )
-async def livez() -> Liveness:
+async def livez(request: Request) -> Liveness | JSONResponse:
+    if failed := getattr(request.app.state, "start_failed", None):
+        return JSONResponse({"status": "failed", "error": failed}, status_code=503)
     return Liveness()
 
 
@@ -90,6 +92,8 @@ async def readyz(request: Request) -> JSONResponse:
 async def _readiness(request: Request) -> tuple[str, int, dict[str, str]]:
     if draining():
         return "stopping", 503, {}
+    if getattr(request.app.state, "start_failed", None):
+        return "failed", 503, {}
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
         return "starting", 503, {"mongodb": "preparing indexes and migrations"}

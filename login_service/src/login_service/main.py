@@ -27,7 +27,7 @@ from login_service.metrics import ServiceMetrics
 from login_service.middleware import RequestContextMiddleware
 from login_service.problem_schema import tidy_problem_content
 from login_service.problems import install_problem_handlers
-from login_service.startup import until_ready
+from login_service.startup import until_ready, watch_start
 
 log = structlog.get_logger("login_service")
 
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mongo = connect(settings, metrics)
         stop = asyncio.Event()
         start = asyncio.create_task(_start(app, settings, metrics, keys, mongo, stop))
+        watch_start(app, start)
         try:
             yield
         finally:

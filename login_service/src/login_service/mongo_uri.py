@@ -2,6 +2,9 @@
 
 from urllib.parse import parse_qsl, urlsplit
 
+# Options that keep TLS but stop checking the server's certificate or name.
+INSECURE_TLS = ("tlsInsecure", "tlsAllowInvalidCertificates", "tlsAllowInvalidHostnames")
+
 
 def mongodb_uri_problem(uri: str, *, tls_waived: bool, waiver: str) -> str | None:
     """Why `uri` is unsafe for production, naming what to set (never quoting the URI), or None.
@@ -17,6 +20,9 @@ def mongodb_uri_problem(uri: str, *, tls_waived: bool, waiver: str) -> str | Non
             "client certificate)"
         )
     tls = options.get("tls", options.get("ssl", "true" if parts.scheme == "mongodb+srv" else ""))
+    unchecked = [name for name in INSECURE_TLS if options.get(name.lower()) == "true"]
+    if unchecked:
+        return f"production mode refuses MONGODB_URI with {unchecked[0]}=true (TLS unchecked)"
     if tls != "true" and not tls_waived:
         return (
             f"production mode needs MONGODB_URI with tls=true, or {waiver}=true where the "

@@ -5,6 +5,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import structlog
 
@@ -30,6 +31,7 @@ async def until_ready(
                 "dependency_not_ready",
                 dependency=dependency,
                 error=type(exc).__name__,
+                code=getattr(exc, "code", None),  # a server's error code; never its message
                 retry_in_s=round(delay, 3),
             )
         else:
@@ -37,3 +39,18 @@ async def until_ready(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=delay)
     return False
+
+
+def watch_start(app: Any, start: "asyncio.Task[Any]") -> None:
+    """A start that fails past its retries (a bug, a broken configuration) is logged, and the
+    instance reports itself failed (`/livez` 503) so that its orchestrator restarts it, instead
+    of staying "starting" with nothing said."""
+
+    def done(task: "asyncio.Task[Any]") -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        app.state.start_failed = type(error).__name__
+        log.error("start_failed", error=type(error).__name__)
+
+    start.add_done_callback(done)

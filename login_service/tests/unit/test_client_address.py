@@ -61,3 +61,18 @@ def test_no_peer_gives_a_stable_placeholder() -> None:
 )
 def test_client_network_is_the_ipv4_address_or_the_ipv6_64(address: str, network: str) -> None:
     assert client_network(address) == network
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["192.0.2.9:51234", "[2001:db8::9]:443", "[2001:db8::9]", "::ffff:192.0.2.9"],
+)
+def test_hops_written_with_ports_brackets_or_mapped_are_read_as_their_address(
+    written: str,
+) -> None:
+    expected = written.strip("[]").rsplit("]", 1)[0] if written.startswith("[") else "192.0.2.9"
+    assert client_address("10.0.0.2", [f"{written}, 10.0.0.7:8443"], PROXIES) == expected
+
+
+def test_a_dual_stack_peer_is_matched_against_ipv4_proxies() -> None:
+    assert client_address("::ffff:10.0.0.2", ["192.0.2.9"], PROXIES) == "192.0.2.9"

@@ -19,6 +19,8 @@ WAIVER = "X_MONGODB_TLS_WAIVED"
         ("mongodb+srv://svc:pw@cluster.example/", False, None),
         ("mongodb+srv://svc:pw@cluster.example/?tls=false", False, "tls=true"),
         ("mongodb://db:27017/?authMechanism=MONGODB-X509&tls=true", False, None),
+        ("mongodb://svc:pw@db:27017/?tls=true&tlsInsecure=true", True, "tlsInsecure"),
+        ("mongodb://svc:pw@db/?tls=true&tlsAllowInvalidCertificates=true", False, "unchecked"),
     ],
 )
 def test_the_uri_needs_credentials_and_tls_unless_waived(

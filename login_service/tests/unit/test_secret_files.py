@@ -54,3 +54,27 @@ def test_an_unreadable_secret_file_stops_the_start_naming_the_variable(
     assert exited.value.code == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert json.loads(line)["reason"].startswith("LOGIN_DEVICE_TOKEN_KEY_FILE: cannot read ")
+
+
+@pytest.mark.parametrize("shared", ["variable", "file"])
+def test_an_empty_specific_variable_yields_to_the_shared_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared: str
+) -> None:
+    monkeypatch.setenv("LOGIN_RABBITMQ_URL", "")
+    if shared == "variable":
+        monkeypatch.setenv("RABBITMQ_URL", "amqp://shared:pw@mq:5672/")
+    else:
+        monkeypatch.setenv(
+            "RABBITMQ_URL_FILE", _secret(tmp_path, "amqp", "amqp://shared:pw@mq:5672/")
+        )
+    assert Settings().rabbitmq_url.get_secret_value() == "amqp://shared:pw@mq:5672/"
+
+
+def test_an_emptied_variable_yields_to_its_own_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As the production override empties the development file's MONGODB_URI."""
+    uri = "mongodb://svc:pw@db:27017/?tls=true"
+    monkeypatch.setenv("MONGODB_URI", "")
+    monkeypatch.setenv("MONGODB_URI_FILE", _secret(tmp_path, "uri", uri))
+    assert Settings().mongodb_uri.get_secret_value() == uri

@@ -37,6 +37,9 @@ def _split_list(value: Any) -> Any:
     return value
 
 
+# Unprefixed names the spec fixes (operators and scripts rely on them).
+FIXED_NAMES = {"MONGODB_URI", "RABBITMQ_URL", "PROMOTION_PORT"}
+
 # Secret settings, each with the variable names it is read from (each also as `NAME_FILE`).
 SECRET_SETTINGS = {
     "mongodb_uri": ("MONGODB_URI",),
@@ -48,7 +51,10 @@ SECRET_SETTINGS = {
 class Settings(BaseSettings):
     """Every setting of the API and the consumer; env names are PROMOTION_<FIELD> unless aliased."""
 
-    model_config = SettingsConfigDict(env_prefix="PROMOTION_", extra="ignore")
+    # A refused setting may be a secret (a URL with a password): errors never echo it.
+    model_config = SettingsConfigDict(
+        env_prefix="PROMOTION_", extra="ignore", hide_input_in_errors=True
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -266,7 +272,10 @@ def refusal(error: ValidationError) -> str:
     for problem in error.errors(include_input=False, include_url=False):
         where = ".".join(str(part) for part in problem["loc"])
         message = problem["msg"].removeprefix("Value error, ")
-        reasons.append(f"PROMOTION_{where.upper()}: {message}" if where else message)
+        name = where.upper()
+        if name and not name.startswith("PROMOTION_") and name not in FIXED_NAMES:
+            name = f"PROMOTION_{name}"
+        reasons.append(f"{name}: {message}" if name else message)
     return "; ".join(reasons)
 
 

@@ -29,7 +29,7 @@ class Readiness(BaseModel):
         }
     )
     # The login service's words: one probe rule and one alert rule read both services.
-    status: Literal["ok", "starting", "stopping", "unavailable"]
+    status: Literal["ok", "starting", "stopping", "failed", "unavailable"]
     checks: dict[str, str]
 
 
@@ -53,7 +53,9 @@ async def _check(probe: Any) -> str:
     response_model=Liveness,
     summary="The process is alive (the same as /livez)",
 )
-async def livez() -> Liveness:
+async def livez(request: Request) -> Liveness | JSONResponse:
+    if failed := getattr(request.app.state, "start_failed", None):
+        return JSONResponse({"status": "failed", "error": failed}, status_code=503)
     return Liveness(status="ok")
 
 
@@ -73,6 +75,8 @@ async def livez() -> Liveness:
 async def readyz(request: Request) -> JSONResponse:
     if draining():
         return _readiness(request, "stopping", {})
+    if getattr(request.app.state, "start_failed", None):
+        return _readiness(request, "failed", {})
     services: Services | None = getattr(request.app.state, "services", None)
     if services is None:
         return _readiness(

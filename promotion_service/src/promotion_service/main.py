@@ -31,7 +31,7 @@ from promotion_service.log_setup import configure_logging
 from promotion_service.mongo_metrics import MongoCommandCounter
 from promotion_service.problem_schema import tidy_problem_content
 from promotion_service.problems import install_problem_handlers
-from promotion_service.startup import until_ready
+from promotion_service.startup import until_ready, watch_start
 from promotion_service.vouchers.router import router as vouchers_router
 
 DESCRIPTION = """
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         http = httpx.AsyncClient(timeout=settings.jwks_timeout_seconds, follow_redirects=False)
         stop = asyncio.Event()
         start = asyncio.create_task(_start(app, settings, mongo, http, stop))
+        watch_start(app, start)
         try:
             yield
         finally:

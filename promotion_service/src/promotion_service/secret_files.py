@@ -27,14 +27,20 @@ class SecretFilesSource(PydanticBaseSettingsSource):
         for field, names in self._secrets.items():
             aliased = self.settings_cls.model_fields[field].validation_alias is not None
             # From the most specific name to the least: the first given, itself or as a file,
-            # is the setting's (PROMOTION_RABBITMQ_URL_FILE before a shared RABBITMQ_URL).
+            # is the setting's (the own broker URL before a shared RABBITMQ_URL). A more
+            # specific name set but empty is no value: what a less specific one gives is put
+            # under its key, or the environment source would read the empty one first.
+            emptied = False
             for name in names:
-                if os.environ.get(name):
-                    break  # the environment source reads it (an empty variable is no value)
-                if path := os.environ.get(f"{name}_FILE"):
-                    # A field read from several names takes the value under the name's alias.
-                    values[name if aliased else field] = _read(f"{name}_FILE", path)
+                key = names[0] if emptied else name
+                if value := os.environ.get(name):
+                    if emptied:
+                        values[key if aliased else field] = value
                     break
+                if path := os.environ.get(f"{name}_FILE"):
+                    values[key if aliased else field] = _read(f"{name}_FILE", path)
+                    break
+                emptied = emptied or name in os.environ
         return values
 
 

@@ -6,6 +6,7 @@ import asyncio
 import socket
 import uuid
 from functools import partial
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import aio_pika
@@ -207,3 +208,45 @@ async def test_a_broker_unreachable_at_start_up_is_waited_for_then_consumed_from
             forwarder.close()
             forwarder.close_clients()
             await asyncio.wait_for(forwarder.wait_closed(), timeout=10)
+
+
+async def test_the_heartbeat_stops_while_the_broker_is_away_and_resumes_after(
+    settings: Settings, restartable_broker: RabbitNode, tmp_path: Path
+) -> None:
+    """The file a container healthcheck reads ages while the broker is down (the metrics
+    thread answers either way), and is touched again once the consumer has reconnected."""
+    beat = tmp_path / "consumer.heartbeat"
+    settings = settings.model_copy(
+        update={
+            "rabbitmq_url": restartable_broker.url,
+            "consumer_heartbeat_file": beat,
+            "consumer_heartbeat_seconds": 0.05,
+        }
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(FirstLoginConsumer(settings, metrics=ConsumerMetrics()).run(stop))
+    try:
+        await eventually(lambda: _exists(beat), timeout=60, what="a first heartbeat")
+        await asyncio.to_thread(restartable_broker.ctl, "stop_app")
+        try:
+            await asyncio.sleep(2)  # the connection's loss is seen; the last beat is behind
+            during = beat.stat().st_mtime_ns
+            await asyncio.sleep(1)
+            assert beat.stat().st_mtime_ns == during, "touched while the broker was away"
+        finally:
+            await asyncio.to_thread(restartable_broker.ctl, "start_app")
+            await asyncio.to_thread(restartable_broker.ctl, "await_startup")
+        await eventually(
+            lambda: _touched_after(beat, during), timeout=60, what="the heartbeat again"
+        )
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=60)
+
+
+async def _exists(path: Path) -> bool:
+    return path.exists()
+
+
+async def _touched_after(path: Path, moment: int) -> bool:
+    return path.stat().st_mtime_ns > moment

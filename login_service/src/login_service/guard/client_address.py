@@ -7,10 +7,20 @@ from login_service.config import IpNetwork
 
 
 def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as proxies write it: bare, `ip:port`, `[v6]` or `[v6]:port`; an
+    IPv4-mapped IPv6 address (a dual-stack socket's peer) as the IPv4 one."""
+    text = value.strip()
+    if text.startswith("["):
+        text = text[1 : text.find("]")] if "]" in text else text
+    elif text.count(":") == 1:  # IPv4 with a port; an IPv6 address has several colons
+        text = text.split(":", 1)[0]
     try:
-        return ipaddress.ip_address(value.strip())
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 def _trusted(

@@ -148,7 +148,9 @@ class FirstLoginConsumer:
         if path is None:
             return
         while True:
-            if not connection.is_closed:
+            # `connected`, not `is_closed`: a robust connection the broker dropped is not
+            # closed (it keeps reconnecting), but it is not connected either.
+            if connection.connected.is_set():
                 path.touch()
             await asyncio.sleep(self._settings.consumer_heartbeat_seconds)
 
