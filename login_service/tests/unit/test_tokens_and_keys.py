@@ -207,3 +207,24 @@ def test_a_token_issued_in_the_future_is_refused(private_keys: dict[str, Private
 
     with pytest.raises(InvalidToken):
         verify_access_token(keys, POLICY, issued.access_token)
+
+
+def test_workers_creating_the_dev_key_at_once_all_read_one_key(tmp_path: Path) -> None:
+    """Threads share a process id, as workers of two containers sharing the key folder can:
+    every one of them must end with the key the folder holds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cryptography.hazmat.primitives import serialization
+
+    def public(key: object) -> bytes:
+        return key.public_key().public_bytes(  # type: ignore[attr-defined, no-any-return]
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    for attempt in range(5):
+        folder = tmp_path / f"keys-{attempt}"
+        with ThreadPoolExecutor(8) as pool:
+            started = [pool.submit(load_or_create_dev_key, folder, "RS256") for _ in range(8)]
+            keys = [future.result() for future in started]
+        held = load_or_create_dev_key(folder, "RS256")
+        assert {public(key) for key in keys} == {public(held)}

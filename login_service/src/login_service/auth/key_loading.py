@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import secrets
 from pathlib import Path
 
 from login_service.auth.keys import (
@@ -50,14 +51,16 @@ def _previous_key(entry: str, current_algorithm: str) -> VerificationKey:
 def load_or_create_dev_key(directory: Path, algorithm: str) -> PrivateKey:
     """Read the development key, creating it (mode 0600) on first start.
 
-    Several workers may start at once: the key is written to a private temporary
-    file and linked into place, so exactly one file wins and all workers read it.
+    Several workers may start at once, in several containers sharing the folder: the key is
+    written to a temporary file of its own (a random name: process ids repeat across
+    containers, and two writers of one file made two keys) and linked into place, so exactly
+    one file wins and all workers read it.
     """
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = directory / f"jwt-{algorithm.lower()}.pem"
     if not path.exists():
-        temporary = directory / f".{path.name}.{os.getpid()}.tmp"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        temporary = directory / f".{path.name}.{secrets.token_hex(8)}.tmp"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(private_key_pem(generate_private_key(algorithm)))
