@@ -1,6 +1,7 @@
 """Helpers shared by the tests (apps under lifespan, request bodies, a TCP proxy)."""
 
 import asyncio
+import os
 import socket
 import subprocess
 import time
@@ -148,3 +149,28 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], within: float = 60) 
             pass
         time.sleep(0.3)
     pytest.fail(f"the server did not become ready within {within:.0f} s")
+
+
+def process_env(
+    mongodb_uri: str,
+    rabbitmq_url: str,
+    database_name: str,
+    tmp_path: Path,
+    port: int,
+    **settings: str,
+) -> dict[str, str]:
+    """The environment of a `python -m login_service` a test starts: the test's servers and
+    database, two workers, no outbox relay, its keys and metrics in `tmp_path`; `settings`
+    (LOGIN_... names) on top."""
+    return {
+        **os.environ,
+        "MONGODB_URI": mongodb_uri,
+        "RABBITMQ_URL": rabbitmq_url,
+        "LOGIN_PORT": str(port),
+        "LOGIN_WORKERS": "2",
+        "LOGIN_MONGODB_DATABASE": database_name,
+        "LOGIN_DEV_KEY_DIR": str(tmp_path / "keys"),
+        "LOGIN_OUTBOX_RELAY_ENABLED": "false",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        **settings,
+    }

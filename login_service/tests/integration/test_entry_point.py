@@ -16,7 +16,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from pymongo import AsyncMongoClient
 
-from tests.support import TEST_PASSWORD, free_port, insert_accounts, wait_ready
+from tests.support import TEST_PASSWORD, free_port, insert_accounts, process_env, wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -28,19 +28,15 @@ def served(
     mongodb_uri: str, rabbitmq_url: str, database_name: str, tmp_path: Path, events_exchange: str
 ) -> Iterator[str]:
     port = free_port()
-    env = {
-        **os.environ,
-        "MONGODB_URI": mongodb_uri,
-        "RABBITMQ_URL": rabbitmq_url,
-        "LOGIN_PORT": str(port),
-        "LOGIN_WORKERS": "2",
-        "LOGIN_MONGODB_DATABASE": database_name,
-        "LOGIN_DEV_KEY_DIR": str(tmp_path / "keys"),
-        "LOGIN_EVENTS_EXCHANGE": events_exchange,
-        "LOGIN_OUTBOX_RELAY_ENABLED": "false",
-        "LOGIN_LOG_LEVEL": "WARNING",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-    }
+    env = process_env(
+        mongodb_uri,
+        rabbitmq_url,
+        database_name,
+        tmp_path,
+        port,
+        LOGIN_EVENTS_EXCHANGE=events_exchange,
+        LOGIN_LOG_LEVEL="WARNING",
+    )
     process = subprocess.Popen([sys.executable, "-m", "login_service"], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -143,17 +139,15 @@ def test_a_worker_that_fails_to_start_ends_the_process_with_a_failure_status(
     the process must exit non-zero (uvicorn's supervisor of several workers exits 0 then)."""
     key_file = tmp_path / "not-a-key.pem"
     key_file.write_text("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n")
-    env = {
-        **os.environ,
-        "MONGODB_URI": mongodb_uri,
-        "RABBITMQ_URL": rabbitmq_url,
-        "LOGIN_PORT": str(free_port()),
-        "LOGIN_WORKERS": workers,
-        "LOGIN_MONGODB_DATABASE": database_name,
-        "LOGIN_JWT_PRIVATE_KEY_FILE": str(key_file),
-        "LOGIN_OUTBOX_RELAY_ENABLED": "false",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-    }
+    env = process_env(
+        mongodb_uri,
+        rabbitmq_url,
+        database_name,
+        tmp_path,
+        free_port(),
+        LOGIN_WORKERS=workers,
+        LOGIN_JWT_PRIVATE_KEY_FILE=str(key_file),
+    )
     done = subprocess.run(
         [sys.executable, "-m", "login_service"], env=env, capture_output=True, timeout=120
     )

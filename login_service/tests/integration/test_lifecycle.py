@@ -2,7 +2,6 @@
 database is prepared, then ready; on SIGTERM unready (`stopping`) first, then it stops."""
 
 import asyncio
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from asgi_lifespan import LifespanManager
 
 from login_service.main import create_app
 from tests.conftest import start_standin
-from tests.support import account_payload, free_port, wait_ready
+from tests.support import account_payload, free_port, process_env, wait_ready
 
 pytestmark = pytest.mark.integration
 
@@ -60,18 +59,14 @@ def test_sigterm_turns_the_api_unready_while_it_still_serves_then_it_exits(
     mongodb_uri: str, rabbitmq_url: str, database_name: str, tmp_path: Path
 ) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "MONGODB_URI": mongodb_uri,
-        "RABBITMQ_URL": rabbitmq_url,
-        "LOGIN_PORT": str(port),
-        "LOGIN_WORKERS": "2",
-        "LOGIN_MONGODB_DATABASE": database_name,
-        "LOGIN_DEV_KEY_DIR": str(tmp_path / "keys"),
-        "LOGIN_OUTBOX_RELAY_ENABLED": "false",
-        "LOGIN_SHUTDOWN_DRAIN_SECONDS": "3",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
-    }
+    env = process_env(
+        mongodb_uri,
+        rabbitmq_url,
+        database_name,
+        tmp_path,
+        port,
+        LOGIN_SHUTDOWN_DRAIN_SECONDS="3",
+    )
     process = subprocess.Popen([sys.executable, "-m", "login_service"], env=env)
     base = f"http://127.0.0.1:{port}"
     try:

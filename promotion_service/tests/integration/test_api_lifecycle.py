@@ -14,8 +14,7 @@ from promotion_service import create_app
 from promotion_service.config import Settings
 from tests.conftest import launched_standin
 from tests.integration.api_fixtures import assert_problem
-from tests.integration.consumer_processes import ConsumerProcess
-from tests.integration.test_api_workers import _free_port, _ready
+from tests.integration.test_api_workers import _free_port, _ready, start_api
 from tests.jwks_server import JwksServer
 
 pytestmark = pytest.mark.integration
@@ -57,16 +56,7 @@ async def test_sigterm_turns_the_api_unready_while_it_still_serves_then_it_exits
     settings: Settings, jwks: JwksServer, tmp_path: Path
 ) -> None:
     port = _free_port()
-    api = ConsumerProcess(
-        settings,
-        tmp_path,
-        "api",
-        module="promotion_service",
-        PROMOTION_PORT=str(port),
-        PROMOTION_WORKERS="2",
-        PROMOTION_JWKS_URL=jwks.url,
-        PROMOTION_SHUTDOWN_DRAIN_SECONDS="3",
-    )
+    api = start_api(settings, tmp_path, jwks, port, PROMOTION_SHUTDOWN_DRAIN_SECONDS="3")
     base = f"http://127.0.0.1:{port}"
     try:
         await _ready(base, api)

@@ -47,6 +47,22 @@ def _healthz_requests_per_worker(directory: Path, scratch: Path) -> dict[str, fl
     return counts
 
 
+def start_api(
+    settings: Settings, folder: Path, jwks: JwksServer, port: int, **env: str
+) -> ConsumerProcess:
+    """`python -m promotion_service` with two workers on `port`, verifying with `jwks`."""
+    return ConsumerProcess(
+        settings,
+        folder,
+        "api",
+        module="promotion_service",
+        PROMOTION_PORT=str(port),
+        PROMOTION_WORKERS="2",
+        PROMOTION_JWKS_URL=jwks.url,
+        **env,
+    )
+
+
 async def _ready(base: str, api: ConsumerProcess) -> None:
     deadline = asyncio.get_running_loop().time() + 60
     async with httpx.AsyncClient(base_url=base, timeout=2) as client:
@@ -66,16 +82,7 @@ async def test_metrics_count_the_requests_of_every_worker_whichever_answers(
 ) -> None:
     port = _free_port()
     metrics = tmp_path / "metrics"
-    api = ConsumerProcess(
-        settings,
-        tmp_path,
-        "api",
-        module="promotion_service",
-        PROMOTION_PORT=str(port),
-        PROMOTION_WORKERS="2",
-        PROMOTION_JWKS_URL=jwks.url,
-        PROMETHEUS_MULTIPROC_DIR=str(metrics),
-    )
+    api = start_api(settings, tmp_path, jwks, port, PROMETHEUS_MULTIPROC_DIR=str(metrics))
     base = f"http://127.0.0.1:{port}"
     try:
         await _ready(base, api)
