@@ -100,7 +100,7 @@ async def build_services(settings: Settings, metrics: ServiceMetrics) -> Service
 
 def connect(settings: Settings, metrics: ServiceMetrics) -> AsyncMongoClient[Document]:
     """The database client (it connects lazily), its commands counted."""
-    return create_client(settings, listeners=[CommandCounter(metrics.mongodb_commands)])
+    return create_client(settings, listeners=[CommandCounter(metrics)])
 
 
 async def prepare_database(settings: Settings, mongo: AsyncMongoClient[Document]) -> None:

@@ -56,10 +56,19 @@ class Throttled(DomainError):
 
 
 class LoginThrottled(Throttled):
-    """Too many failed logins for this account or from this client address."""
+    """Too many failed logins for this account or from this client address.
+
+    ``rule`` names the budget that refused (its scope: ``identifier``, ``client``,
+    ``account``, ``account_day``), or ``in_flight`` when no place freed in time; it is for
+    the operators' metrics only, never told to the client.
+    """
 
     code = "too-many-login-failures"
     message = "Too many failed login attempts. Try again later."
+
+    def __init__(self, retry_after_seconds: int, rule: str) -> None:
+        super().__init__(retry_after_seconds)
+        self.rule = rule
 
 
 class VerificationQueueFull(Throttled):

@@ -15,7 +15,16 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from pymongo import monitoring
 
+from login_service import __version__
+
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+LOGIN_OUTCOMES = ("success", "invalid", "throttled", "shed")
+# The scopes of the login budgets (container.build_login_guard) and ``in_flight``: every
+# value ``login_throttle_refusals_total{rule}`` can take, created at 0 so rates start at once.
+THROTTLE_RULES = ("identifier", "client", "account", "account_day", "in_flight")
+# From a primary-key read on a warm server to a transaction waiting behind others.
+MONGODB_DURATION_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +33,15 @@ class OutboxBacklog:
 
     pending: int
     oldest_age_seconds: float
+
+
+class _BuildInfo(Collector):
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        info = GaugeMetricFamily(
+            "login_build_info", "The running release of the service (always 1).", labels=["version"]
+        )
+        info.add_metric([__version__], 1)
+        yield info
 
 
 class _BacklogCollector(Collector):
@@ -44,23 +62,29 @@ class _BacklogCollector(Collector):
 
 
 class CommandCounter(monitoring.CommandListener):
-    """Counts every MongoDB command the service sends, by command name.
+    """Counts every MongoDB command the service sends, by command name, and times and judges
+    each one that ends.
 
     Operators see the database work per request (``mongodb_commands_total`` against
-    ``login_http_requests_total``); tests hold the login path to its round trips.
+    ``login_http_requests_total``) and how the database answers (latency and failures by
+    command); tests hold the login path to its round trips. The ``command`` label is the
+    command's name: a short set the service's own code decides, never a request's value.
     """
 
-    def __init__(self, counter: Counter) -> None:
-        self._counter = counter
+    def __init__(self, metrics: "ServiceMetrics") -> None:
+        self._started = metrics.mongodb_commands
+        self._duration = metrics.mongodb_duration
+        self._failures = metrics.mongodb_failures
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        self._counter.labels(event.command_name).inc()
+        self._started.labels(event.command_name).inc()
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        return None
+        self._duration.labels(event.command_name).observe(event.duration_micros / 1e6)
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        return None
+        self._duration.labels(event.command_name).observe(event.duration_micros / 1e6)
+        self._failures.labels(event.command_name).inc()
 
 
 class ServiceMetrics:
@@ -88,6 +112,18 @@ class ServiceMetrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.throttle_refusals = Counter(
+            "login_throttle_refusals_total",
+            "Logins refused with 429 by the throttle, by the rule that refused: a budget of "
+            "failures (identifier, client, account, account_day) or in_flight (no place "
+            "among the attempts in flight freed in time).",
+            ["rule"],
+            registry=self.registry,
+        )
+        for outcome in LOGIN_OUTCOMES:
+            self.logins.labels(outcome)
+        for rule in THROTTLE_RULES:
+            self.throttle_refusals.labels(rule)
         self.password_verifications = Counter(
             "login_password_verifications_total",
             "Argon2 runs of password checks by parameters: verifications, and the padding of "
@@ -107,6 +143,19 @@ class ServiceMetrics:
             ["command"],
             registry=self.registry,
         )
+        self.mongodb_duration = Histogram(
+            "mongodb_command_duration_seconds",
+            "Time from sending a MongoDB command to its answer (success or failure), by name.",
+            ["command"],
+            registry=self.registry,
+            buckets=MONGODB_DURATION_BUCKETS,
+        )
+        self.mongodb_failures = Counter(
+            "mongodb_command_failures_total",
+            "MongoDB commands that failed (an error answer or a network error), by name.",
+            ["command"],
+            registry=self.registry,
+        )
         self.outbox_published = Counter(
             "login_outbox_published_total",
             "Outbox events confirmed by the broker.",
@@ -120,7 +169,7 @@ class ServiceMetrics:
 
     def exposition(self, backlog: OutboxBacklog | None = None) -> bytes:
         """The text exposition: this process's counters, or every worker's in multiprocess
-        mode, followed by the outbox backlog when it could be read."""
+        mode, followed by the build and the outbox backlog when it could be read."""
         directory = os.environ.get(MULTIPROCESS_DIR_ENV)
         if directory:
             registry = CollectorRegistry()
@@ -128,8 +177,8 @@ class ServiceMetrics:
             text = generate_latest(registry)
         else:
             text = generate_latest(self.registry)
+        gauges = CollectorRegistry()
+        gauges.register(_BuildInfo())
         if backlog is not None:
-            gauges = CollectorRegistry()
             gauges.register(_BacklogCollector(backlog))
-            text += generate_latest(gauges)
-        return text
+        return text + generate_latest(gauges)

@@ -7,24 +7,67 @@ that directory and ``/metrics``, whichever worker answers, reports the sum over 
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+from promotion_service.build_info import BuildInfo
 
 MULTIPROCESS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def exposition(registry: CollectorRegistry) -> bytes:
-    """The text exposition of `registry`, or of every worker's files in multiprocess mode."""
+@dataclass(frozen=True, slots=True)
+class CampaignFill:
+    """A campaign's slots, read from MongoDB when scraped (the same in every replica)."""
+
+    campaign: str
+    claimed: int
+    total: int
+
+
+class _CampaignCollector(Collector):
+    def __init__(self, campaigns: Sequence[CampaignFill]) -> None:
+        self._campaigns = campaigns
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        claimed = GaugeMetricFamily(
+            "promotion_campaign_slots_claimed",
+            "Slots of the campaign already given to a first login (read from MongoDB).",
+            labels=["campaign"],
+        )
+        total = GaugeMetricFamily(
+            "promotion_campaign_slots_total",
+            "Slots the campaign has in all (read from MongoDB).",
+            labels=["campaign"],
+        )
+        for fill in self._campaigns:
+            claimed.add_metric([fill.campaign], fill.claimed)
+            total.add_metric([fill.campaign], fill.total)
+        yield claimed
+        yield total
+
+
+def exposition(registry: CollectorRegistry, campaigns: Sequence[CampaignFill] = ()) -> bytes:
+    """The text exposition of `registry`, or of every worker's files in multiprocess mode,
+    then the gauges of this scrape: the build, and the campaigns when they could be read."""
     directory = os.environ.get(MULTIPROCESS_DIR_ENV)
-    if not directory:
-        return generate_latest(registry)
-    every_worker = CollectorRegistry()
-    MultiProcessCollector(every_worker, path=directory)  # type: ignore[no-untyped-call]
-    return generate_latest(every_worker)
+    if directory:
+        every_worker = CollectorRegistry()
+        MultiProcessCollector(every_worker, path=directory)  # type: ignore[no-untyped-call]
+        text = generate_latest(every_worker)
+    else:
+        text = generate_latest(registry)
+    now = CollectorRegistry(auto_describe=False)
+    now.register(BuildInfo())
+    if campaigns:
+        now.register(_CampaignCollector(campaigns))
+    return text + generate_latest(now)
 
 
 @contextmanager

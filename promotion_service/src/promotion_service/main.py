@@ -11,11 +11,11 @@ import structlog
 from fastapi import FastAPI, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge
 from pymongo import AsyncMongoClient
 
 from promotion_service import __version__, health
-from promotion_service.api_metrics import exposition
+from promotion_service.api_metrics import CampaignFill, exposition
 from promotion_service.auth.jwks import JwksClient
 from promotion_service.auth.tokens import TokenVerifier
 from promotion_service.campaigns.router import router as campaigns_router
@@ -33,6 +33,8 @@ from promotion_service.problem_schema import tidy_problem_content
 from promotion_service.problems import install_problem_handlers
 from promotion_service.startup import until_ready, watch_start
 from promotion_service.vouchers.router import router as vouchers_router
+
+METRICS_READ_TIMEOUT_SECONDS = 2.0
 
 DESCRIPTION = """
 Vouchers of the first-login promotion: the first accounts to log in (by the login service's
@@ -53,6 +55,7 @@ async def _start(
     mongo: AsyncMongoClient[Document],
     http: httpx.AsyncClient,
     stop: asyncio.Event,
+    jwks_fetched: Gauge,
 ) -> None:
     """Prepare the database (indexes, the default campaign), then build what requests need."""
     db = mongo[settings.mongodb_database]
@@ -65,6 +68,7 @@ async def _start(
         ttl_seconds=settings.jwks_cache_ttl_seconds,
         min_refetch_interval_seconds=settings.jwks_min_refetch_interval_seconds,
         max_key_age_seconds=settings.jwks_max_key_age_seconds,
+        on_fetched=jwks_fetched.set_to_current_time,
     )
     verifier = TokenVerifier(
         jwks,
@@ -78,12 +82,42 @@ async def _start(
     )
 
 
+async def _campaign_fill(app: FastAPI, settings: Settings) -> list[CampaignFill]:
+    """The configured campaign's slots, read now; none while starting or unreadable (the
+    other series are still worth serving)."""
+    services: Services | None = getattr(app.state, "services", None)
+    if services is None:
+        return []
+    try:
+        campaign = await asyncio.wait_for(
+            services.campaigns.get_campaign(settings.campaign_id), METRICS_READ_TIMEOUT_SECONDS
+        )
+    except Exception as exc:  # any failure: serve the counters without it
+        structlog.get_logger(__name__).warning("campaign_fill_unreadable", error=type(exc).__name__)
+        return []
+    return [
+        CampaignFill(
+            campaign=settings.campaign_id,
+            claimed=int(campaign["slots_claimed"]),
+            total=int(campaign["slots_total"]),
+        )
+    ]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API; clients are opened in the lifespan and closed after it."""
     settings = settings or get_settings()
     configure_logging(json_logs=settings.json_logs, level=settings.log_level)
     registry = CollectorRegistry()
     mongo_commands = MongoCommandCounter(registry)
+    # Each worker fetches and caches the keys on its own; across workers the newest fetch
+    # is what the instance can still verify with ("max"). Age = time() - this.
+    jwks_fetched = Gauge(
+        "promotion_jwks_keys_fetched_timestamp_seconds",
+        "When the cached JWKS keys were last fetched successfully (Unix time; 0: not yet).",
+        registry=registry,
+        multiprocess_mode="max",
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,7 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mongo = create_client(settings, app_name="promotion-api", listeners=[mongo_commands])
         http = httpx.AsyncClient(timeout=settings.jwks_timeout_seconds, follow_redirects=False)
         stop = asyncio.Event()
-        start = asyncio.create_task(_start(app, settings, mongo, http, stop))
+        start = asyncio.create_task(_start(app, settings, mongo, http, stop, jwks_fetched))
         watch_start(app, start)
         try:
             yield
@@ -131,7 +165,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Metrics"}},
     )
     async def metrics() -> Response:
-        return Response(exposition(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(
+            exposition(registry, await _campaign_fill(app, settings)),
+            media_type=CONTENT_TYPE_LATEST,
+        )
 
     generate = app.openapi
 

@@ -32,7 +32,7 @@ async def running_consumer(
     settings: Settings, claim: ClaimFunction | None = None
 ) -> AsyncIterator[ConsumerMetrics]:
     stop = asyncio.Event()
-    metrics = ConsumerMetrics()
+    metrics = ConsumerMetrics(heartbeat_seconds=settings.consumer_heartbeat_seconds)
     consumer = FirstLoginConsumer(settings, metrics=metrics, claim=claim)
     task = asyncio.create_task(consumer.run(stop))
     consuming = asyncio.create_task(consumer.consuming.wait())
@@ -374,15 +374,19 @@ async def test_the_heartbeat_file_is_touched_while_consuming_and_not_after_stopp
     settings = settings.model_copy(
         update={"consumer_heartbeat_file": beat, "consumer_heartbeat_seconds": 0.05}
     )
-    async with running_consumer(settings):
+    async with running_consumer(settings) as metrics:
         await eventually(lambda: _touched(beat), timeout=10, what="a first heartbeat")
         first = beat.stat().st_mtime_ns
         await eventually(
             lambda: _touched(beat, after=first), timeout=10, what="the heartbeat moving on"
         )
+        consuming = metrics.heartbeat.consuming
     stopped = beat.stat().st_mtime_ns
     await asyncio.sleep(0.3)  # six beats' time: none comes once the consumer has stopped
     assert beat.stat().st_mtime_ns == stopped
+    # promotion_consumer_consuming follows the same beats: 1 while consuming, then 0.
+    assert consuming
+    assert not metrics.heartbeat.consuming
 
 
 async def _touched(path: Path, after: int = -1) -> bool:

@@ -224,21 +224,26 @@ async def test_the_heartbeat_stops_while_the_broker_is_away_and_resumes_after(
         }
     )
     stop = asyncio.Event()
-    task = asyncio.create_task(FirstLoginConsumer(settings, metrics=ConsumerMetrics()).run(stop))
+    metrics = ConsumerMetrics(heartbeat_seconds=0.05)
+    task = asyncio.create_task(FirstLoginConsumer(settings, metrics=metrics).run(stop))
     try:
         await eventually(lambda: _exists(beat), timeout=60, what="a first heartbeat")
+        assert metrics.heartbeat.consuming
         await asyncio.to_thread(restartable_broker.ctl, "stop_app")
         try:
             await asyncio.sleep(2)  # the connection's loss is seen; the last beat is behind
             during = beat.stat().st_mtime_ns
             await asyncio.sleep(1)
             assert beat.stat().st_mtime_ns == during, "touched while the broker was away"
+            # promotion_consumer_consuming says the same to Prometheus.
+            assert not metrics.heartbeat.consuming
         finally:
             await asyncio.to_thread(restartable_broker.ctl, "start_app")
             await asyncio.to_thread(restartable_broker.ctl, "await_startup")
         await eventually(
             lambda: _touched_after(beat, during), timeout=60, what="the heartbeat again"
         )
+        assert metrics.heartbeat.consuming
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=60)

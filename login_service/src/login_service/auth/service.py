@@ -87,6 +87,8 @@ class LoginService:
         except (InvalidCredentials, LoginThrottled, VerificationQueueFull) as exc:
             outcome = _OUTCOMES[type(exc)]
             self._metrics.logins.labels(outcome).inc()
+            if isinstance(exc, LoginThrottled):
+                self._metrics.throttle_refusals.labels(exc.rule).inc()
             structlog.contextvars.bind_contextvars(login=outcome)
             raise
         assert account is not None  # a verification without an account always fails

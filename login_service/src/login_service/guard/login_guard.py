@@ -44,6 +44,8 @@ from login_service.guard.windows import (
 
 # How long an attempt may wait for a place (the proxy in front gives up after 30 s).
 DEFAULT_WAIT_SECONDS = 10.0
+# The refusal's rule when an attempt waited for a place in flight and none freed in time.
+IN_FLIGHT_RULE = "in_flight"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ class _Plan:
 
     places: dict[str, int]  # window id -> attempts it may have in flight (budget left)
     counted_in: list[Window]  # the windows a failure counts in: those of the places
+    rules: dict[str, str]  # window id -> the scope of its rule (for the refusal's metric)
     owner: bool  # judged by a trusted device's own budget
 
 
@@ -130,13 +133,16 @@ class LoginGuard:
         while not self._places.try_take(plan.places):
             ids = list(plan.places)
             if not await self._places.wait(ids, deadline):
-                raise LoginThrottled(math.ceil(self._wait_seconds) or 1)
+                raise LoginThrottled(math.ceil(self._wait_seconds) or 1, IN_FLIGHT_RULE)
             if spent := self._places.spent(ids):
                 now = self.windows.now()
                 ends = [
-                    retry_after_seconds(w, now) for w in plan.counted_in if w.document_id in spent
+                    (retry_after_seconds(w, now), plan.rules[w.document_id])
+                    for w in plan.counted_in
+                    if w.document_id in spent
                 ]
-                raise LoginThrottled(max(ends))
+                retry_after, rule = max(ends)
+                raise LoginThrottled(retry_after, rule)
             self._places.take_provisionally(ids)
             try:
                 plan = await self._plan(attempt, identifier_key)
@@ -168,14 +174,24 @@ class LoginGuard:
             else 0
         )
         if device_window is not None and device_left > 0:
-            return _Plan({device_window.document_id: device_left}, [device_window], owner=True)
+            return _Plan(
+                {device_window.document_id: device_left},
+                [device_window],
+                {device_window.document_id: budgets.per_device.scope},
+                owner=True,
+            )
         left = {w.document_id: rule.max_count - counts.get(w.document_id, 0) for rule, w in judged}
-        blocked = [retry_after_seconds(w, now) for w in wanted if left[w.document_id] <= 0]
+        blocked = [
+            (retry_after_seconds(w, now), rule.scope)
+            for rule, w in judged
+            if left[w.document_id] <= 0
+        ]
         if blocked:
-            raise LoginThrottled(max(blocked))
+            retry_after, scope = max(blocked)  # the budget that refuses longest names it
+            raise LoginThrottled(retry_after, scope)
         identifier_window = wanted[0].document_id
         left[identifier_window] = min(left[identifier_window], 1)  # one at a time
-        return _Plan(left, wanted, owner=False)
+        return _Plan(left, wanted, {w.document_id: rule.scope for rule, w in judged}, owner=False)
 
     def _pseudo_account(self, identifier: str) -> str:
         """The account-wide key of an identifier naming no account: keyed, so nobody can

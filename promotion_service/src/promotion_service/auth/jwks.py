@@ -10,6 +10,7 @@
   503 with Retry-After).
 - Readiness (`check`) takes the same path as a token, so probes cannot bypass the refetch
   rate limit either.
+- Each successful fetch is reported to `on_fetched` (the API's key-age gauge).
 - Only keys that state an allowed `alg` (and suit it) are kept; each key verifies only with
   the algorithm it states.
 """
@@ -63,6 +64,7 @@ class JwksClient:
         min_refetch_interval_seconds: float,
         max_key_age_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        on_fetched: Callable[[], None] | None = None,
     ) -> None:
         self._url = url
         self._http = http
@@ -70,6 +72,7 @@ class JwksClient:
         self._min_refetch = min_refetch_interval_seconds
         self._max_key_age = max(max_key_age_seconds, ttl_seconds)
         self._clock = clock
+        self._on_fetched = on_fetched
         self._keys: dict[str, PyJWK] | None = None
         self._fetched_at = float("-inf")
         self._attempted_at = float("-inf")
@@ -127,5 +130,7 @@ class JwksClient:
             raise JwksUnavailable(f"JWKS fetch failed: {type(exc).__name__}") from None
         self._keys = keys
         self._fetched_at = self._clock()
+        if self._on_fetched is not None:
+            self._on_fetched()
         log.info("jwks_fetched", url=self._url, kids=sorted(keys))
         return keys

@@ -18,7 +18,7 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    metrics = ConsumerMetrics()
+    metrics = ConsumerMetrics(heartbeat_seconds=settings.consumer_heartbeat_seconds)
     metrics.serve(settings.consumer_metrics_port, host=settings.host)
     await FirstLoginConsumer(settings, metrics=metrics).run(stop)
 

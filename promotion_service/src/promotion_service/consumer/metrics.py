@@ -1,15 +1,60 @@
 """Prometheus metrics of one consumer process, on their own registry."""
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+import time
+from collections.abc import Callable, Iterator
 
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from promotion_service.build_info import BuildInfo
 from promotion_service.mongo_metrics import MongoCommandCounter
+
+# The consume loop beats every PROMOTION_CONSUMER_HEARTBEAT_SECONDS; this many beats missed
+# and the consumer is reported as not consuming.
+MISSED_BEATS = 3
+
+
+class Heartbeat(Collector):
+    """``promotion_consumer_consuming``: 1 while the consume loop beats with its broker
+    connection open, 0 before its first beat and once beats stop (judged when scraped, by
+    the metrics thread, so a stuck loop shows as 0 rather than as its last value)."""
+
+    def __init__(self, interval_seconds: float, clock: Callable[[], float]) -> None:
+        self._stale_after = MISSED_BEATS * interval_seconds
+        self._clock = clock
+        self._last: float | None = None
+
+    def beat(self) -> None:
+        self._last = self._clock()
+
+    @property
+    def consuming(self) -> bool:
+        return self._last is not None and self._clock() - self._last <= self._stale_after
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(
+            "promotion_consumer_consuming",
+            "1 while the consume loop runs with its broker connection open (its heartbeat is "
+            f"at most {MISSED_BEATS} intervals old), else 0.",
+            value=1 if self.consuming else 0,
+        )
 
 
 class ConsumerMetrics:
     """Counters named after what an operator asks: consumed, granted, duplicates, dead-lettered."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        heartbeat_seconds: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.registry = registry or CollectorRegistry()
+        self.heartbeat = Heartbeat(heartbeat_seconds, clock)
+        self.registry.register(self.heartbeat)
+        self.registry.register(BuildInfo())
         self.consumed = Counter(
             "promotion_events_consumed_total",
             "First-login events handled to an acknowledged outcome.",

@@ -40,7 +40,9 @@ class FirstLoginConsumer:
         claim: ClaimFunction | None = None,
     ) -> None:
         self._settings = settings
-        self._metrics = metrics or ConsumerMetrics()
+        self._metrics = metrics or ConsumerMetrics(
+            heartbeat_seconds=settings.consumer_heartbeat_seconds
+        )
         self._claim_override = claim
         self._stopping = asyncio.Event()
         self._in_flight: set[asyncio.Task[Any]] = set()
@@ -141,17 +143,18 @@ class FirstLoginConsumer:
             await connection.close()
 
     async def _beat(self, connection: AbstractRobustConnection) -> None:
-        """Touch the heartbeat file while the loop runs and the broker connection is open, so
-        that a healthcheck sees a stuck loop or a lost broker (the metrics thread answers
-        either way)."""
+        """Beat while the loop runs and the broker connection is open: the heartbeat file (if
+        configured) for a healthcheck, and ``promotion_consumer_consuming`` for Prometheus,
+        so that both see a stuck loop or a lost broker (the metrics thread answers either
+        way)."""
         path = self._settings.consumer_heartbeat_file
-        if path is None:
-            return
         while True:
             # `connected`, not `is_closed`: a robust connection the broker dropped is not
             # closed (it keeps reconnecting), but it is not connected either.
             if connection.connected.is_set():
-                path.touch()
+                self._metrics.heartbeat.beat()
+                if path is not None:
+                    path.touch()
             await asyncio.sleep(self._settings.consumer_heartbeat_seconds)
 
     async def _track(self, message: AbstractIncomingMessage) -> None:
