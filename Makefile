@@ -32,15 +32,24 @@ rabbitmq: ## Make sure a local RabbitMQ answers (starts it, or installs it from 
 	@bash scripts/ensure-rabbitmq.sh
 
 .PHONY: test-tools
-test-tools: ## Install the programs the tests call (Chromium and wrk from Debian, as root)
+test-tools: ## Install the programs the tests call (Chromium, wrk and Prometheus from Debian, as root)
 	@bash scripts/ensure-browser.sh
 	@bash scripts/ensure-wrk.sh
+	@bash scripts/ensure-prometheus.sh
+
+.PHONY: test-rules
+test-rules: ## Check the Prometheus rules and run their unit tests (promtool; installs Debian's prometheus as root)
+	@echo "== tests: Prometheus rules (promtool)"
+	@bash scripts/ensure-prometheus.sh
+	promtool check rules deploy/prometheus/rules/*.yml
+	promtool test rules deploy/prometheus/tests/*.test.yml
 
 .PHONY: test
 test: install rabbitmq test-tools ## Run every test suite (real RabbitMQ, real MongoDB wire server)
 	@set -e; for p in $(PROJECTS); do \
 	  echo "== tests: $$p"; (cd $$p && $(UV) run --frozen pytest -q); \
 	done
+	@$(MAKE) --no-print-directory test-rules
 	@echo "== tests: bench (the benchmark's own logic)"
 	cd bench && $(UV) run --frozen pytest -q
 	@echo "== tests: end to end, and the repository's own checks"
