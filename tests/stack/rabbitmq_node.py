@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,14 +126,18 @@ class RabbitNode:
                 os.kill(pid, signal.SIGKILL)
 
 
-def prepare_node(prefix: str) -> RabbitNode:
-    """A node folder with its configuration, owned by the broker's user; not started."""
+def prepare_node(
+    prefix: str, plugins: Sequence[str] = (), config: Sequence[str] = ()
+) -> RabbitNode:
+    """A node folder with its configuration, owned by the broker's user; not started.
+    `plugins` are enabled at start; `config` lines are added to its rabbitmq.conf."""
     folder = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
     (folder / "mnesia").mkdir()
     (folder / "log").mkdir()
-    (folder / "enabled_plugins").write_text("[].\n")
+    (folder / "enabled_plugins").write_text(f"[{','.join(plugins)}].\n")
     port = free_port()
-    (folder / "rabbitmq.conf").write_text(f"listeners.tcp.default = {HOST}:{port}\n")
+    lines = [f"listeners.tcp.default = {HOST}:{port}", *config]
+    (folder / "rabbitmq.conf").write_text("".join(f"{line}\n" for line in lines))
     try:
         for path in [folder, *folder.rglob("*")]:
             shutil.chown(path, BROKER_USER, BROKER_USER)
@@ -155,9 +159,11 @@ def prepare_node(prefix: str) -> RabbitNode:
 
 
 @contextlib.contextmanager
-def throwaway_node(prefix: str) -> Iterator[RabbitNode]:
+def throwaway_node(
+    prefix: str, plugins: Sequence[str] = (), config: Sequence[str] = ()
+) -> Iterator[RabbitNode]:
     """A prepared (stopped) node; afterwards it is stopped and its folder removed."""
-    node = prepare_node(prefix)
+    node = prepare_node(prefix, plugins, config)
     try:
         yield node
     finally:
