@@ -33,6 +33,7 @@ declare -A LOCAL_IMAGES=(
   ["ghcr.io/astral-sh/uv:$UV_VERSION"]=uv
   ["rabbitmq:4.0-management"]=rabbitmq
   ["nginx:1.26"]=nginx
+  ["prom/prometheus:v2.53.3"]=prometheus
 )
 # The images of this project (built from its own Dockerfiles).
 SERVICE_IMAGES=(
@@ -130,7 +131,7 @@ started=$SECONDS
 if [ "$MODE" = "local" ]; then
   debian_base
   for name in "python:3.13-slim" "ghcr.io/astral-sh/uv:$UV_VERSION" \
-    "rabbitmq:4.0-management" "nginx:1.26"; do
+    "rabbitmq:4.0-management" "nginx:1.26" "prom/prometheus:v2.53.3"; do
     local_base "$name"
   done
   service_image "$STANDIN_IMAGE=tools/mongo-standin"
