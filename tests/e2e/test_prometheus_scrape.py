@@ -80,12 +80,13 @@ def selectors_of(expression: str, where: str) -> list[Selector]:
 
     def visit(node: Any) -> bool:
         if isinstance(node, promql_parser.VectorSelector):
-            matchers = [m for m in node.matchers.matchers if m.name != "__name__"]
+            name = node.name or ""  # none: the selector names it by a __name__ matcher
+            matchers = [m for m in node.matchers.matchers if not name or m.name != "__name__"]
             inside = ",".join(
                 f"{m.name}{_OPS[str(m.op).rpartition('.')[2]]}{_quoted(m.value)}" for m in matchers
             )
-            text = f"{node.name}{{{inside}}}" if inside else node.name
-            found.append(Selector(text, node.name, tuple(m.name for m in matchers), where))
+            text = f"{name}{{{inside}}}" if inside else name
+            found.append(Selector(text, name, tuple(m.name for m in matchers), where))
         return True
 
     promql_parser.walk(promql_parser.parse(expression), visit)

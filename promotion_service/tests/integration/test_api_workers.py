@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
+from promotion_service import __version__
 from promotion_service.config import Settings
 from tests.integration.consumer_processes import ConsumerProcess
 from tests.jwks_server import JwksServer
@@ -108,3 +109,42 @@ async def test_metrics_count_the_requests_of_every_worker_whichever_answers(
     finally:
         api.process.send_signal(signal.SIGTERM)
         assert await api.wait(timeout=30) == 0, api.output()
+
+
+def _gauges(exposition: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    found: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(exposition):
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return found
+
+
+async def test_with_two_workers_every_scrape_has_the_fill_the_build_and_the_newest_jwks_fetch(
+    settings: Settings, jwks: JwksServer, tmp_path: Path
+) -> None:
+    """Whichever worker answers: the campaign read at scrape time, one build series, and the
+    JWKS fetch time of the worker that fetched last (`max` across the workers' files)."""
+    port = _free_port()
+    metrics = tmp_path / "metrics"
+    api = start_api(settings, tmp_path, jwks, port, PROMETHEUS_MULTIPROC_DIR=str(metrics))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await _ready(base, api)  # /readyz checks the JWKS: the answering worker fetched
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            scrapes = [
+                _gauges((await client.get("/metrics", headers={"Connection": "close"})).text)
+                for _ in range(8)
+            ]
+    finally:
+        api.process.send_signal(signal.SIGTERM)
+        assert await api.wait(timeout=30) == 0, api.output()
+
+    for scrape in scrapes:
+        assert scrape["promotion_campaign_slots_total"] == [({"campaign": "first-login"}, 100)]
+        assert scrape["promotion_campaign_slots_claimed"] == [({"campaign": "first-login"}, 0)]
+        assert [labels for labels, _ in scrape["promotion_build_info"]] == [
+            {"version": __version__}
+        ]
+        [(labels, fetched)] = scrape["promotion_jwks_keys_fetched_timestamp_seconds"]
+        assert labels == {}
+        assert fetched > 1.7e9, "a worker that never fetched (0) must not hide one that did"
