@@ -41,9 +41,7 @@ def traced_stack(
 
 
 def _collection(span: ReceivedSpan) -> object:
-    return span.attributes.get("db.collection.name") or span.attributes.get(
-        "db.mongodb.collection"
-    )
+    return span.attributes.get("db.collection.name") or span.attributes.get("db.mongodb.collection")
 
 
 def _login_span(spans: list[ReceivedSpan]) -> ReceivedSpan | None:

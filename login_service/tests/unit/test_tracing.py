@@ -17,7 +17,6 @@ from login_service.logs import configure_logging
 from login_service.tracing import (
     NoRootDatabaseSpans,
     TracingConfig,
-    add_trace_ids,
     build_tracer_provider,
     current_trace_context,
     stored_trace_context,
