@@ -6,7 +6,8 @@ both sides alike). Tracing on means what an operator sets: ``OTEL_EXPORTER_OTLP_
 here a local OTLP/HTTP receiver of this program that answers every export with 200. Each
 round logs the same accounts in again (ordinary logins: the first logins were made before
 the rounds) and measures the CPU of the API's whole process group over those logins. The
-result is the median of each side and their ratio; it is printed, not written to a report.
+result is the median of each side and their ratio: section 6 of the report (the full run), or
+printed (this command).
 """
 
 import argparse
@@ -24,11 +25,11 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.__main__ import find_repo_root
 from benchmarks.cpu import group_cpu
 from benchmarks.plan import PASSWORD
 from benchmarks.processes import ProcessGroups
 from benchmarks.progress import say
+from benchmarks.results import TracingCost
 from benchmarks.stack import Stack
 
 CONCURRENCY = 2  # clients logging in at once (the machine's two cores)
@@ -111,7 +112,8 @@ async def _round(stack: Stack, names: list[str], tracing: dict[str, str]) -> flo
         await stack.groups.stop(child)
 
 
-async def measure(repo: Path, work: Path, logins: int, rounds: int) -> None:
+async def measure(repo: Path, work: Path, logins: int, rounds: int) -> TracingCost:
+    work.mkdir(parents=True, exist_ok=True)
     groups = ProcessGroups(log_dir=work)
     stack = Stack(repo=repo, work=work, groups=groups, http_workers=1)
     names = [f"trace{number:05d}" for number in range(logins)]
@@ -137,11 +139,13 @@ async def measure(repo: Path, work: Path, logins: int, rounds: int) -> None:
             await groups.stop_all()
         if receiver.exports == 0:
             raise SystemExit("tracing on exported nothing: the figures would not be comparable")
-    off_ms, on_ms = statistics.median(off) * 1000, statistics.median(on) * 1000
-    print(f"CPU per login, tracing off: {off_ms:.2f} ms (median of {rounds} rounds)")
-    print(f"CPU per login, tracing on:  {on_ms:.2f} ms ({receiver.exports} OTLP exports)")
-    paired = [round(b / a, 3) for a, b in zip(off, on, strict=True)]
-    print(f"on / off: {on_ms / off_ms:.3f}; paired ratios: {paired}")
+    return TracingCost(
+        off_ms=statistics.median(off) * 1000,
+        on_ms=statistics.median(on) * 1000,
+        paired_ratios=[round(b / a, 3) for a, b in zip(off, on, strict=True)],
+        logins=logins,
+        exports=receiver.exports,
+    )
 
 
 def main() -> None:
@@ -152,13 +156,18 @@ def main() -> None:
     args = parser.parse_args()
     logins = args.logins or (100 if args.quick else 400)
     rounds = args.rounds or (3 if args.quick else 7)
+    from benchmarks.__main__ import find_repo_root  # the command's entry only: no cycle
+
     work = Path(tempfile.mkdtemp(prefix="bench-tracing-"))
     started = time.monotonic()
     try:
-        asyncio.run(measure(find_repo_root(), work, logins, rounds))
+        cost = asyncio.run(measure(find_repo_root(), work, logins, rounds))
     finally:
         if not os.environ.get("BENCH_KEEP_WORK"):
             shutil.rmtree(work, ignore_errors=True)
+    print(f"CPU per login, tracing off: {cost.off_ms:.2f} ms (median of {rounds} rounds)")
+    print(f"CPU per login, tracing on:  {cost.on_ms:.2f} ms ({cost.exports} OTLP exports)")
+    print(f"on / off: {cost.ratio:.3f}; paired ratios: {cost.paired_ratios}")
     say(f"done in {time.monotonic() - started:.0f} s")
 
 
