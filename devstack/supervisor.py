@@ -112,15 +112,23 @@ async def _run(stack: Stack, stop_requested: asyncio.Event) -> int:
         return 0
 
     env = {**service_env(config, stack.env, mongodb_uri), **broker_users}
-    await stack.start(stack.service("login", "login_service", "login_service", env))
-    await stack.start(stack.service("promo-api", "promotion_service", "promotion_service", env))
+    # Every process passes on the OTEL_* variables (tracing, off unless they ask for it)
+    # under a service name of its own.
+    login_env = {**env, "OTEL_SERVICE_NAME": "login-api"}
+    await stack.start(stack.service("login", "login_service", "login_service", login_env))
+    api_env = {**env, "OTEL_SERVICE_NAME": "promotion-api"}
+    await stack.start(stack.service("promo-api", "promotion_service", "promotion_service", api_env))
     if broker_users:
         # The consumers' own user may only look up the events exchange, which the login API
         # declares on its readiness check: the consumers start once it is ready.
         await _wait_ready(config, {f"{config.login_url}/readyz"})
     ports = consumer_metrics_ports(env, config.consumers)
     for name, port in zip(consumer_names(config.consumers), ports, strict=True):
-        consumer_env = {**env, "PROMOTION_CONSUMER_METRICS_PORT": str(port)}
+        consumer_env = {
+            **env,
+            "PROMOTION_CONSUMER_METRICS_PORT": str(port),
+            "OTEL_SERVICE_NAME": "promotion-consumer",
+        }
         module = "promotion_service.consumer"
         await stack.start(stack.service(name, "promotion_service", module, consumer_env))
 

@@ -197,3 +197,40 @@ def test_address_of_never_carries_credentials() -> None:
     assert address_of("mongodb://user:secret@db1:27017,db2:27017/?replicaSet=rs0") == (
         "db1:27017,db2:27017"
     )
+
+
+def test_failed_checks_and_tracing_cost_are_reported_side_by_side(
+    run_result: RunResult,
+) -> None:
+    from benchmarks.results import FailureTiming, TracingCost
+
+    timed = replace(
+        run_result,
+        failure_timing=FailureTiming(
+            median_ms={
+                "unknown_identifier": 29.8,
+                "current_hash": 29.9,
+                "old_hash_padded": 30.1,
+                "old_hash_bare": 21.3,
+            },
+            old_parameters="m=19456,t=2",
+            current_parameters="m=19456,t=3",
+            rounds=5,
+            per_round=6,
+        ),
+        tracing=TracingCost(
+            off_ms=47.3, on_ms=48.33, paired_ratios=[0.991, 1.022], logins=300, exports=12
+        ),
+    )
+    lines = render(timed, [], "benchmarks").splitlines()
+
+    def row(label: str) -> str:
+        return next(line for line in lines if line.startswith(f"| {label}"))
+
+    assert row("an unknown identifier").endswith("| 29.8 |")
+    assert row("a wrong password, hash of the old parameters (m=19456,t=2), padded").endswith(
+        "| **30.1** |"
+    )
+    assert row("the same without the padding").endswith("| 21.3 |")
+    assert row("on |") == "| on | 48.33 | **1.022** | 0.991, 1.022 |"
+    assert "## 6." not in render(run_result, [], "benchmarks")

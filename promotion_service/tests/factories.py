@@ -50,7 +50,7 @@ async def publish(
             content_type="application/json",
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             type="account.first_login",
-            headers={"x-event-version": 1},
+            headers=props.pop("headers", {"x-event-version": 1}),
             **props,
         ),
         routing_key=settings.first_login_routing_key,

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,8 +136,9 @@ class BrokerNames:
 class LocalStack:
     """`python -m devstack` in its own process group, output to a log file."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, extra_env: Mapping[str, str] | None = None) -> None:
         self.workdir = workdir
+        self.extra_env = dict(extra_env or {})  # e.g. the OTEL_* variables of a trace test
         self.log_path = workdir / "devstack.log"
         self.login_port, self.promotion_port = free_port(), free_port()
         self.broker = BrokerNames.unique()
@@ -200,6 +201,7 @@ class LocalStack:
             **self.broker.settings(),
             **self.databases,
         )
+        env.update(self.extra_env)
         return env
 
     def start(self) -> None:

@@ -46,3 +46,21 @@ def test_env_example_states_the_fixed_defaults(repo_root: Path) -> None:
         "# LOCAL_RABBITMQ_PORT=5672",
     ):
         assert line in text
+
+
+def test_env_example_documents_every_otel_variable_the_services_read(repo_root: Path) -> None:
+    """OpenTelemetry's standard variables are no setting of a service (no prefix, no settings
+    class), but each one the code or the compose file names is documented all the same."""
+    sources = [
+        *(repo_root / "login_service" / "src").rglob("*.py"),
+        *(repo_root / "promotion_service" / "src").rglob("*.py"),
+        repo_root / "docker-compose.yml",
+    ]
+    read = {
+        name
+        for path in sources
+        for name in re.findall(r"\b(OTEL_[A-Z_]*[A-Z])\b", path.read_text())
+    }
+    assert {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_SERVICE_NAME"} <= read
+    missing = sorted(read - set(_documented(repo_root)))
+    assert missing == [], f"add to .env.example: {missing}"

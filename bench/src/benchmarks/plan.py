@@ -44,6 +44,9 @@ class Plan:
     voucher_wait_seconds: float = 45.0
     login_part_calls: int = 200  # at most, per part of a login, each part timed alone
     login_part_seconds: float = 4.0  # at most, per part (a write can take a second)
+    tracing_logins: int = 300  # per round of the tracing cost, each side
+    tracing_rounds: int = 5  # paired rounds (off, on), the medians kept
+    failure_rounds: int = 5  # rounds of the failed-check timings, each kind per round
 
 
 FULL = Plan(
@@ -95,4 +98,7 @@ QUICK = Plan(
     drive_seconds=8.0,
     login_part_calls=30,
     login_part_seconds=2.0,
+    tracing_logins=60,
+    tracing_rounds=2,
+    failure_rounds=2,
 )

@@ -177,6 +177,68 @@ def _drain_section(r: RunResult) -> list[str]:
     ]
 
 
+def _failure_timing_section(r: RunResult) -> list[str]:
+    timing = r.failure_timing
+    if timing is None:
+        return []
+    ms = timing.median_ms
+    rows = [
+        [
+            "an unknown identifier (the dummy hash, current parameters)",
+            f"{ms['unknown_identifier']:.1f}",
+        ],
+        ["a wrong password, hash of the current parameters", f"{ms['current_hash']:.1f}"],
+        [
+            f"a wrong password, hash of the old parameters ({timing.old_parameters}), padded",
+            f"**{ms['old_hash_padded']:.1f}**",
+        ],
+        [
+            "the same without the padding (what it cost before decision 5's padding)",
+            f"{ms['old_hash_bare']:.1f}",
+        ],
+    ]
+    return [
+        "## 6. A failed password check costs the same whatever hash it met",
+        "",
+        "Wall time of one failed check on a hashing thread of the service's own hasher, after "
+        f"the Argon2 parameters were raised to {timing.current_parameters} (one pass more "
+        "than the defaults): median of "
+        f"{timing.rounds} rounds of {timing.per_round} checks, the kinds interleaved. An account "
+        "keeps its old-parameter hash until its owner logs in again; its failures are padded "
+        "with the Argon2 work they lack, so a wrong password there cannot be told from an "
+        "unknown identifier by its time (the tests hold the work done, never a time).",
+        "",
+        *_table(["the check met", "ms"], rows),
+    ]
+
+
+def _tracing_section(r: RunResult) -> list[str]:
+    cost = r.tracing
+    if cost is None:
+        return []
+    return [
+        "## 7. What tracing costs",
+        "",
+        f"CPU per login of one login API process (one worker), {cost.logins} ordinary logins "
+        "per round, two at a time, rounds alternating tracing off and on "
+        "(`OTEL_EXPORTER_OTLP_ENDPOINT` set to a local OTLP/HTTP receiver that answers every "
+        f"export; {cost.exports} exports): medians of {len(cost.paired_ratios)} paired rounds.",
+        "",
+        *_table(
+            ["tracing", "CPU per login (ms)", "on ÷ off", "paired rounds' ratios"],
+            [
+                ["off", f"{cost.off_ms:.2f}", "", ""],
+                [
+                    "on",
+                    f"{cost.on_ms:.2f}",
+                    f"**{cost.ratio:.3f}**",
+                    ", ".join(f"{x:.3f}" for x in cost.paired_ratios),
+                ],
+            ],
+        ),
+    ]
+
+
 def render(r: RunResult, plots: list[str], plot_folder: str) -> str:
     m = r.machine
     server = r.server
@@ -219,6 +281,7 @@ def render(r: RunResult, plots: list[str], plot_folder: str) -> str:
     for name in plots:
         if name.removesuffix(".png") not in {"cpu-ratios", "burst"}:
             lines += [f"![{name.removesuffix('.png')}]({plot_folder}/{name})", ""]
+    lines += _failure_timing_section(r) + _tracing_section(r)
     lines += method_notes(r)
     return "\n".join(lines) + "\n"
 

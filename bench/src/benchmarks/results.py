@@ -24,6 +24,32 @@ class Argon2Ceiling:
 
 
 @dataclass(frozen=True, slots=True)
+class FailureTiming:
+    """Median wall milliseconds of a failed password check, by the hash it met."""
+
+    median_ms: dict[str, float]
+    old_parameters: str
+    current_parameters: str
+    rounds: int
+    per_round: int
+
+
+@dataclass(frozen=True, slots=True)
+class TracingCost:
+    """CPU milliseconds per login of one login API process, tracing off and on."""
+
+    off_ms: float
+    on_ms: float
+    paired_ratios: list[float]
+    logins: int
+    exports: int
+
+    @property
+    def ratio(self) -> float:
+        return ratio(self.on_ms, self.off_ms)
+
+
+@dataclass(frozen=True, slots=True)
 class SizeResult:
     """Everything measured with ``accounts`` accounts in the login database."""
 
@@ -76,6 +102,8 @@ class RunResult:
     bare_loop: Cost | None = None
     fast_path_ratios: list[float] = field(default_factory=list)  # each paired round's ratio
     burst: BurstResult | None = None
+    failure_timing: FailureTiming | None = None
+    tracing: TracingCost | None = None
     server: ServerDescription | None = None
     dead_lettered: int = 0
     finished_at: str = ""

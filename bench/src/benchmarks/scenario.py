@@ -12,7 +12,7 @@ from benchmarks.mongo_target import describe_server
 from benchmarks.operation_costs import SizeCosts
 from benchmarks.plan import PASSWORD, Plan
 from benchmarks.progress import elapsed, say
-from benchmarks.results import Argon2Ceiling, RunResult, SizeResult
+from benchmarks.results import Argon2Ceiling, FailureTiming, RunResult, SizeResult
 from benchmarks.seeding import seed
 from benchmarks.stack import Stack
 from benchmarks.standin_ceiling import (
@@ -21,6 +21,7 @@ from benchmarks.standin_ceiling import (
     measure_ceiling,
 )
 from benchmarks.targets import settle
+from benchmarks.tracing_cost import measure as measure_tracing
 
 BUDGET_SECONDS = 28 * 60  # the whole full run, 10^5 accounts included, ends within about 30 minutes
 SIZE_OVERHEAD_SECONDS = 210  # restarts, loads, first logins, costs and login parts of one size
@@ -66,6 +67,13 @@ class Run:
             parallelism=data["parallelism"],
         )
 
+    async def failure_timing(self) -> FailureTiming:
+        """A failed check's time by the hash it met (decision 5), on a hashing thread."""
+        line = await self.stack.run_probe(
+            "login_service", "failure_timing.py", "--rounds", str(self.plan.failure_rounds)
+        )
+        return FailureTiming(**json.loads(line))
+
     async def start_services(self) -> None:
         await self.stack.start_standin()
         await self.stack.start_login()
@@ -81,6 +89,8 @@ class Run:
         say("Argon2 ceiling (service hasher, 2 processes) and database transaction ceilings")
         argon2 = await self.argon2()
         say(f"  Argon2: {argon2.per_second:.1f} verifications/s")
+        self.result.failure_timing = await self.failure_timing()
+        say(f"  failed checks (median ms): {self.result.failure_timing.median_ms}")
         # The ceilings run on a server of their own, with nothing else on it.
         await self.stack.start_standin(self.stack.work / "ceiling.sqlite3")
         uri = self.stack.mongodb_uri
@@ -244,4 +254,11 @@ class Run:
         await self.consumer()
         self.result.burst = await burst_phase(
             self.stack, self.plan, self.password_hash, self.raise_throttle
+        )
+        say("tracing: CPU per login of one login API process, off and on (paired rounds)")
+        self.result.tracing = await measure_tracing(
+            self.stack.repo,
+            self.stack.work / "tracing",
+            self.plan.tracing_logins,
+            self.plan.tracing_rounds,
         )

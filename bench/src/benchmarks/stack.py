@@ -40,6 +40,7 @@ class Stack:
     login_database: str = LOGIN_DATABASE
     promotion_database: str = PROMOTION_DATABASE
     login_throttle: dict[str, str] = field(default_factory=dict)  # LOGIN_THROTTLE_* overrides
+    login_tracing: dict[str, str] = field(default_factory=dict)  # OTEL_* of the login API
     consumer_metrics: dict[str, str] = field(default_factory=dict)  # consumer name -> /metrics
     reference: Child | None = None
     login_port: int = 0
@@ -109,6 +110,7 @@ class Stack:
                 "LOGIN_OUTBOX_POLL_INTERVAL_SECONDS": str(RELAY_POLL_SECONDS),
             }
             | self.login_throttle
+            | self.login_tracing
         )
 
     def promotion_env(

@@ -16,6 +16,7 @@ from login_service.config import FIXED_NAMES, Settings, get_settings
 from login_service.logs import configure_logging
 from login_service.metrics import MULTIPROCESS_DIR_ENV
 from login_service.serving import serve
+from login_service.tracing import tracing_config
 
 
 @contextmanager
@@ -61,8 +62,9 @@ def refusal(error: ValidationError) -> str:
 def settings_or_exit() -> Settings:
     """The settings, or exit 2 with a clear message (one JSON line on stderr) when refused."""
     try:
+        tracing_config(os.environ)  # the OTEL_* variables' refusal, before any worker starts
         return get_settings()
-    except (ValidationError, SettingsError) as error:
+    except (ValidationError, SettingsError, ValueError) as error:
         reason = refusal(error) if isinstance(error, ValidationError) else str(error)
         line = {"event": "refusing_to_start", "reason": reason, "level": "error"}
         print(json.dumps(line | {"logger": "login_service"}), file=sys.stderr, flush=True)

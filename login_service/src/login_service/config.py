@@ -54,6 +54,7 @@ SECRET_SETTINGS = {
     "rabbitmq_url": ("LOGIN_RABBITMQ_URL", "RABBITMQ_URL"),
     "device_token_key": ("LOGIN_DEVICE_TOKEN_KEY",),
     "device_token_previous_keys": ("LOGIN_DEVICE_TOKEN_PREVIOUS_KEYS",),
+    "device_token_next_keys": ("LOGIN_DEVICE_TOKEN_NEXT_KEYS",),
 }
 
 
@@ -107,6 +108,9 @@ class Settings(BaseSettings):
     jwt_private_key: SecretStr | None = None
     jwt_private_key_file: Path | None = None
     jwt_previous_public_keys_files: Annotated[list[str], NoDecode] = []
+    # Keys published (JWKS) and accepted before any replica signs with them: the first step
+    # of a rotation under traffic (docs/operations.md, "Signing key rotation").
+    jwt_next_public_keys_files: Annotated[list[str], NoDecode] = []
     # Clock skew tolerated when verifying; a minute at most, so expiry stays meaningful.
     jwt_leeway_seconds: int = Field(default=10, ge=0, le=60)
     access_token_ttl_seconds: int = Field(default=1800, ge=60, le=86400)
@@ -149,6 +153,9 @@ class Settings(BaseSettings):
     device_token_key: SecretStr | None = None
     # Retired device-token secrets: tokens under them are still read, never issued.
     device_token_previous_keys: Annotated[list[SecretStr], NoDecode] = []
+    # Upcoming device-token secrets: tokens under them are read, never issued, so that every
+    # replica trusts them before any replica issues them (a rotation's first step).
+    device_token_next_keys: Annotated[list[SecretStr], NoDecode] = []
     # Proxies whose X-Forwarded-For is believed; "none" states that there are none. Unset
     # means the same in development and is refused in production, where a forgotten load
     # balancer would make every client one (and one network's failures refuse them all).
@@ -187,8 +194,10 @@ class Settings(BaseSettings):
 
     @field_validator(
         "jwt_previous_public_keys_files",
+        "jwt_next_public_keys_files",
         "cors_origins",
         "device_token_previous_keys",
+        "device_token_next_keys",
         mode="before",
     )
     @classmethod
@@ -217,7 +226,7 @@ class Settings(BaseSettings):
             raise ValueError("names no file (the signing key's PEM file, a mounted secret)")
         return value
 
-    @field_validator("device_token_key", "device_token_previous_keys")
+    @field_validator("device_token_key", "device_token_previous_keys", "device_token_next_keys")
     @classmethod
     def _long_device_keys(cls, value: Any) -> Any:
         keys = value if isinstance(value, list) else [value]

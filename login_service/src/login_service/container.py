@@ -71,10 +71,10 @@ def build_login_guard(
             "device", settings.throttle_device_max_failures, settings.throttle_device_window_seconds
         ),
     )
-    secret, *retired = guard_secrets(settings, private_key_der(keys.private_key))
+    secret, also_read = guard_secrets(settings, private_key_der(keys.private_key))
     device_tokens = DeviceTokens(
         derive_device_token_key(secret),
-        previous_keys=tuple(derive_device_token_key(old) for old in retired),
+        read_keys=tuple(derive_device_token_key(other) for other in also_read),
         issuer=settings.jwt_issuer,
         ttl_seconds=settings.device_token_ttl_days * 86_400,
         max_accounts=settings.device_token_max_accounts,

@@ -24,6 +24,7 @@ import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 
 from login_service.config import Settings
+from login_service.tracing import add_trace_ids
 
 _HANDLER_NAME = "login_service"
 
@@ -73,14 +74,19 @@ def _stderr_logger(*args: object) -> _StderrLogger:
     return _StderrLogger(str(args[0]) if args else "")
 
 
-def configure_logging(settings: Settings) -> None:
-    """Configure structlog and the root logger (idempotent: one handler of ours)."""
+def configure_logging(settings: Settings, *, trace_ids: bool = False) -> None:
+    """Configure structlog and the root logger (idempotent: one handler of ours).
+
+    ``trace_ids`` (tracing on): each line made while a span is active names its
+    ``trace_id`` and ``span_id``; off, not even the look-up is made."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    if trace_ids:
+        shared.append(add_trace_ids)
     renderer: structlog.types.Processor
     own_renderer: structlog.types.Processor
     if settings.effective_log_format == "json":

@@ -28,6 +28,7 @@ from login_service.middleware import RequestContextMiddleware
 from login_service.problem_schema import tidy_problem_content
 from login_service.problems import install_problem_handlers
 from login_service.startup import until_ready, watch_start
+from login_service.tracing import start_tracing
 
 log = structlog.get_logger("login_service")
 
@@ -95,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             else:
                 await mongo.close()
             log.info("stopped")
+            if app.state.tracer_provider is not None:
+                app.state.tracer_provider.force_flush()  # the last spans, before the exit
 
     # Swagger UI loads its scripts and styles from the locked fastapi-offline package, served
     # by this app: bank networks often block CDNs. No validatorUrl, so the page never sends
@@ -138,4 +141,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics
     )
+    # Tracing (OTEL_* variables, off by default) wraps even that, so the request's log line
+    # names its trace. Before the lifespan makes the database client, which the PyMongo
+    # instrumentation must see made.
+    tracer_provider = start_tracing(app)
+    if tracer_provider is not None:
+        configure_logging(settings, trace_ids=True)
+    app.state.tracer_provider = tracer_provider
     return app

@@ -113,6 +113,28 @@ async def test_rotating_the_device_token_key_keeps_devices_under_the_retired_one
     assert _claims(login.headers["x-device-token"])["jti"] == _claims(device)["jti"]
 
 
+async def test_a_next_device_token_key_is_trusted_before_this_replica_issues_under_it(
+    make_settings: Any,
+) -> None:
+    """A rolling rotation: a replica already issuing under the new secret hands a device its
+    token; a replica not yet switched, which lists that secret as next, still trusts it."""
+    current, upcoming = "c" * 40, "n" * 40
+    async with running_app(make_settings(device_token_key=upcoming)) as (_, client):
+        registered = await client.post("/v1/accounts", json=account_payload(1), headers=ASK)
+        device = registered.headers["x-device-token"]
+
+    not_yet_switched = make_settings(device_token_key=current, device_token_next_keys=[upcoming])
+    async with running_app(not_yet_switched) as (_, client):
+        login = await client.post(
+            "/v1/auth/login",
+            json={"identifier": "user1", "password": TEST_PASSWORD},
+            headers={"X-Device-Token": device},
+        )
+
+    assert login.status_code == 200
+    assert _claims(login.headers["x-device-token"])["jti"] == _claims(device)["jti"]
+
+
 async def test_the_device_token_header_goes_only_to_clients_that_ask_for_it(
     client: httpx.AsyncClient,
 ) -> None:

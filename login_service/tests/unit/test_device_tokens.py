@@ -82,7 +82,7 @@ def test_a_token_under_a_retired_key_is_read_and_the_reissue_uses_the_current_ke
     retired, current = derive_device_token_key(b"old secret"), derive_device_token_key(b"new")
     old_token = _tokens(retired).issue(None, "a")
     rotated = DeviceTokens(
-        current, previous_keys=(retired,), issuer="urn:bank:login", ttl_seconds=3600, max_accounts=3
+        current, read_keys=(retired,), issuer="urn:bank:login", ttl_seconds=3600, max_accounts=3
     )
 
     device = rotated.read(old_token)

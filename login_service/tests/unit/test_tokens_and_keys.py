@@ -126,6 +126,28 @@ def test_tokens_of_a_previous_key_still_verify_after_rotation(
     assert [key["alg"] for key in new.jwks()["keys"]] == ["EdDSA", "RS256"]
 
 
+def test_a_next_key_is_published_and_accepted_before_it_signs(
+    private_keys: dict[str, PrivateKey],
+) -> None:
+    """The first step of a rotation: a replica still signing with the current key already
+    publishes the next one and accepts the tokens a replica already switched to it signs."""
+    next_keys = KeySet.create(private_keys["ES256"], "ES256")
+    current = KeySet.create(
+        private_keys["RS256"],
+        "RS256",
+        upcoming=(VerificationKey.of(next_keys.signing.public_key, "ES256"),),
+    )
+    signed_by_a_switched_replica = issue_access_token(next_keys, POLICY, "a", NOW).access_token
+    signed_here = issue_access_token(current, POLICY, "b", NOW).access_token
+
+    assert verify_access_token(current, POLICY, signed_by_a_switched_replica)["sub"] == "a"
+    assert jwt.get_unverified_header(signed_here)["kid"] == current.signing.kid
+    assert [key["kid"] for key in current.jwks()["keys"]] == [
+        current.signing.kid,
+        next_keys.signing.kid,
+    ]
+
+
 def test_dev_key_is_created_once_with_mode_0600_and_reused(tmp_path: Path) -> None:
     first = load_or_create_dev_key(tmp_path / "keys", "ES256")
     second = load_or_create_dev_key(tmp_path / "keys", "ES256")
@@ -152,6 +174,29 @@ def test_previous_public_keys_files_are_published(tmp_path: Path) -> None:
     keys = load_key_set(settings)
 
     assert [key["alg"] for key in keys.jwks()["keys"]] == ["EdDSA", "ES256"]
+
+
+def test_next_public_keys_files_are_published_after_the_signing_key(tmp_path: Path) -> None:
+    upcoming, retired = generate_private_key("ES256"), generate_private_key("EdDSA")
+    files = {}
+    for name, key in (("next", upcoming), ("old", retired)):
+        files[name] = tmp_path / f"{name}.pem"
+        files[name].write_bytes(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+    settings = Settings(
+        jwt_algorithm="RS256",
+        dev_key_dir=tmp_path / "dev",
+        jwt_next_public_keys_files=str(files["next"]),
+        jwt_previous_public_keys_files=str(files["old"]),
+    )
+
+    keys = load_key_set(settings)
+
+    assert [key["alg"] for key in keys.jwks()["keys"]] == ["RS256", "ES256", "EdDSA"]
+    assert keys.signing.algorithm == "RS256"
 
 
 def test_tokens_of_a_previous_key_are_refused_once_expired(

@@ -1,6 +1,7 @@
 """Settings, read from the environment when asked for (never at import time)."""
 
 import json
+import os
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from pydantic_settings import (
 
 from promotion_service.mongo_uri import mongodb_uri_problem
 from promotion_service.secret_files import SecretFilesSource
+from promotion_service.tracing import tracing_config
 
 # The broker's delivery limit stays at least this many times the application's attempts.
 QUORUM_LIMIT_FACTOR = 10
@@ -282,8 +284,9 @@ def refusal(error: ValidationError) -> str:
 def settings_or_exit() -> Settings:
     """The settings, or exit 2 with a clear message (one JSON line on stderr) when refused."""
     try:
+        tracing_config(os.environ)  # the OTEL_* variables' refusal, before anything starts
         return get_settings()
-    except (ValidationError, SettingsError) as error:
+    except (ValidationError, SettingsError, ValueError) as error:
         reason = refusal(error) if isinstance(error, ValidationError) else str(error)
         line = {"event": "refusing_to_start", "reason": reason, "level": "error"}
         print(json.dumps(line | {"logger": "promotion_service"}), file=sys.stderr, flush=True)

@@ -24,6 +24,8 @@ import orjson
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 
+from promotion_service.tracing import add_trace_ids
+
 
 class _StderrHandler(logging.StreamHandler[TextIO]):
     """Writes to the current sys.stderr (which may be replaced after configuration)."""
@@ -70,14 +72,19 @@ def _stderr_logger(*args: object) -> _StderrLogger:
     return _StderrLogger(str(args[0]) if args else "")
 
 
-def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
-    """Route structlog and stdlib logging to stderr with one renderer."""
+def configure_logging(*, json_logs: bool, level: str = "INFO", trace_ids: bool = False) -> None:
+    """Route structlog and stdlib logging to stderr with one renderer.
+
+    ``trace_ids`` (tracing on): each line made while a span is active names its
+    ``trace_id`` and ``span_id``; off, not even the look-up is made."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
+    if trace_ids:
+        shared.append(add_trace_ids)
     renderer: structlog.types.Processor
     own_renderer: structlog.types.Processor
     if json_logs:

@@ -32,6 +32,7 @@ from promotion_service.mongo_metrics import MongoCommandCounter
 from promotion_service.problem_schema import tidy_problem_content
 from promotion_service.problems import install_problem_handlers
 from promotion_service.startup import until_ready, watch_start
+from promotion_service.tracing import API_SERVICE_NAME, start_tracing
 from promotion_service.vouchers.router import router as vouchers_router
 
 METRICS_READ_TIMEOUT_SECONDS = 2.0
@@ -136,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.gather(start, return_exceptions=True)
             await http.aclose()
             await mongo.close()
+            if app.state.tracer_provider is not None:
+                app.state.tracer_provider.force_flush()  # the last spans, before the exit
 
     # Swagger UI is served from the locked fastapi-offline package, never a CDN (bank
     # networks often block them); no validatorUrl, so nothing is sent to swagger.io; no
@@ -191,4 +194,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=600,
     )
     app.add_middleware(RequestContextMiddleware, metrics=HttpMetrics(registry))
+    # Tracing (OTEL_* variables, off by default) wraps even that, so the request's log line
+    # names its trace; before the lifespan makes the database client, which the PyMongo
+    # instrumentation must see made.
+    tracer_provider = start_tracing(API_SERVICE_NAME, app)
+    if tracer_provider is not None:
+        configure_logging(json_logs=settings.json_logs, level=settings.log_level, trace_ids=True)
+    app.state.tracer_provider = tracer_provider
     return app

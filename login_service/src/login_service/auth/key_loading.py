@@ -32,12 +32,13 @@ def load_key_set(settings: Settings) -> KeySet:
     else:
         private_key = load_or_create_dev_key(settings.dev_key_dir, algorithm)
     previous = tuple(
-        _previous_key(entry, algorithm) for entry in settings.jwt_previous_public_keys_files
+        _public_key(entry, algorithm) for entry in settings.jwt_previous_public_keys_files
     )
-    return KeySet.create(private_key, algorithm, previous)
+    upcoming = tuple(_public_key(entry, algorithm) for entry in settings.jwt_next_public_keys_files)
+    return KeySet.create(private_key, algorithm, previous, upcoming)
 
 
-def _previous_key(entry: str, current_algorithm: str) -> VerificationKey:
+def _public_key(entry: str, current_algorithm: str) -> VerificationKey:
     """Parse ``[ALG:]path``, e.g. ``PS256:/keys/old.pem`` or ``/keys/old.pem``."""
     algorithm, sep, path = entry.partition(":")
     if not sep or algorithm not in SUPPORTED_ALGORITHMS:

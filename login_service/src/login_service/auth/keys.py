@@ -99,11 +99,17 @@ class VerificationKey:
 
 @dataclass(frozen=True, slots=True)
 class KeySet:
-    """The current signing key plus every key whose tokens are still accepted."""
+    """The current signing key plus every key whose tokens are accepted.
+
+    ``upcoming`` keys are published and accepted before any replica signs with them, so that
+    a rolling deploy of a new signing key never meets a replica or verifier that does not
+    know it; ``previous`` keys stay until the last token they signed has expired.
+    """
 
     private_key: PrivateKey = field(repr=False)
     signing: VerificationKey
     previous: tuple[VerificationKey, ...] = ()
+    upcoming: tuple[VerificationKey, ...] = ()
     # The JWKS never changes for a key set: serialised once, served as bytes.
     _jwks_json: bytes = field(init=False, repr=False, compare=False)
 
@@ -112,21 +118,28 @@ class KeySet:
 
     @classmethod
     def create(
-        cls, private_key: PrivateKey, algorithm: str, previous: tuple[VerificationKey, ...] = ()
+        cls,
+        private_key: PrivateKey,
+        algorithm: str,
+        previous: tuple[VerificationKey, ...] = (),
+        upcoming: tuple[VerificationKey, ...] = (),
     ) -> "KeySet":
         check_key_matches_algorithm(private_key, algorithm)
         signing = VerificationKey.of(private_key.public_key(), algorithm)
-        return cls(private_key=private_key, signing=signing, previous=previous)
+        return cls(private_key=private_key, signing=signing, previous=previous, upcoming=upcoming)
+
+    def _accepted(self) -> tuple[VerificationKey, ...]:
+        return (self.signing, *self.upcoming, *self.previous)
 
     def find(self, kid: str) -> VerificationKey | None:
-        for key in (self.signing, *self.previous):
+        for key in self._accepted():
             if key.kid == kid:
                 return key
         return None
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         seen: dict[str, dict[str, Any]] = {}
-        for key in (self.signing, *self.previous):
+        for key in self._accepted():
             seen.setdefault(key.kid, key.jwk())
         return {"keys": list(seen.values())}
 
@@ -152,9 +165,13 @@ def load_public_key_pem(pem: bytes) -> PublicKey:
     try:
         key = serialization.load_pem_public_key(pem)
     except (ValueError, TypeError) as exc:
-        raise KeyConfigurationError("a previous JWT public key is not a PEM public key") from exc
+        raise KeyConfigurationError(
+            "a previous or next JWT public key is not a PEM public key"
+        ) from exc
     if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
-        raise KeyConfigurationError("previous JWT public keys must be RSA, EC P-256 or Ed25519")
+        raise KeyConfigurationError(
+            "previous and next JWT public keys must be RSA, EC P-256 or Ed25519"
+        )
     return key
 
 
@@ -176,7 +193,7 @@ def private_key_der(key: PrivateKey) -> bytes:
 
 
 def default_algorithm_for(key: PublicKey, current_algorithm: str) -> str:
-    """The algorithm a previous key verifies when its entry does not say."""
+    """The algorithm a previous or next key verifies when its entry does not say."""
     if isinstance(key, rsa.RSAPublicKey):
         return current_algorithm if current_algorithm in ("RS256", "PS256") else "RS256"
     if isinstance(key, ec.EllipticCurvePublicKey):

@@ -12,6 +12,7 @@ from pymongo.write_concern import WriteConcern
 from login_service.clock import utc_now_ms
 from login_service.db import FIRST_LOGIN_COUNTER_ID, Collections, Document
 from login_service.first_login.event import EVENT_TYPE, EVENT_VERSION, FirstLoginEvent
+from login_service.tracing import current_trace_context
 
 # On the counter document: the first_login_at of the latest recording.
 LATEST_TIME_FIELD = "latest_first_login_at"
@@ -52,7 +53,11 @@ class FirstLoginRecorder:
           serialise on it), keeps the latest time handed out, and each recording takes
           ``max(its clock, that time)`` in the same update as its order number;
         - no lost event: the outbox document commits with the account update.
+
+        The outbox entry keeps the request's W3C trace context (when a trace is active), so
+        the relay's publish continues this login's trace.
         """
+        trace_context = current_trace_context()
 
         async def step(session: AsyncClientSession) -> FirstLoginEvent:
             host_now = self._clock()
@@ -93,7 +98,8 @@ class FirstLoginRecorder:
                     # time, which a host whose clock runs ahead may have pushed forward.
                     "created_at": host_now,
                     "next_attempt_at": host_now,
-                },
+                }
+                | ({"trace_context": trace_context} if trace_context else {}),
                 session=session,
             )
             return event

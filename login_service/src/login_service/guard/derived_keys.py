@@ -1,6 +1,6 @@
 """Keys the login guard derives from one secret, each for one purpose (HKDF-SHA256).
 
-The secret is ``LOGIN_DEVICE_TOKEN_KEY`` (with its retired predecessors), or in
+The secret is ``LOGIN_DEVICE_TOKEN_KEY`` (with its upcoming and retired neighbours), or in
 development the signing key. A secret of its own lets the signing key rotate without
 every device losing its trust at once, a moment an attacker could pick for guessing.
 """
@@ -20,10 +20,11 @@ def derive_key(secret: bytes, purpose: bytes) -> bytes:
     return hkdf.derive(secret)
 
 
-def guard_secrets(settings: Settings, signing_key_der: bytes) -> tuple[bytes, ...]:
-    """The current secret first, then the retired ones whose device tokens stay valid."""
+def guard_secrets(settings: Settings, signing_key_der: bytes) -> tuple[bytes, tuple[bytes, ...]]:
+    """The current secret, then the others whose device tokens are read: the upcoming ones
+    (trusted before any replica issues under them) and the retired ones."""
     if settings.device_token_key is None:
-        return (signing_key_der,)
+        return signing_key_der, ()
     current = settings.device_token_key.get_secret_value().encode()
-    previous = [key.get_secret_value().encode() for key in settings.device_token_previous_keys]
-    return (current, *previous)
+    others = [*settings.device_token_next_keys, *settings.device_token_previous_keys]
+    return current, tuple(key.get_secret_value().encode() for key in others)

@@ -4,7 +4,7 @@ A device token names the accounts a client registered or logged in to. It is an 
 JWT under a key derived from the device-token secret (``derived_keys.py``), so every
 worker and replica trusts it without a database read, and it can never pass for an
 access token: another algorithm, another key, another ``typ`` and audience. Tokens are
-issued under the current key and read under it or any retired one.
+issued under the current key and read under it or any upcoming or retired one.
 The token's ``jti`` is the device's id, kept when the token is reissued, so the
 device's failure budget follows the device, not one token.
 """
@@ -49,14 +49,16 @@ class DeviceTokens:
         self,
         key: bytes,
         *,
-        previous_keys: tuple[bytes, ...] = (),
+        read_keys: tuple[bytes, ...] = (),
         issuer: str,
         ttl_seconds: int,
         max_accounts: int,
         clock: Callable[[], datetime] = utc_now_ms,
     ) -> None:
         self._key = key
-        self._keys = (key, *previous_keys)
+        # Tokens are issued under ``key`` and read under it or any of ``read_keys`` (the
+        # upcoming and retired secrets' keys of a rotation).
+        self._keys = (key, *read_keys)
         self._issuer = issuer
         self._ttl_seconds = ttl_seconds
         self._max_accounts = max_accounts

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import structlog
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -22,8 +24,10 @@ from login_service.clock import utc_now_ms
 from login_service.db import Document
 from login_service.metrics import OutboxBacklog, ServiceMetrics
 from login_service.outbox.publisher import EventPublisher, OutgoingMessage
+from login_service.tracing import stored_trace_context
 
 log = structlog.get_logger("login_service.outbox")
+tracer = trace.get_tracer("login_service.outbox")
 
 
 def backoff_seconds(attempts: int, *, initial: float, maximum: float) -> float:
@@ -102,14 +106,30 @@ class OutboxRelay:
             event = await self._claim()
             if event is None:
                 return published, None
+            delay = await self._relay(event)
+            if delay is not None:
+                return published, delay
+            published += 1
+        return published, None
+
+    async def _relay(self, event: Document) -> float | None:
+        """Publish one claimed event; the retry delay if the broker failed it.
+
+        The span continues the trace of the login that recorded the event (its stored
+        ``traceparent``), or starts one for an event stored without it; the broker
+        instrumentation's publish span, a child of it, goes in the message's headers."""
+        with tracer.start_as_current_span(
+            "outbox publish",
+            context=stored_trace_context(event.get("trace_context")),
+            attributes={"messaging.message.id": event["_id"]},
+        ) as span:
             try:
                 await self._publisher.publish(_message(event))
             except Exception as exc:  # noqa: BLE001 - any broker failure means: retry later
-                delay = await self._release_after_failure(event, exc)
-                return published, delay
+                span.set_status(StatusCode.ERROR, type(exc).__name__)
+                return await self._release_after_failure(event, exc)
             await self._mark_sent(event)
-            published += 1
-        return published, None
+            return None
 
     async def _claim(self) -> Document | None:
         now = self._clock()

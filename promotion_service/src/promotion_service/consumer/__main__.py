@@ -10,6 +10,7 @@ from promotion_service.config import Settings, settings_or_exit
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.consumer.runner import FirstLoginConsumer
 from promotion_service.log_setup import configure_logging
+from promotion_service.tracing import CONSUMER_SERVICE_NAME, start_tracing
 
 
 async def serve(settings: Settings) -> None:
@@ -20,7 +21,16 @@ async def serve(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     metrics = ConsumerMetrics(heartbeat_seconds=settings.consumer_heartbeat_seconds)
     metrics.serve(settings.consumer_metrics_port, host=settings.host)
-    await FirstLoginConsumer(settings, metrics=metrics).run(stop)
+    # Before the consumer makes its database client, which the PyMongo instrumentation
+    # must see made.
+    tracer_provider = start_tracing(CONSUMER_SERVICE_NAME)
+    if tracer_provider is not None:
+        configure_logging(json_logs=settings.json_logs, level=settings.log_level, trace_ids=True)
+    try:
+        await FirstLoginConsumer(settings, metrics=metrics).run(stop)
+    finally:
+        if tracer_provider is not None:
+            tracer_provider.shutdown()  # exports the last spans
 
 
 def main() -> int:

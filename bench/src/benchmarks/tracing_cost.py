@@ -1,0 +1,175 @@
+"""``python -m benchmarks.tracing_cost [--quick]``: CPU seconds per login, tracing off and on.
+
+One login API process (one worker) on the stand-in, started afresh for each round, rounds
+alternating off, on, off, on, ... (paired, so a machine that slows down during the run moves
+both sides alike). Tracing on means what an operator sets: ``OTEL_EXPORTER_OTLP_ENDPOINT``,
+here a local OTLP/HTTP receiver of this program that answers every export with 200. Each
+round logs the same accounts in again (ordinary logins: the first logins were made before
+the rounds) and measures the CPU of the API's whole process group over those logins. The
+result is the median of each side and their ratio: section 6 of the report (the full run), or
+printed (this command).
+"""
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+
+from benchmarks.cpu import group_cpu
+from benchmarks.plan import PASSWORD
+from benchmarks.processes import ProcessGroups
+from benchmarks.progress import say
+from benchmarks.results import TracingCost
+from benchmarks.stack import Stack
+
+CONCURRENCY = 2  # clients logging in at once (the machine's two cores)
+
+
+class _Receiver:
+    """Accepts OTLP/HTTP exports (``POST /v1/traces``) and counts them, unread."""
+
+    def __init__(self) -> None:
+        self.exports = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                receiver.exports += self.path == "/v1/traces"
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @contextmanager
+    def running(self) -> Iterator["_Receiver"]:
+        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+async def _log_in_each(url: str, names: list[str]) -> None:
+    limit = asyncio.Semaphore(CONCURRENCY)
+    async with httpx.AsyncClient(base_url=url, timeout=60.0) as client:
+
+        async def one(name: str) -> None:
+            async with limit:
+                answer = await client.post(
+                    "/v1/auth/login", json={"identifier": name, "password": PASSWORD}
+                )
+                if answer.status_code != 200:
+                    raise RuntimeError(f"login of {name}: {answer.status_code} {answer.text}")
+
+        await asyncio.gather(*(one(name) for name in names))
+
+
+async def _register(url: str, names: list[str]) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=60.0) as client:
+        for number, name in enumerate(names):
+            answer = await client.post(
+                "/v1/accounts",
+                json={
+                    "username": name,
+                    "email": f"{name}@example.com",
+                    "phone": f"+1202555{number:04d}",
+                    "password": PASSWORD,
+                },
+            )
+            if answer.status_code != 201:
+                raise RuntimeError(f"registration of {name}: {answer.status_code} {answer.text}")
+
+
+async def _round(stack: Stack, names: list[str], tracing: dict[str, str]) -> float:
+    """CPU seconds per login of one fresh login API process."""
+    stack.login_tracing = tracing
+    child = await stack.start_login()
+    try:
+        await _log_in_each(stack.login_url, names[: CONCURRENCY * 2])  # warm up
+        before = group_cpu(child.process.pid).seconds
+        await _log_in_each(stack.login_url, names)
+        return (group_cpu(child.process.pid).seconds - before) / len(names)
+    finally:
+        await stack.groups.stop(child)
+
+
+async def measure(repo: Path, work: Path, logins: int, rounds: int) -> TracingCost:
+    work.mkdir(parents=True, exist_ok=True)
+    groups = ProcessGroups(log_dir=work)
+    stack = Stack(repo=repo, work=work, groups=groups, http_workers=1)
+    names = [f"trace{number:05d}" for number in range(logins)]
+    off: list[float] = []
+    on: list[float] = []
+    with _Receiver().running() as receiver:
+        tracing_on = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
+        try:
+            await stack.start_standin()
+            child = await stack.start_login()
+            say(f"registering {logins} accounts and logging each in for the first time")
+            await _register(stack.login_url, names)
+            await _log_in_each(stack.login_url, names)
+            await groups.stop(child)
+            for number in range(rounds):
+                off.append(await _round(stack, names, {}))
+                on.append(await _round(stack, names, tracing_on))
+                say(
+                    f"round {number + 1}/{rounds}: {off[-1] * 1000:.2f} ms off, "
+                    f"{on[-1] * 1000:.2f} ms on (CPU per login)"
+                )
+        finally:
+            await groups.stop_all()
+        if receiver.exports == 0:
+            raise SystemExit("tracing on exported nothing: the figures would not be comparable")
+    return TracingCost(
+        off_ms=statistics.median(off) * 1000,
+        on_ms=statistics.median(on) * 1000,
+        paired_ratios=[round(b / a, 3) for a, b in zip(off, on, strict=True)],
+        logins=logins,
+        exports=receiver.exports,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100 logins, 3 rounds a side")
+    parser.add_argument("--logins", type=int, default=None, help="logins per round")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per side")
+    args = parser.parse_args()
+    logins = args.logins or (100 if args.quick else 400)
+    rounds = args.rounds or (3 if args.quick else 7)
+    from benchmarks.__main__ import find_repo_root  # the command's entry only: no cycle
+
+    work = Path(tempfile.mkdtemp(prefix="bench-tracing-"))
+    started = time.monotonic()
+    try:
+        cost = asyncio.run(measure(find_repo_root(), work, logins, rounds))
+    finally:
+        if not os.environ.get("BENCH_KEEP_WORK"):
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"CPU per login, tracing off: {cost.off_ms:.2f} ms (median of {rounds} rounds)")
+    print(f"CPU per login, tracing on:  {cost.on_ms:.2f} ms ({cost.exports} OTLP exports)")
+    print(f"on / off: {cost.ratio:.3f}; paired ratios: {cost.paired_ratios}")
+    say(f"done in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
