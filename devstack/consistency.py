@@ -11,9 +11,10 @@ read them):
 - `counter_behind`: the first-login counter is below the highest order given;
 - `outbox_pending_too_long`: an event pending for longer than `--pending-seconds`.
 
-MONGODB_URI names the server, as for the services (`--promotion-uri` when the promotion's
-database is on another); the databases are `login` and `promotion` unless
-LOGIN_MONGODB_DATABASE / PROMOTION_MONGODB_DATABASE say otherwise.
+MONGODB_URI names the server, as for the services, or MONGODB_URI_FILE a file holding it (a
+mounted secret); `--promotion-uri` when the promotion's database is on another. The databases
+are `login` and `promotion` unless LOGIN_MONGODB_DATABASE / PROMOTION_MONGODB_DATABASE say
+otherwise.
 """
 
 from __future__ import annotations
@@ -96,9 +97,23 @@ def login_findings(login: Database[Document], pending_seconds: float) -> list[Fi
     return findings
 
 
+def _uri_from_file(path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip() or None
+    except OSError as error:
+        raise SystemExit(
+            f"consistency: MONGODB_URI_FILE cannot be read ({error.strerror})"
+        ) from None
+
+
 def _database(uri: str | None, name: str) -> Database[Document]:
     if not uri:
-        raise SystemExit("consistency: set MONGODB_URI (the services' database server)")
+        raise SystemExit(
+            "consistency: set MONGODB_URI or MONGODB_URI_FILE (the services' database server)"
+        )
     client: MongoClient[Document] = MongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=10_000)
     return client[name]
 
@@ -113,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--promotion-uri", help="the promotion's server, if not MONGODB_URI's")
     args = parser.parse_args(argv)
-    uri = os.environ.get("MONGODB_URI")
+    uri = os.environ.get("MONGODB_URI") or _uri_from_file(os.environ.get("MONGODB_URI_FILE"))
     login = _database(uri, os.environ.get("LOGIN_MONGODB_DATABASE", "login"))
     promotion = _database(
         args.promotion_uri or uri, os.environ.get("PROMOTION_MONGODB_DATABASE", "promotion")

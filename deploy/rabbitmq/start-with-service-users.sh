@@ -6,6 +6,13 @@
 set -euo pipefail
 marker=${READY_MARKER:-/tmp/bank-service-users.ready}
 rm -f "$marker"  # a restarted container keeps /tmp: the users must be made again first
+# The operator's password from a mounted secret (the production override), so that it is
+# not in the container's configuration for `docker inspect` to show.
+if [ -n "${RABBITMQ_DEFAULT_PASS_FILE:-}" ]; then
+  RABBITMQ_DEFAULT_PASS=$(tr -d '\r\n' <"$RABBITMQ_DEFAULT_PASS_FILE")
+  export RABBITMQ_DEFAULT_PASS
+  unset RABBITMQ_DEFAULT_PASS_FILE
+fi
 docker-entrypoint.sh rabbitmq-server &
 server=$!
 trap 'kill -TERM "$server" 2>/dev/null; wait "$server"' TERM INT

@@ -8,6 +8,7 @@ import json
 import secrets
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -21,13 +22,19 @@ def production_environment(key_file: Path, folder: Path) -> dict[str, str]:
     given: the stand-in as the `local-database` profile's `mongodb` service, requiring the
     URI's user, reached without TLS (waived from this environment, never a committed file)."""
     password = secrets.token_urlsafe(24)
+    # Broker passwords with characters a URL must percent-encode, as a generator may make them.
+    login, promotion = (quote(f"{secrets.token_urlsafe(18)}/+@:", safe="") for _ in range(2))
     return {
         "RABBITMQ_USER": "bank-operator",
-        "RABBITMQ_PASSWORD": secrets.token_urlsafe(24),
+        "RABBITMQ_PASSWORD_FILE": _secret_file(folder, "broker", secrets.token_urlsafe(24)),
         "RABBITMQ_LOGIN_USER": "login-service",
-        "RABBITMQ_LOGIN_PASSWORD": secrets.token_urlsafe(24),
+        "RABBITMQ_LOGIN_URL_FILE": _secret_file(
+            folder, "login-url", f"amqp://login-service:{login}@rabbitmq:5672/"
+        ),
         "RABBITMQ_PROMOTION_USER": "promotion-service",
-        "RABBITMQ_PROMOTION_PASSWORD": secrets.token_urlsafe(24),
+        "RABBITMQ_PROMOTION_URL_FILE": _secret_file(
+            folder, "promotion-url", f"amqp://promotion-service:{promotion}@rabbitmq:5672/"
+        ),
         "JWT_PRIVATE_KEY_FILE": str(key_file),
         "LOGIN_DEVICE_TOKEN_KEY_FILE": _secret_file(folder, "device", secrets.token_urlsafe(32)),
         "MONGODB_URI_FILE": _secret_file(
@@ -72,14 +79,14 @@ MISSING = {
         ("LOGIN_JWT_PRIVATE_KEY_FILE", "LOGIN_JWT_PRIVATE_KEY"),
         ("MONGODB_URI_FILE", "MONGODB_URI"),
         ("LOGIN_MONGODB_TLS_WAIVED=false", "tls=true"),
-        ("LOGIN_RABBITMQ_URL", "guest"),
+        ("LOGIN_RABBITMQ_URL_FILE", "guest"),
     ],
     "promotion-api": [
         ("MONGODB_URI_FILE", "MONGODB_URI"),
         ("PROMOTION_MONGODB_TLS_WAIVED=false", "tls=true"),
     ],
     "promotion-consumer": [
-        ("PROMOTION_RABBITMQ_URL", "guest"),
+        ("PROMOTION_RABBITMQ_URL_FILE", "guest"),
         ("PROMOTION_TRUSTED_PUBLISHER", "PROMOTION_TRUSTED_PUBLISHER"),
         ("MONGODB_URI_FILE", "MONGODB_URI"),
     ],

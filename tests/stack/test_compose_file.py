@@ -27,17 +27,27 @@ PASSWORDS = {
     "login-api": "RABBITMQ_LOGIN_PASSWORD",
     "promotion-consumer": "RABBITMQ_PROMOTION_PASSWORD",
 }
-PRODUCTION_ENV = {
+USERS = {
     "RABBITMQ_USER": "bank-prod",
-    "RABBITMQ_PASSWORD": "operator-secret-3f1",
-    "JWT_PRIVATE_KEY_FILE": "/dev/null",
-    "LOGIN_DEVICE_TOKEN_KEY_FILE": "/dev/null",
-    "MONGODB_URI_FILE": "/dev/null",
     "RABBITMQ_LOGIN_USER": "login-prod",
-    "RABBITMQ_LOGIN_PASSWORD": "login-secret-8c2",
     "RABBITMQ_PROMOTION_USER": "promotion-prod",
+}
+# The development file: users and passwords from the environment (or its defaults).
+BASE_ENV = USERS | {
+    "RABBITMQ_PASSWORD": "operator-secret-3f1",
+    "RABBITMQ_LOGIN_PASSWORD": "login-secret-8c2",
     "RABBITMQ_PROMOTION_PASSWORD": "promotion-secret-b7d",
 }
+# The production override: users by name, every secret a file.
+SECRET_FILES = {
+    "RABBITMQ_PASSWORD_FILE": "rabbitmq_password",
+    "RABBITMQ_LOGIN_URL_FILE": "login_rabbitmq_url",
+    "RABBITMQ_PROMOTION_URL_FILE": "promotion_rabbitmq_url",
+    "JWT_PRIVATE_KEY_FILE": "jwt_private_key",
+    "LOGIN_DEVICE_TOKEN_KEY_FILE": "device_token_key",
+    "MONGODB_URI_FILE": "mongodb_uri",
+}
+PRODUCTION_ENV = USERS | dict.fromkeys(SECRET_FILES, "/dev/null")
 
 
 PRODUCTION_FILES = ("docker-compose.yml", "deploy/compose.production.yml")
@@ -250,11 +260,10 @@ def _broker_user(url: str) -> str:
     return urlsplit(url).username or ""
 
 
-@pytest.mark.parametrize("files", [("docker-compose.yml",), PRODUCTION_FILES])
 def test_each_service_connects_to_the_broker_as_its_own_user_which_the_broker_creates(
-    repo_root: Path, files: tuple[str, ...]
+    repo_root: Path,
 ) -> None:
-    services = _docker_compose(repo_root, *files, env=PRODUCTION_ENV)["services"]
+    services = _docker_compose(repo_root, "docker-compose.yml", env=BASE_ENV)["services"]
     login = services["login-api"]["environment"]
     consumer = services["promotion-consumer"]["environment"]
     broker = services["rabbitmq"]["environment"]
@@ -271,22 +280,61 @@ def test_each_service_connects_to_the_broker_as_its_own_user_which_the_broker_cr
     assert (repo_root / "deploy" / "rabbitmq" / "service-users.sh").is_file()
 
 
-@pytest.mark.parametrize("files", [("docker-compose.yml",), PRODUCTION_FILES])
 def test_no_service_holds_another_services_or_the_administrators_broker_credential(
-    repo_root: Path, files: tuple[str, ...]
+    repo_root: Path,
 ) -> None:
     """A compromised promotion API must not be able to publish as the login service."""
-    services = _docker_compose(repo_root, *files, env=PRODUCTION_ENV)["services"]
+    services = _docker_compose(repo_root, "docker-compose.yml", env=BASE_ENV)["services"]
     for name, allowed in BROKER_SETTINGS.items():
         environment = {key: str(value) for key, value in services[name]["environment"].items()}
         held = {key for key in environment if key in BROKER_SETTING_NAMES or "TRUSTED_PUB" in key}
         assert held == allowed, name
-        foreign = [
-            PRODUCTION_ENV[variable] for owner, variable in PASSWORDS.items() if owner != name
-        ]
+        foreign = [BASE_ENV[variable] for owner, variable in PASSWORDS.items() if owner != name]
         leaked = [key for key, value in environment.items() if any(p in value for p in foreign)]
         assert leaked == [], f"{name} holds another user's password in {leaked}"
         assert not any("amqp" in value for value in environment.values() if not allowed), name
+
+
+# service -> the secrets the production override mounts in it, and no other
+PRODUCTION_SECRETS = {
+    "rabbitmq": {"rabbitmq_password", "login_rabbitmq_url", "promotion_rabbitmq_url"},
+    "login-api": {"mongodb_uri", "login_rabbitmq_url", "jwt_private_key", "device_token_key"},
+    "promotion-api": {"mongodb_uri"},
+    "promotion-consumer": {"mongodb_uri", "promotion_rabbitmq_url"},
+}
+
+
+def test_production_gives_every_secret_as_a_file_each_to_the_services_that_use_it(
+    repo_root: Path,
+) -> None:
+    """No password, URL with credentials or key in any container's environment (what
+    `docker inspect` shows): each is a mounted secret, and only where it is used."""
+    merged = _docker_compose(repo_root, *PRODUCTION_FILES, env=PRODUCTION_ENV)
+    assert set(merged["secrets"]) == set(SECRET_FILES.values())
+    for name, service in merged["services"].items():
+        mounted = {secret["source"] for secret in service.get("secrets", [])}
+        assert mounted == PRODUCTION_SECRETS.get(name, set()), name
+        environment = {key: str(value) for key, value in (service.get("environment") or {}).items()}
+        with_credentials = [
+            key for key, value in environment.items() if re.search(r"://[^/\s]*:[^/\s]*@", value)
+        ]
+        assert with_credentials == [], f"{name}: credentials in {with_credentials}"
+        passwords = [k for k, v in environment.items() if k.endswith(("_PASS", "_PASSWORD")) and v]
+        assert passwords == [], f"{name}: passwords in {passwords}"
+    consumer = merged["services"]["promotion-consumer"]["environment"]
+    assert consumer["PROMOTION_TRUSTED_PUBLISHER"] == USERS["RABBITMQ_LOGIN_USER"]
+    # No development key folder where development keys are refused.
+    assert not merged["services"]["login-api"].get("volumes")
+
+
+def test_production_rotates_every_running_containers_log(repo_root: Path) -> None:
+    merged = _docker_compose(repo_root, *PRODUCTION_FILES, env=PRODUCTION_ENV)
+    for name, service in merged["services"].items():
+        if service.get("profiles"):
+            continue  # not started by the production override
+        logging = service.get("logging", {})
+        assert logging.get("driver") == "json-file", name
+        assert set(logging["options"]) >= {"max-size", "max-file"}, name
 
 
 def test_the_broker_is_healthy_only_once_the_service_users_exist(repo_root: Path) -> None:

@@ -72,10 +72,18 @@ def _seed(uri: str, login: str, promotion: str, *, broken: bool) -> None:
         )
 
 
-def _check(repo_root: Path, uri: str, *, broken: bool) -> subprocess.CompletedProcess[str]:
+def _check(
+    repo_root: Path, uri: str, *, broken: bool, uri_file: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     login, promotion = f"login_{uuid.uuid4().hex[:8]}", f"promotion_{uuid.uuid4().hex[:8]}"
     _seed(uri, login, promotion, broken=broken)
-    env = {**os.environ, "MONGODB_URI": uri, "LOGIN_MONGODB_DATABASE": login}
+    env = {k: v for k, v in os.environ.items() if k != "MONGODB_URI"}
+    if uri_file is None:
+        env["MONGODB_URI"] = uri
+    else:
+        uri_file.write_text(uri + "\n")
+        env["MONGODB_URI_FILE"] = str(uri_file)
+    env["LOGIN_MONGODB_DATABASE"] = login
     env["PROMOTION_MONGODB_DATABASE"] = promotion
     try:
         return subprocess.run(
@@ -118,3 +126,11 @@ def test_agreeing_data_reports_nothing(repo_root: Path, mongodb_uri: str) -> Non
     done = _check(repo_root, mongodb_uri, broken=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout == ""
+
+
+def test_the_server_may_be_named_by_a_secret_file(
+    repo_root: Path, mongodb_uri: str, tmp_path: Path
+) -> None:
+    done = _check(repo_root, mongodb_uri, broken=True, uri_file=tmp_path / "mongodb_uri")
+    assert done.returncode == 1, done.stderr
+    assert "slots_not_held" in done.stdout
