@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import secrets
 import subprocess
 import threading
@@ -41,8 +40,8 @@ import httpx
 import pytest
 
 from tests.e2e.flows import PASSWORD, registration
-from tests.e2e.harness import REPO_ROOT
 from tests.e2e.rolling import ApiProcess, LoadBalancer, clean_environment
+from tests.mongodb_server import mongodb_server
 
 TOKEN_TTL_SECONDS = 60  # LOGIN_ACCESS_TOKEN_TTL_SECONDS, its lowest allowed value
 LEEWAY_SECONDS = 1  # both services' JWT leeway
@@ -204,25 +203,8 @@ class Deployment:
 
 @pytest.fixture(scope="module")
 def mongodb_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The repository's MongoDB stand-in, or the server MONGODB_URI names."""
-    if uri := os.environ.get("MONGODB_URI"):
+    with mongodb_server(tmp_path_factory.mktemp("rotation-db")) as uri:
         yield uri
-        return
-    launcher = REPO_ROOT / "tools" / "mongo-standin"
-    data = tmp_path_factory.mktemp("rotation-db") / "data.sqlite3"
-    process = subprocess.Popen(
-        ["uv", "run", "--frozen", "--project", str(launcher), "python", "-m", "mongo_standin",
-         "--port", "0", "--path", str(data)],
-        stdout=subprocess.PIPE, text=True, cwd=launcher, env=clean_environment(),
-    )  # fmt: skip
-    assert process.stdout is not None
-    line = process.stdout.readline().strip()
-    if not line.startswith("MONGODB_URI="):
-        process.kill()
-        pytest.fail(f"the MongoDB stand-in did not start (it printed {line!r})")
-    yield line.removeprefix("MONGODB_URI=")
-    process.terminate()
-    process.wait(timeout=10)
 
 
 def test_rotating_both_keys_under_traffic_refuses_no_valid_token(

@@ -15,31 +15,15 @@ from typing import Any
 import pytest
 from pymongo import MongoClient
 
+from tests.mongodb_server import mongodb_server
+
 SLOTS = 3
 
 
 @pytest.fixture(scope="module")
-def mongodb_uri(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The repository's MongoDB stand-in, or the server MONGODB_URI names."""
-    if uri := os.environ.get("MONGODB_URI"):
+def mongodb_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with mongodb_server(tmp_path_factory.mktemp("consistency")) as uri:
         yield uri
-        return
-    launcher = repo_root / "tools" / "mongo-standin"
-    data = tmp_path_factory.mktemp("consistency") / "data.sqlite3"
-    process = subprocess.Popen(
-        ["uv", "run", "--frozen", "--project", str(launcher), "python", "-m", "mongo_standin",
-         "--port", "0", "--path", str(data)],
-        stdout=subprocess.PIPE, text=True, cwd=launcher,
-        env={k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"},
-    )  # fmt: skip
-    assert process.stdout is not None
-    line = process.stdout.readline().strip()
-    if not line.startswith("MONGODB_URI="):
-        process.kill()
-        pytest.fail(f"the MongoDB stand-in did not start (it printed {line!r})")
-    yield line.removeprefix("MONGODB_URI=")
-    process.terminate()
-    process.wait(timeout=10)
 
 
 def _seed(uri: str, login: str, promotion: str, *, broken: bool) -> None:
