@@ -119,11 +119,31 @@ def _gauges(exposition: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     return found
 
 
+async def _eight_scrapes_in_a_row_after_start(
+    client: httpx.AsyncClient,
+) -> list[dict[str, list[tuple[dict[str, str], float]]]]:
+    deadline = asyncio.get_running_loop().time() + 60
+    scrapes: list[dict[str, list[tuple[dict[str, str], float]]]] = []
+    while len(scrapes) < 8:
+        assert asyncio.get_running_loop().time() < deadline, "no worker served the campaign"
+        scrape = _gauges((await client.get("/metrics", headers={"Connection": "close"})).text)
+        if "promotion_campaign_slots_total" in scrape:
+            scrapes.append(scrape)
+        else:  # a worker still starting answered: begin the row again
+            scrapes.clear()
+            await asyncio.sleep(0.2)
+    return scrapes
+
+
 async def test_with_two_workers_every_scrape_has_the_fill_the_build_and_the_newest_jwks_fetch(
     settings: Settings, jwks: JwksServer, tmp_path: Path
 ) -> None:
     """Whichever worker answers: the campaign read at scrape time, one build series, and the
-    JWKS fetch time of the worker that fetched last (`max` across the workers' files)."""
+    JWKS fetch time of the worker that fetched last (`max` across the workers' files).
+
+    A worker still preparing the database serves its counters without the campaign (the
+    instance answers `/readyz` as soon as one worker is ready), so the scrapes checked are
+    eight in a row once the campaign is in one."""
     port = _free_port()
     metrics = tmp_path / "metrics"
     api = start_api(settings, tmp_path, jwks, port, PROMETHEUS_MULTIPROC_DIR=str(metrics))
@@ -131,10 +151,7 @@ async def test_with_two_workers_every_scrape_has_the_fill_the_build_and_the_newe
     try:
         await _ready(base, api)  # /readyz checks the JWKS: the answering worker fetched
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-            scrapes = [
-                _gauges((await client.get("/metrics", headers={"Connection": "close"})).text)
-                for _ in range(8)
-            ]
+            scrapes = await _eight_scrapes_in_a_row_after_start(client)
     finally:
         api.process.send_signal(signal.SIGTERM)
         assert await api.wait(timeout=30) == 0, api.output()
