@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.compose.stack import PROXY_PORT, REPO_ROOT, port_in_use
+from tests.compose.stack import PROXY_PORT, REPO_ROOT, engine_mode, port_in_use
 
 # The end-to-end tests a compose stack does not run, and why: `make dev` runs them.
 LEFT_TO_MAKE_DEV = {
@@ -29,19 +29,9 @@ LEFT_TO_MAKE_DEV = {
 }
 
 
-def _engine_mode() -> str:
-    result = subprocess.run(
-        ["bash", str(REPO_ROOT / "scripts" / "docker-engine.sh"), "mode"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return result.stdout.split()[0] if result.returncode == 0 and result.stdout else "unknown"
-
-
 def pytest_report_header() -> list[str]:
     lines = []
-    if _engine_mode() == "local":
+    if engine_mode() == "local":
         lines.append(
             "compose: service mongodb is substituted by the MongoDB stand-in "
             "(bank/mongo-standin:local, deploy/compose.standin.yml): no MongoDB image can be "

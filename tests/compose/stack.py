@@ -26,6 +26,17 @@ COMMAND_TIMEOUT_SECONDS = 600
 PROXY_PORT = int(os.environ.get("PROXY_PORT", "8080"))
 
 
+def engine_mode() -> str:
+    """`local` (the project's own engine: MongoDB is the stand-in), `registry`, or `unknown`."""
+    result = subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "docker-engine.sh"), "mode"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.split()[0] if result.returncode == 0 and result.stdout else "unknown"
+
+
 def port_in_use(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(1)
