@@ -32,7 +32,8 @@ class Services:
     keys: KeySet
     access_tokens: AccessTokenVerifier
     mongo: AsyncMongoClient[Document]
-    guard: LoginGuard
+    hasher: PasswordHasher
+    device_tokens: DeviceTokens
     accounts: AccountService
     login: LoginService
     publisher: EventPublisher
@@ -43,13 +44,13 @@ class Services:
         await self.relay.stop()
         await self.publisher.close()
         await self.mongo.close()
-        self.guard.hasher.close()
+        self.hasher.close()
 
 
 def build_login_guard(
-    settings: Settings, keys: KeySet, windows: WindowStore, metrics: ServiceMetrics | None = None
+    settings: Settings, keys: KeySet, hasher: PasswordHasher, windows: WindowStore
 ) -> LoginGuard:
-    """Passwords, the login budgets and device tokens, from settings."""
+    """Password checks under the login budgets, from settings."""
     budgets = LoginBudgets(
         per_identifier=ThrottleRule(
             "identifier",
@@ -71,21 +72,25 @@ def build_login_guard(
             "device", settings.throttle_device_max_failures, settings.throttle_device_window_seconds
         ),
     )
+    secret, _ = guard_secrets(settings, private_key_der(keys.private_key))
+    return LoginGuard(
+        hasher=hasher,
+        windows=windows,
+        budgets=budgets,
+        pseudo_account_key=derive_key(secret, PSEUDO_ACCOUNTS),
+        wait_seconds=settings.throttle_wait_seconds,
+    )
+
+
+def build_device_tokens(settings: Settings, keys: KeySet) -> DeviceTokens:
+    """Device tokens issued under the current secret and read under every configured one."""
     secret, also_read = guard_secrets(settings, private_key_der(keys.private_key))
-    device_tokens = DeviceTokens(
+    return DeviceTokens(
         derive_device_token_key(secret),
         read_keys=tuple(derive_device_token_key(other) for other in also_read),
         issuer=settings.jwt_issuer,
         ttl_seconds=settings.device_token_ttl_days * 86_400,
         max_accounts=settings.device_token_max_accounts,
-    )
-    return LoginGuard(
-        hasher=PasswordHasher.from_settings(settings, metrics),
-        windows=windows,
-        budgets=budgets,
-        device_tokens=device_tokens,
-        pseudo_account_key=derive_key(secret, PSEUDO_ACCOUNTS),
-        wait_seconds=settings.throttle_wait_seconds,
     )
 
 
@@ -137,10 +142,13 @@ def wire_services(
         leeway_seconds=settings.jwt_leeway_seconds,
     )
     repository = AccountRepository(collections.accounts)
-    guard = build_login_guard(settings, keys, WindowStore(collections.login_failures), metrics)
+    hasher = PasswordHasher.from_settings(settings, metrics)
+    windows = WindowStore(collections.login_failures)
+    tokens = build_device_tokens(settings, keys)
     login = LoginService(
         accounts=repository,
-        guard=guard,
+        guard=build_login_guard(settings, keys, hasher, windows),
+        device_tokens=tokens,
         recorder=FirstLoginRecorder(
             mongo,
             collections,
@@ -153,7 +161,9 @@ def wire_services(
     )
     accounts = AccountService(
         repository,
-        guard,
+        hasher=hasher,
+        windows=windows,
+        device_tokens=tokens,
         per_client=ThrottleRule(
             "registration",
             settings.throttle_registration_max_attempts,
@@ -167,7 +177,8 @@ def wire_services(
         keys=keys,
         access_tokens=AccessTokenVerifier(keys, token_policy),
         mongo=mongo,
-        guard=guard,
+        hasher=hasher,
+        device_tokens=tokens,
         accounts=accounts,
         login=login,
         publisher=publisher,

@@ -94,7 +94,7 @@ class Parts:
         return await self.services.guard.check_password(attempt, password, account.password_hash)
 
     async def handoff(self, index: int, password: str) -> object:
-        return await self.services.guard.hasher.verify(password, self.account(index).password_hash)
+        return await self.services.hasher.verify(password, self.account(index).password_hash)
 
     async def write(self, index: int) -> None:
         await self.repository.touch_last_login(self.account(index).id, datetime.now(UTC))
@@ -103,7 +103,7 @@ class Parts:
         return self.sessions.issue(self.account(index).id, datetime.now(UTC))
 
     async def device(self, index: int) -> object:
-        return self.services.guard.device_tokens.issue(None, self.account(index).id)
+        return self.services.device_tokens.issue(None, self.account(index).id)
 
     async def login(self, index: int, password: str) -> object:
         return await self.services.login.login(
