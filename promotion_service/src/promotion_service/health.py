@@ -28,7 +28,7 @@ class Readiness(BaseModel):
             "examples": [{"status": "ok", "checks": {"mongodb": "ok", "jwks": "ok"}}]
         }
     )
-    # The login service's words: one probe rule and one alert rule read both services.
+    # A fixed set of words: probes and alert rules match on them.
     status: Literal["ok", "starting", "stopping", "failed", "unavailable"]
     checks: dict[str, str]
 

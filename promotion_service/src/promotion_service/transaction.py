@@ -2,7 +2,7 @@
 
 - ``with_transaction`` runs the body again on an error labelled TransientTransactionError
   (write conflict, election, network) and commits again on UnknownTransactionCommitResult,
-  as MongoDB's drivers prescribe; the login service's recorder uses it the same way.
+  as MongoDB's drivers prescribe.
 - Each run of the body counts; past ``max_attempts`` the body refuses to run again
   (TransactionRetriesExhausted), so a contended document cannot hold a caller for the
   driver's full two minutes.

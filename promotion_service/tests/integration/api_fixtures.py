@@ -116,7 +116,7 @@ PROBLEM_MEMBERS = {"type", "title", "status", "detail", "instance", "request_id"
 
 
 def assert_problem(response: httpx.Response, status: int, name: str) -> dict[str, Any]:
-    """A problem+json body of the login service's shape; returns the body."""
+    """A problem+json body of the service's problem shape; returns the body."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     problem: dict[str, Any] = response.json()
