@@ -22,12 +22,12 @@ from promotion_service.campaigns.router import router as campaigns_router
 from promotion_service.config import Settings, get_settings
 from promotion_service.container import Services
 from promotion_service.db import Document, create_client, prepare_database
-from promotion_service.http_middleware import (
+from promotion_service.logs import configure_logging
+from promotion_service.middleware import (
     BodySizeLimitMiddleware,
     HttpMetrics,
     RequestContextMiddleware,
 )
-from promotion_service.log_setup import configure_logging
 from promotion_service.mongo_metrics import MongoCommandCounter
 from promotion_service.problem_schema import tidy_problem_content
 from promotion_service.problems import install_problem_handlers

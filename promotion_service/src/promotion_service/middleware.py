@@ -15,14 +15,14 @@ from promotion_service.problems import internal_error_response, payload_too_larg
 from promotion_service.raised_at import raised_at
 
 REQUEST_ID_HEADER = "x-request-id"
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 log = structlog.get_logger("promotion_service.http")
 
 
 def request_id_from(value: str | None) -> str:
     """The caller's id if sane (<=128 of [A-Za-z0-9._-]), else a fresh uuid4 hex."""
-    if value and _SANE_REQUEST_ID.match(value):
+    if value and _SANE_REQUEST_ID.fullmatch(value):
         return value
     return uuid.uuid4().hex
 
