@@ -94,13 +94,13 @@ def build_device_tokens(settings: Settings, keys: KeySet) -> DeviceTokens:
     )
 
 
-async def build_services(settings: Settings, metrics: ServiceMetrics) -> Services:
+async def open_services(settings: Settings, metrics: ServiceMetrics) -> Services:
     """Connect, prepare the database and wire everything, in one step (tools and benchmarks;
     the API does the same in its start, serving meanwhile)."""
     keys = load_key_set(settings)
     mongo = connect(settings, metrics)
     await prepare_database(settings, mongo)
-    return wire_services(settings, metrics, keys, mongo)
+    return build_services(settings, metrics, keys, mongo)
 
 
 def connect(settings: Settings, metrics: ServiceMetrics) -> AsyncMongoClient[Document]:
@@ -115,7 +115,7 @@ async def prepare_database(settings: Settings, mongo: AsyncMongoClient[Document]
     await rekey_email_accounts_once(collections.accounts, collections.migrations)
 
 
-def wire_services(
+def build_services(
     settings: Settings, metrics: ServiceMetrics, keys: KeySet, mongo: AsyncMongoClient[Document]
 ) -> Services:
     """Everything a request needs, on a prepared database."""
