@@ -4,10 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from promotion_service.auth.deps import CurrentAccount
-from promotion_service.container import ServicesDep
 from promotion_service.db import utc_now
 from promotion_service.decimal_json import DecimalJSONRoute
+from promotion_service.dependencies import CurrentAccount, ServicesDep
 from promotion_service.problem_schema import problem_responses
 from promotion_service.vouchers.schemas import RedeemRequest, RedemptionOut, VoucherOut
 
