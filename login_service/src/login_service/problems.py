@@ -1,6 +1,5 @@
 """The one place that turns errors into RFC 9457 ``application/problem+json`` responses."""
 
-import traceback
 from http import HTTPStatus
 from typing import Any
 
@@ -22,6 +21,7 @@ from login_service.errors import (
     VerificationQueueFull,
 )
 from login_service.problem_schema import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from login_service.raised_at import raised_at
 
 log = structlog.get_logger("login_service.problems")
 
@@ -135,12 +135,6 @@ DATABASE_UNAVAILABLE = (ConnectionFailure, ExecutionTimeout, WTimeoutError)
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
-def error_origin(exc: BaseException) -> str:
-    """``file:line`` where the exception was raised."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
-
-
 def _database_problem(request: Request, detail: str) -> JSONResponse:
     return problem_response(
         request,
@@ -169,7 +163,7 @@ def _database_error(request: Request, exc: Exception) -> JSONResponse:
         "database_error",
         error=type(exc).__name__,
         code=getattr(exc, "code", None),
-        at=error_origin(exc),
+        at=raised_at(exc),
         path=request.url.path,
     )
     return _database_problem(
