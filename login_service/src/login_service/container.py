@@ -20,7 +20,7 @@ from login_service.guard.device_tokens import DeviceTokens, derive_device_token_
 from login_service.guard.login_guard import LoginBudgets, LoginGuard
 from login_service.guard.passwords import PasswordHasher
 from login_service.guard.windows import ThrottleRule, WindowStore
-from login_service.metrics import CommandCounter, ServiceMetrics
+from login_service.metrics import MongoCommandCounter, ServiceMetrics
 from login_service.outbox.publisher import EventPublisher, RabbitPublisher
 from login_service.outbox.relay import OutboxRelay
 
@@ -105,7 +105,7 @@ async def open_services(settings: Settings, metrics: ServiceMetrics) -> Services
 
 def connect(settings: Settings, metrics: ServiceMetrics) -> AsyncMongoClient[Document]:
     """The database client (it connects lazily), its commands counted."""
-    return create_client(settings, listeners=[CommandCounter(metrics)])
+    return create_client(settings, listeners=[MongoCommandCounter(metrics)])
 
 
 async def prepare_database(settings: Settings, mongo: AsyncMongoClient[Document]) -> None:
