@@ -20,7 +20,7 @@ from login_service.guard.device_tokens import DeviceTokens, derive_device_token_
 from login_service.guard.login_guard import LoginBudgets, LoginGuard
 from login_service.guard.passwords import PasswordHasher
 from login_service.guard.windows import ThrottleRule, WindowStore
-from login_service.metrics import CommandCounter, ServiceMetrics
+from login_service.metrics import MongoCommandCounter, ServiceMetrics
 from login_service.outbox.publisher import EventPublisher, RabbitPublisher
 from login_service.outbox.relay import OutboxRelay
 
@@ -32,7 +32,8 @@ class Services:
     keys: KeySet
     access_tokens: AccessTokenVerifier
     mongo: AsyncMongoClient[Document]
-    guard: LoginGuard
+    hasher: PasswordHasher
+    device_tokens: DeviceTokens
     accounts: AccountService
     login: LoginService
     publisher: EventPublisher
@@ -43,13 +44,13 @@ class Services:
         await self.relay.stop()
         await self.publisher.close()
         await self.mongo.close()
-        self.guard.hasher.close()
+        self.hasher.close()
 
 
 def build_login_guard(
-    settings: Settings, keys: KeySet, windows: WindowStore, metrics: ServiceMetrics | None = None
+    settings: Settings, keys: KeySet, hasher: PasswordHasher, windows: WindowStore
 ) -> LoginGuard:
-    """Passwords, the login budgets and device tokens, from settings."""
+    """Password checks under the login budgets, from settings."""
     budgets = LoginBudgets(
         per_identifier=ThrottleRule(
             "identifier",
@@ -71,36 +72,40 @@ def build_login_guard(
             "device", settings.throttle_device_max_failures, settings.throttle_device_window_seconds
         ),
     )
+    secret, _ = guard_secrets(settings, private_key_der(keys.private_key))
+    return LoginGuard(
+        hasher=hasher,
+        windows=windows,
+        budgets=budgets,
+        pseudo_account_key=derive_key(secret, PSEUDO_ACCOUNTS),
+        wait_seconds=settings.throttle_wait_seconds,
+    )
+
+
+def build_device_tokens(settings: Settings, keys: KeySet) -> DeviceTokens:
+    """Device tokens issued under the current secret and read under every configured one."""
     secret, also_read = guard_secrets(settings, private_key_der(keys.private_key))
-    device_tokens = DeviceTokens(
+    return DeviceTokens(
         derive_device_token_key(secret),
         read_keys=tuple(derive_device_token_key(other) for other in also_read),
         issuer=settings.jwt_issuer,
         ttl_seconds=settings.device_token_ttl_days * 86_400,
         max_accounts=settings.device_token_max_accounts,
     )
-    return LoginGuard(
-        hasher=PasswordHasher.from_settings(settings, metrics),
-        windows=windows,
-        budgets=budgets,
-        device_tokens=device_tokens,
-        pseudo_account_key=derive_key(secret, PSEUDO_ACCOUNTS),
-        wait_seconds=settings.throttle_wait_seconds,
-    )
 
 
-async def build_services(settings: Settings, metrics: ServiceMetrics) -> Services:
+async def open_services(settings: Settings, metrics: ServiceMetrics) -> Services:
     """Connect, prepare the database and wire everything, in one step (tools and benchmarks;
     the API does the same in its start, serving meanwhile)."""
     keys = load_key_set(settings)
     mongo = connect(settings, metrics)
     await prepare_database(settings, mongo)
-    return wire_services(settings, metrics, keys, mongo)
+    return build_services(settings, metrics, keys, mongo)
 
 
 def connect(settings: Settings, metrics: ServiceMetrics) -> AsyncMongoClient[Document]:
     """The database client (it connects lazily), its commands counted."""
-    return create_client(settings, listeners=[CommandCounter(metrics)])
+    return create_client(settings, listeners=[MongoCommandCounter(metrics)])
 
 
 async def prepare_database(settings: Settings, mongo: AsyncMongoClient[Document]) -> None:
@@ -110,7 +115,7 @@ async def prepare_database(settings: Settings, mongo: AsyncMongoClient[Document]
     await rekey_email_accounts_once(collections.accounts, collections.migrations)
 
 
-def wire_services(
+def build_services(
     settings: Settings, metrics: ServiceMetrics, keys: KeySet, mongo: AsyncMongoClient[Document]
 ) -> Services:
     """Everything a request needs, on a prepared database."""
@@ -137,10 +142,13 @@ def wire_services(
         leeway_seconds=settings.jwt_leeway_seconds,
     )
     repository = AccountRepository(collections.accounts)
-    guard = build_login_guard(settings, keys, WindowStore(collections.login_failures), metrics)
+    hasher = PasswordHasher.from_settings(settings, metrics)
+    windows = WindowStore(collections.login_failures)
+    tokens = build_device_tokens(settings, keys)
     login = LoginService(
         accounts=repository,
-        guard=guard,
+        guard=build_login_guard(settings, keys, hasher, windows),
+        device_tokens=tokens,
         recorder=FirstLoginRecorder(
             mongo,
             collections,
@@ -153,7 +161,9 @@ def wire_services(
     )
     accounts = AccountService(
         repository,
-        guard,
+        hasher=hasher,
+        windows=windows,
+        device_tokens=tokens,
         per_client=ThrottleRule(
             "registration",
             settings.throttle_registration_max_attempts,
@@ -167,7 +177,8 @@ def wire_services(
         keys=keys,
         access_tokens=AccessTokenVerifier(keys, token_policy),
         mongo=mongo,
-        guard=guard,
+        hasher=hasher,
+        device_tokens=tokens,
         accounts=accounts,
         login=login,
         publisher=publisher,

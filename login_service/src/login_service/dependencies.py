@@ -65,7 +65,7 @@ async def get_device_token(
 
     Both are read, so a stale header left by a client never hides a valid cookie.
     """
-    tokens = services.guard.device_tokens
+    tokens = services.device_tokens
     return tokens.read(header) or tokens.read(cookie)
 
 

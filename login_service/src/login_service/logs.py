@@ -7,7 +7,7 @@ and the stdlib path (a ``LogRecord``, the caller's frame, handler locks, a secon
 formatting pass) cost three times as much as rendering it. JSON lines are serialized by
 orjson (the same output as the standard library's, in compact form). Libraries' stdlib
 records go through one handler that renders them with the same processors, so every line
-has one format. The promotion service logs the same way.
+has one format.
 
 Tracebacks never include local variables (``show_locals=False``; plain tracebacks on the
 console), which could hold passwords or tokens.

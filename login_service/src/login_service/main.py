@@ -18,14 +18,14 @@ from login_service.auth.key_loading import load_key_set
 from login_service.auth.keys import KeySet
 from login_service.auth.router import router as auth_router
 from login_service.config import Settings, get_settings
-from login_service.container import Services, connect, prepare_database, wire_services
+from login_service.container import Services, build_services, connect, prepare_database
 from login_service.db import Document
 from login_service.device_cookie import DEVICE_TOKEN_HEADER
 from login_service.health import router as health_router
 from login_service.logs import configure_logging
 from login_service.metrics import ServiceMetrics
 from login_service.middleware import RequestContextMiddleware
-from login_service.problem_schema import tidy_problem_content
+from login_service.problem_schema import document_problems_only_as_problem_json
 from login_service.problems import install_problem_handlers
 from login_service.startup import until_ready, watch_start
 from login_service.tracing import start_tracing
@@ -39,17 +39,6 @@ verifiable with the keys at `/.well-known/jwks.json`. Errors are
 `application/problem+json` (RFC 9457)."""
 
 
-def _document_problems_only_as_problem_json(app: FastAPI) -> None:
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            app.openapi_schema = tidy_problem_content(generate())
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
 async def _start(
     app: FastAPI,
     settings: Settings,
@@ -61,7 +50,7 @@ async def _start(
     """Prepare the database, then build what requests need and start the outbox relay."""
     if not await until_ready("mongodb", partial(prepare_database, settings, mongo), stop):
         return
-    services = wire_services(settings, metrics, keys, mongo)
+    services = build_services(settings, metrics, keys, mongo)
     app.state.services = services
     if settings.outbox_relay_enabled:
         await services.relay.start()
@@ -120,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.settings = settings
     install_problem_handlers(app)
-    _document_problems_only_as_problem_json(app)
+    document_problems_only_as_problem_json(app)
     app.include_router(accounts_router)
     app.include_router(auth_router)
     app.include_router(health_router)

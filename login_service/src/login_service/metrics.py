@@ -61,7 +61,7 @@ class _BacklogCollector(Collector):
         )
 
 
-class CommandCounter(monitoring.CommandListener):
+class MongoCommandCounter(monitoring.CommandListener):
     """Counts every MongoDB command the service sends, by command name, and times and judges
     each one that ends.
 

@@ -9,9 +9,10 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from login_service.metrics import ServiceMetrics
-from login_service.problems import error_origin, problem_response
+from login_service.problems import problem_response
+from login_service.raised_at import raised_at
 
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 log = structlog.get_logger("login_service.http")
@@ -87,7 +88,7 @@ class RequestContextMiddleware:
             await response(scope, receive, send_with_id)
         except Exception as exc:  # noqa: BLE001 - the last resort: answer 500, never crash
             # Type and place only: exception messages may quote data (inputs, documents).
-            log.error("unhandled_error", error=type(exc).__name__, at=error_origin(exc))
+            log.error("unhandled_error", error=type(exc).__name__, at=raised_at(exc))
             if not response_started:
                 response = problem_response(
                     Request(scope), 500, "internal-error", "An unexpected error occurred."

@@ -1,6 +1,14 @@
-"""The one place that turns errors into RFC 9457 ``application/problem+json`` responses."""
+"""The one place that turns errors into RFC 9457 ``application/problem+json`` responses.
 
-import traceback
+Every problem body has ``type`` (``urn:bank:login:problem:<code>``, the code carried by the
+error type in ``errors.py``), ``title`` (the same for every problem of a type: the HTTP
+status's reason phrase), ``status``, ``detail`` (this occurrence, safe to show a client),
+``instance`` (the request path) and ``request_id`` (the response's X-Request-ID); invalid
+input adds ``errors: [{field, message, type}]``, a taken field ``field``. The handlers are
+``async``: Starlette runs a plain ``def`` handler in its thread pool, a hop per error.
+``tests/unit/test_problem_bodies.py`` holds the shape.
+"""
+
 from http import HTTPStatus
 from typing import Any
 
@@ -22,6 +30,7 @@ from login_service.errors import (
     VerificationQueueFull,
 )
 from login_service.problem_schema import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from login_service.raised_at import raised_at
 
 log = structlog.get_logger("login_service.problems")
 
@@ -60,7 +69,7 @@ _DOMAIN_STATUS: list[tuple[type[DomainError], int]] = [
 ]
 
 
-def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status = next((code for cls, code in _DOMAIN_STATUS if isinstance(exc, cls)), 400)
     headers: dict[str, str] = {}
@@ -100,7 +109,7 @@ def _field_problem(error: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [_field_problem(error) for error in exc.errors()]
     return problem_response(
@@ -108,7 +117,7 @@ def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     if status == 400 and isinstance(exc.__cause__, UnicodeDecodeError | RecursionError):
@@ -135,12 +144,6 @@ DATABASE_UNAVAILABLE = (ConnectionFailure, ExecutionTimeout, WTimeoutError)
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
-def error_origin(exc: BaseException) -> str:
-    """``file:line`` where the exception was raised."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "unknown"
-
-
 def _database_problem(request: Request, detail: str) -> JSONResponse:
     return problem_response(
         request,
@@ -151,12 +154,12 @@ def _database_problem(request: Request, detail: str) -> JSONResponse:
     )
 
 
-def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     log.warning("database_unavailable", error=type(exc).__name__, path=request.url.path)
     return _database_problem(request, "The service cannot reach its database. Try again later.")
 
 
-def _database_error(request: Request, exc: Exception) -> JSONResponse:
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     """Any other driver error: the database refused or failed the operation.
 
     Whatever PyMongo could retry (a transaction's labelled transient errors) it has
@@ -169,7 +172,7 @@ def _database_error(request: Request, exc: Exception) -> JSONResponse:
         "database_error",
         error=type(exc).__name__,
         code=getattr(exc, "code", None),
-        at=error_origin(exc),
+        at=raised_at(exc),
         path=request.url.path,
     )
     return _database_problem(

@@ -3,11 +3,12 @@ or until the process is asked to stop."""
 
 import asyncio
 import contextlib
-import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+
+from login_service.backoff import jittered_backoff_seconds
 
 log = structlog.get_logger("login_service.startup")
 
@@ -25,8 +26,9 @@ async def until_ready(
         try:
             await start()
         except Exception as exc:  # noqa: BLE001 - any failure: not ready yet, try again
-            ceiling = min(MAX_DELAY_SECONDS, FIRST_DELAY_SECONDS * 2 ** (attempt - 1))
-            delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
+            delay = jittered_backoff_seconds(
+                attempt, initial=FIRST_DELAY_SECONDS, maximum=MAX_DELAY_SECONDS
+            )
             log.warning(
                 "dependency_not_ready",
                 dependency=dependency,

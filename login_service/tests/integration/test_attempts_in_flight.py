@@ -96,7 +96,7 @@ async def test_a_flood_from_many_networks_is_shed_with_503_and_the_owner_goes_fi
         )
         device_token = registered.cookies["device"]
         proxy.cookies.clear()
-        limit = app.state.services.guard.hasher.queue.limit
+        limit = app.state.services.hasher.queue.limit
         flood = [
             asyncio.create_task(_guess(proxy, f"nobody{i}", f"198.51.{i // 250}.{i % 250}"))
             for i in range(2 * limit)

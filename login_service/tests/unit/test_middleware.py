@@ -85,7 +85,13 @@ async def test_bodies_within_the_limit_pass_and_larger_ones_are_413() -> None:
 
 @pytest.mark.parametrize(
     ("header", "kept"),
-    [(b"req-1.A_b", True), (b"x" * 129, False), (b"has space", False), (b"", False)],
+    [
+        (b"req-1.A_b", True),
+        (b"x" * 129, False),
+        (b"has space", False),
+        (b"", False),
+        (b"trailing-newline\n", False),
+    ],
 )
 def test_only_sane_request_ids_are_kept(header: bytes, kept: bool) -> None:
     request_id = request_id_from([(b"x-request-id", header)])

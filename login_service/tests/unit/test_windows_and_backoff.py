@@ -1,7 +1,7 @@
 """Fixed throttle windows and the relay's retry backoff."""
 
+from login_service.backoff import backoff_seconds
 from login_service.guard.windows import ThrottleRule, current_window, retry_after_seconds
-from login_service.outbox.relay import backoff_seconds
 
 RULE = ThrottleRule("account", max_count=5, window_seconds=900)
 

@@ -2,9 +2,9 @@
 
 import uvicorn
 
-from promotion_service.api_metrics import shared_metrics_directory
 from promotion_service.config import settings_or_exit
-from promotion_service.log_setup import configure_logging
+from promotion_service.logs import configure_logging
+from promotion_service.metrics import shared_metrics_directory
 from promotion_service.serving import serve
 
 

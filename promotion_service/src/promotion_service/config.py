@@ -28,7 +28,7 @@ DEV_CORS_ORIGINS = ["http://localhost:3000", "http://localhost:5173", "http://12
 
 
 def _split_list(value: Any) -> Any:
-    """Accept a JSON list or a comma-separated string for list settings (as the login does)."""
+    """Accept a JSON list or a comma-separated string for list settings."""
     if isinstance(value, str):
         text = value.strip()
         if not text:

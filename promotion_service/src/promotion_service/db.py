@@ -2,7 +2,7 @@
 
 import contextlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 import structlog
@@ -10,6 +10,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel, monitor
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from promotion_service.clock import utc_now_ms
 from promotion_service.config import Settings
 
 type Document = dict[str, Any]
@@ -21,12 +22,6 @@ PROCESSED_EVENTS = "processed_events"
 DELIVERY_ATTEMPTS = "delivery_attempts"
 
 log = structlog.get_logger(__name__)
-
-
-def utc_now() -> datetime:
-    """Now, in UTC, truncated to the millisecond precision BSON dates keep."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def create_client(
@@ -78,7 +73,7 @@ async def ensure_indexes(db: Database) -> None:
 
 async def ensure_campaign(db: Database, settings: Settings) -> None:
     """Create the configured campaign if absent; an existing one is left as it is."""
-    now = utc_now()
+    now = utc_now_ms()
     # Another process may create it between our match and insert: same outcome.
     with contextlib.suppress(DuplicateKeyError):
         await db[CAMPAIGNS].update_one(

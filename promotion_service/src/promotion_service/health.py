@@ -1,20 +1,25 @@
-"""Liveness and readiness of the API process (the consumer's readiness is its own)."""
+"""Liveness, readiness and metrics endpoints of the API process (the consumer's are its own)."""
 
 import asyncio
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+import structlog
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict
 
 from promotion_service.config import Settings
 from promotion_service.container import Services
 from promotion_service.db import ping
+from promotion_service.metrics import ApiMetrics, CampaignFill
 from promotion_service.serving import draining
 
 router = APIRouter(tags=["health"])
+log = structlog.get_logger("promotion_service.health")
 
 CHECK_TIMEOUT_SECONDS = 3.0
+METRICS_READ_TIMEOUT_SECONDS = 2.0
 
 
 class Liveness(BaseModel):
@@ -28,7 +33,7 @@ class Readiness(BaseModel):
             "examples": [{"status": "ok", "checks": {"mongodb": "ok", "jwks": "ok"}}]
         }
     )
-    # The login service's words: one probe rule and one alert rule read both services.
+    # A fixed set of words: probes and alert rules match on them.
     status: Literal["ok", "starting", "stopping", "failed", "unavailable"]
     checks: dict[str, str]
 
@@ -97,3 +102,39 @@ def _readiness(request: Request, status: str, checks: dict[str, str]) -> JSONRes
     return JSONResponse(
         {"status": status, "checks": checks}, status_code=200 if status == "ok" else 503
     )
+
+
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    summary="Prometheus metrics of the API (all workers of this instance)",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Metrics"}},
+)
+async def metrics(request: Request) -> Response:
+    counters: ApiMetrics = request.app.state.metrics
+    settings: Settings = request.app.state.settings
+    services: Services | None = getattr(request.app.state, "services", None)
+    campaigns = await _campaign_fill(services, settings.campaign_id)
+    return Response(counters.exposition(campaigns), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _campaign_fill(services: Services | None, campaign_id: str) -> list[CampaignFill]:
+    """The configured campaign's slots, read now; none while starting or unreadable (the
+    other series are still worth serving)."""
+    if services is None:
+        return []
+    try:
+        campaign = await asyncio.wait_for(
+            services.campaigns.get_campaign(campaign_id), METRICS_READ_TIMEOUT_SECONDS
+        )
+    except Exception as exc:  # any failure: serve the counters without it
+        log.warning("campaign_fill_unreadable", error=type(exc).__name__)
+        return []
+    return [
+        CampaignFill(
+            campaign=campaign_id,
+            claimed=int(campaign["slots_claimed"]),
+            total=int(campaign["slots_total"]),
+        )
+    ]

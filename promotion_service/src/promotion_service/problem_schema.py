@@ -3,6 +3,7 @@
 from http import HTTPStatus
 from typing import Any
 
+from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -51,6 +52,19 @@ def tidy_problem_content(spec: dict[str, Any]) -> dict[str, Any]:
                 if PROBLEM_MEDIA_TYPE in content:
                     content.pop("application/json", None)
     return spec
+
+
+def document_problems_only_as_problem_json(app: FastAPI) -> None:
+    """Make the app's OpenAPI document list problems as ``application/problem+json`` only
+    (``tidy_problem_content``), generated once and kept."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = tidy_problem_content(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 _EXAMPLES: dict[int, dict[str, Any]] = {

@@ -1,10 +1,12 @@
-"""Every error as application/problem+json (RFC 9457); the one place that knows HTTP statuses.
+"""The one place that turns errors into RFC 9457 ``application/problem+json`` responses.
 
-The body has the login service's shape, so a frontend reads both APIs' errors alike:
-``type`` (``urn:bank:promotion:problem:<code>``, the code carried by the error type in
-``errors.py``), ``title``, ``status``, ``detail``, ``instance`` (the request path),
-``request_id`` (the response's X-Request-ID) and, for invalid input,
-``errors: [{field, message, type}]``.
+Every problem body has ``type`` (``urn:bank:promotion:problem:<code>``, the code carried by
+the error type in ``errors.py``), ``title`` (the same for every problem of a type: the error
+type's ``title``), ``status``, ``detail`` (this occurrence, safe to show a client),
+``instance`` (the request path) and ``request_id`` (the response's X-Request-ID); invalid
+input adds ``errors: [{field, message, type}]``. The handlers are ``async``: Starlette runs a
+plain ``def`` handler in its thread pool, a hop per error.
+``tests/unit/test_problem_bodies.py`` holds the shape.
 """
 
 from collections.abc import Sequence
@@ -37,7 +39,7 @@ from promotion_service.raised_at import raised_at
 # How long a client should wait before retrying after a 503 (dependency unavailable).
 RETRY_AFTER_SECONDS = 5
 # MongoDB unreachable (ServerSelectionTimeoutError, NetworkTimeout, AutoReconnect, ... are
-# ConnectionFailures) or too slow to answer: the request may succeed later. Same as the login.
+# ConnectionFailures) or too slow to answer: the request may succeed later.
 DATABASE_UNAVAILABLE = (ConnectionFailure, ExecutionTimeout, WTimeoutError)
 
 log = structlog.get_logger("promotion_service.problems")

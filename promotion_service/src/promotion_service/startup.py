@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 
-from promotion_service.backoff import backoff_delay
+from promotion_service.backoff import jittered_backoff_seconds
 
 log = structlog.get_logger("promotion_service.startup")
 
@@ -32,7 +32,7 @@ async def until_ready[T](
         try:
             return await start()
         except Exception as exc:
-            delay = backoff_delay(attempt, base=0.5, ceiling=15.0)
+            delay = jittered_backoff_seconds(attempt, initial=0.5, maximum=15.0)
             reason = {"reason": str(exc)[:300]} if explain else {}
             log.warning(
                 "dependency_not_ready",

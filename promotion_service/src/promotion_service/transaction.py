@@ -2,7 +2,7 @@
 
 - ``with_transaction`` runs the body again on an error labelled TransientTransactionError
   (write conflict, election, network) and commits again on UnknownTransactionCommitResult,
-  as MongoDB's drivers prescribe; the login service's recorder uses it the same way.
+  as MongoDB's drivers prescribe.
 - Each run of the body counts; past ``max_attempts`` the body refuses to run again
   (TransactionRetriesExhausted), so a contended document cannot hold a caller for the
   driver's full two minutes.
@@ -22,7 +22,7 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from promotion_service.backoff import backoff_delay
+from promotion_service.backoff import jittered_backoff_seconds
 from promotion_service.db import Document
 
 _BASE_DELAY_SECONDS = 0.005
@@ -41,7 +41,9 @@ class TransactionRun[T]:
 
 def retry_delay(attempt: int) -> float:
     """The wait before running a transaction again after a duplicate key: short, jittered."""
-    return backoff_delay(attempt, base=_BASE_DELAY_SECONDS, ceiling=_MAX_DELAY_SECONDS)
+    return jittered_backoff_seconds(
+        attempt, initial=_BASE_DELAY_SECONDS, maximum=_MAX_DELAY_SECONDS
+    )
 
 
 async def run_in_transaction[T](

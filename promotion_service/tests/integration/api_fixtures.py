@@ -14,8 +14,9 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from promotion_service import create_app
+from promotion_service.clock import utc_now_ms
 from promotion_service.config import Settings
-from promotion_service.db import VOUCHERS, Database, utc_now
+from promotion_service.db import VOUCHERS, Database
 from tests.jwks_server import JwksServer, SigningKey, make_key
 
 
@@ -90,7 +91,7 @@ async def insert_voucher(
     expires_in: timedelta = timedelta(days=30),
     **extra: Any,
 ) -> str:
-    now = utc_now()
+    now = utc_now_ms()
     voucher_id = str(uuid.uuid4())
     await db[VOUCHERS].insert_one(
         {
@@ -116,7 +117,7 @@ PROBLEM_MEMBERS = {"type", "title", "status", "detail", "instance", "request_id"
 
 
 def assert_problem(response: httpx.Response, status: int, name: str) -> dict[str, Any]:
-    """A problem+json body of the login service's shape; returns the body."""
+    """A problem+json body of the service's problem shape; returns the body."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     problem: dict[str, Any] = response.json()

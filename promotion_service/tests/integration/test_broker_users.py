@@ -24,7 +24,7 @@ from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.consumer.runner import FirstLoginConsumer
 from promotion_service.consumer.topology import declare_topology
 from promotion_service.db import VOUCHERS, prepare_database
-from promotion_service.log_setup import configure_logging
+from promotion_service.logs import configure_logging
 from tests.conftest import repo_root
 from tests.factories import eventually, first_login_event, publish, queue_depth
 from tests.integration.test_consumer_in_process import running_consumer

@@ -21,7 +21,7 @@ from promotion_service.consumer.runner import FirstLoginConsumer
 from promotion_service.consumer.topology import declare_topology
 from promotion_service.db import DELIVERY_ATTEMPTS, PROCESSED_EVENTS, VOUCHERS, Database
 from promotion_service.events.first_login import FirstLoginEvent
-from promotion_service.log_setup import configure_logging
+from promotion_service.logs import configure_logging
 from promotion_service.transaction import TransactionRetriesExhausted
 from promotion_service.vouchers.grant import GrantResult, build_grant
 from tests.factories import eventually, first_login_event, publish, queue_depth

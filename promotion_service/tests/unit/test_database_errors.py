@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI
 from pymongo.errors import OperationFailure, ServerSelectionTimeoutError
 
-from promotion_service.log_setup import configure_logging
+from promotion_service.logs import configure_logging
 from promotion_service.problems import install_problem_handlers
 
 

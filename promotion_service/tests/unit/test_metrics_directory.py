@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from promotion_service.api_metrics import MULTIPROCESS_DIR_ENV, shared_metrics_directory
+from promotion_service.metrics import MULTIPROCESS_DIR_ENV, shared_metrics_directory
 
 
 def test_several_workers_share_a_private_directory_removed_on_exit(

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from promotion_service.decimal_json import DUPLICATE_KEY_MESSAGE, loads_request_json
-from promotion_service.http_middleware import request_id_from
+from promotion_service.middleware import request_id_from
 from promotion_service.vouchers.schemas import RedeemRequest
 
 
@@ -32,7 +32,7 @@ def test_lossy_or_odd_amounts_are_refused(amount: object) -> None:
 def test_a_sane_request_id_is_kept_and_anything_else_replaced() -> None:
     assert request_id_from("abc.DEF-1_2") == "abc.DEF-1_2"
     assert request_id_from("a" * 128) == "a" * 128
-    for insane in ("a" * 129, "with space", "ünï", "", None, "a\nb"):
+    for insane in ("a" * 129, "with space", "ünï", "", None, "a\nb", "trailing-newline\n"):
         replaced = request_id_from(insane)
         assert replaced != insane
         assert len(replaced) == 32

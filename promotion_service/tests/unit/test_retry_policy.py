@@ -3,7 +3,7 @@
 import pytest
 from pymongo import errors
 
-from promotion_service.backoff import backoff_delay
+from promotion_service.backoff import jittered_backoff_seconds
 from promotion_service.consumer.attempts import attempt_key
 from promotion_service.consumer.failures import WRITE_CONFLICT, database_unavailable
 from promotion_service.errors import CampaignMissing
@@ -21,10 +21,10 @@ def test_a_message_is_known_by_its_id_or_else_by_a_digest_of_its_body() -> None:
 
 def test_retry_delays_grow_and_stay_bounded_and_jittered() -> None:
     for attempt in range(1, 12):
-        delay = backoff_delay(attempt, base=1.0, ceiling=30.0)
+        delay = jittered_backoff_seconds(attempt, initial=1.0, maximum=30.0)
         step = min(30.0, 2 ** (attempt - 1))
         assert step / 2 <= delay <= step
-    assert len({backoff_delay(3, base=1.0, ceiling=30.0) for _ in range(20)}) > 1
+    assert len({jittered_backoff_seconds(3, initial=1.0, maximum=30.0) for _ in range(20)}) > 1
 
 
 def test_transaction_retry_delays_stay_below_a_small_ceiling() -> None:

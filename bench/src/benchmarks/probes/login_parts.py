@@ -2,7 +2,7 @@
 
 Runs in the login service's environment, with the run's login settings (its database,
 its signing key): ``uv run --project login_service python .../login_parts.py``. It wires
-the service as a worker does (``build_services``) and times, one call at a time, for at
+the service as a worker does (``open_services``) and times, one call at a time, for at
 most a number of calls or of seconds per part, the CPU of the calling thread (the event
 loop's) per call: the account read, the budgets' check (the windows' read and the
 hand-off of the verification to a hashing thread, whose Argon2 CPU is not counted here),
@@ -22,7 +22,7 @@ from login_service.accounts.normalize import classify_identifier
 from login_service.accounts.repository import Account, AccountRepository
 from login_service.auth.tokens import SessionIssuer, TokenPolicy
 from login_service.config import Settings
-from login_service.container import Services, build_services
+from login_service.container import Services, open_services
 from login_service.db import Collections
 from login_service.guard.client_address import client_network
 from login_service.guard.login_guard import LoginAttempt
@@ -94,7 +94,7 @@ class Parts:
         return await self.services.guard.check_password(attempt, password, account.password_hash)
 
     async def handoff(self, index: int, password: str) -> object:
-        return await self.services.guard.hasher.verify(password, self.account(index).password_hash)
+        return await self.services.hasher.verify(password, self.account(index).password_hash)
 
     async def write(self, index: int) -> None:
         await self.repository.touch_last_login(self.account(index).id, datetime.now(UTC))
@@ -103,7 +103,7 @@ class Parts:
         return self.sessions.issue(self.account(index).id, datetime.now(UTC))
 
     async def device(self, index: int) -> object:
-        return self.services.guard.device_tokens.issue(None, self.account(index).id)
+        return self.services.device_tokens.issue(None, self.account(index).id)
 
     async def login(self, index: int, password: str) -> object:
         return await self.services.login.login(
@@ -117,7 +117,7 @@ class Parts:
 
 async def measure(usernames: list[str], password: str, timer: Timer) -> dict[str, object]:
     settings = Settings()
-    services = await build_services(settings, ServiceMetrics())
+    services = await open_services(settings, ServiceMetrics())
     try:
         database = services.mongo[settings.mongodb_database]
         repository = AccountRepository(Collections.of(database).accounts)

@@ -59,7 +59,7 @@ async def register(
         response,
         registration.device_token,
         secure=services.settings.is_production,
-        max_age=services.guard.device_tokens.ttl_seconds,
+        max_age=services.device_tokens.ttl_seconds,
         in_header=in_header,
     )
     return _account_out(response, registration.account)

@@ -11,9 +11,9 @@ from login_service.accounts.schemas import RegistrationRequest
 from login_service.clock import utc_now_ms
 from login_service.errors import InvalidField, InvalidToken, RegistrationThrottled
 from login_service.guard.client_address import client_network
-from login_service.guard.device_tokens import DeviceToken
-from login_service.guard.login_guard import LoginGuard
-from login_service.guard.windows import ThrottleRule
+from login_service.guard.device_tokens import DeviceToken, DeviceTokens
+from login_service.guard.passwords import PasswordHasher
+from login_service.guard.windows import ThrottleRule, WindowStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,14 +30,18 @@ class AccountService:
     def __init__(
         self,
         accounts: AccountRepository,
-        guard: LoginGuard,
         *,
+        hasher: PasswordHasher,
+        windows: WindowStore,
+        device_tokens: DeviceTokens,
         per_client: ThrottleRule,
         phone_region: str | None = None,
         clock: Callable[[], datetime] = utc_now_ms,
     ) -> None:
         self._accounts = accounts
-        self._guard = guard
+        self._hasher = hasher
+        self._windows = windows
+        self._device_tokens = device_tokens
         self._per_client = per_client
         self._phone_region = phone_region
         self._clock = clock
@@ -66,10 +70,10 @@ class AccountService:
             phone = normalize_phone(request.phone, self._phone_region)
         except ValueError as exc:
             raise InvalidField("phone", str(exc)) from None
-        await self._guard.windows.reserve(
+        await self._windows.reserve(
             self._per_client, client_network(client_address), RegistrationThrottled
         )
-        password_hash = await self._guard.hasher.hash(request.password)
+        password_hash = await self._hasher.hash(request.password)
         now = self._clock()
         document = {
             "_id": str(uuid.uuid4()),
@@ -85,7 +89,7 @@ class AccountService:
         }
         await self._accounts.insert(document)
         account = Account.from_document(document)
-        return Registration(account, self._guard.device_tokens.issue(device, account.id))
+        return Registration(account, self._device_tokens.issue(device, account.id))
 
     async def get(self, account_id: str) -> Account:
         """The account a verified token names; a token for a deleted account is refused."""

@@ -51,7 +51,7 @@ def _token_response(
         response,
         outcome.device_token,
         secure=services.settings.is_production,
-        max_age=services.guard.device_tokens.ttl_seconds,
+        max_age=services.device_tokens.ttl_seconds,
         in_header=in_header,
     )
     return TokenResponse(

@@ -13,7 +13,7 @@ from login_service.clock import utc_now_ms
 from login_service.errors import InvalidCredentials, LoginThrottled, VerificationQueueFull
 from login_service.first_login.recorder import FirstLoginRecorder
 from login_service.guard.client_address import client_network
-from login_service.guard.device_tokens import DeviceToken
+from login_service.guard.device_tokens import DeviceToken, DeviceTokens
 from login_service.guard.login_guard import LoginAttempt, LoginGuard
 from login_service.metrics import ServiceMetrics
 
@@ -40,6 +40,7 @@ class LoginService:
         *,
         accounts: AccountRepository,
         guard: LoginGuard,
+        device_tokens: DeviceTokens,
         recorder: FirstLoginRecorder,
         sessions: SessionIssuer,
         metrics: ServiceMetrics,
@@ -48,6 +49,7 @@ class LoginService:
     ) -> None:
         self._accounts = accounts
         self._guard = guard
+        self._device_tokens = device_tokens
         self._recorder = recorder
         self._sessions = sessions
         self._metrics = metrics
@@ -103,7 +105,7 @@ class LoginService:
         structlog.contextvars.bind_contextvars(login="success", account_id=account.id)
         return LoginOutcome(
             token=self._sessions.issue(account.id, self._clock()),
-            device_token=self._guard.device_tokens.issue(device, account.id),
+            device_token=self._device_tokens.issue(device, account.id),
         )
 
     async def _record_login(self, account: Account, request_id: str | None) -> None:

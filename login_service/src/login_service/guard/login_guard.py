@@ -31,7 +31,7 @@ import math
 from dataclasses import dataclass
 
 from login_service.errors import InvalidCredentials, LoginThrottled
-from login_service.guard.device_tokens import DeviceToken, DeviceTokens
+from login_service.guard.device_tokens import DeviceToken
 from login_service.guard.passwords import PasswordHasher, Verification
 from login_service.guard.places import PlacesInFlight
 from login_service.guard.windows import (
@@ -84,7 +84,7 @@ class _Plan:
 
 
 class LoginGuard:
-    """Passwords, login budgets and device tokens, for the login and registration flows."""
+    """Password checks of the login flow, held to the login budgets."""
 
     def __init__(
         self,
@@ -92,13 +92,11 @@ class LoginGuard:
         hasher: PasswordHasher,
         windows: WindowStore,
         budgets: LoginBudgets,
-        device_tokens: DeviceTokens,
         pseudo_account_key: bytes,
         wait_seconds: float = DEFAULT_WAIT_SECONDS,
     ) -> None:
-        self.hasher = hasher
-        self.windows = windows
-        self.device_tokens = device_tokens
+        self._hasher = hasher
+        self._windows = windows
         self._budgets = budgets
         self._pseudo_account_key = pseudo_account_key
         self._wait_seconds = wait_seconds
@@ -118,9 +116,9 @@ class LoginGuard:
         identifier_key = hashlib.sha256(attempt.identifier.encode()).hexdigest()[:32]
         plan = await self._hold_places(attempt, identifier_key)
         try:
-            result = await self.hasher.verify(password, stored_hash, owner=plan.owner)
+            result = await self._hasher.verify(password, stored_hash, owner=plan.owner)
             if not result.ok:
-                await self.windows.add_one(plan.counted_in)
+                await self._windows.add_one(plan.counted_in)
                 raise InvalidCredentials
         finally:
             self._places.release(plan.places)
@@ -135,7 +133,7 @@ class LoginGuard:
             if not await self._places.wait(ids, deadline):
                 raise LoginThrottled(math.ceil(self._wait_seconds) or 1, IN_FLIGHT_RULE)
             if spent := self._places.spent(ids):
-                now = self.windows.now()
+                now = self._windows.now()
                 ends = [
                     (retry_after_seconds(w, now), plan.rules[w.document_id])
                     for w in plan.counted_in
@@ -153,7 +151,7 @@ class LoginGuard:
 
     async def _plan(self, attempt: LoginAttempt, identifier_key: str) -> _Plan:
         """The attempt's windows and what each has left, or ``LoginThrottled``."""
-        budgets, now = self._budgets, self.windows.now()
+        budgets, now = self._budgets, self._windows.now()
         untrusted = [
             (budgets.per_identifier, f"{identifier_key}|{attempt.network}"),
             (budgets.per_client, attempt.network),
@@ -167,7 +165,7 @@ class LoginGuard:
             current_window(budgets.per_device, device.device_id, now) if device else None
         )
         wanted = [window for _, window in judged]
-        counts = await self.windows.counts([*wanted, *([device_window] if device_window else [])])
+        counts = await self._windows.counts([*wanted, *([device_window] if device_window else [])])
         device_left = (
             budgets.per_device.max_count - counts.get(device_window.document_id, 0)
             if device_window

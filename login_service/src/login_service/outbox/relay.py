@@ -20,6 +20,7 @@ from opentelemetry.trace import StatusCode
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
+from login_service.backoff import backoff_seconds
 from login_service.clock import utc_now_ms
 from login_service.db import Document
 from login_service.metrics import OutboxBacklog, ServiceMetrics
@@ -28,11 +29,6 @@ from login_service.tracing import stored_trace_context
 
 log = structlog.get_logger("login_service.outbox")
 tracer = trace.get_tracer("login_service.outbox")
-
-
-def backoff_seconds(attempts: int, *, initial: float, maximum: float) -> float:
-    """Exponential delay before retrying an event published ``attempts`` times."""
-    return float(min(maximum, initial * 2 ** max(0, attempts - 1)))
 
 
 class OutboxRelay:

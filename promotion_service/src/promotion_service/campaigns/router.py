@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from promotion_service.campaigns.schemas import CampaignOut
-from promotion_service.container import ServicesDep
+from promotion_service.dependencies import ServicesDep
 from promotion_service.problem_schema import problem_responses
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])

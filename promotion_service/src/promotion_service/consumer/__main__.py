@@ -9,7 +9,7 @@ import structlog
 from promotion_service.config import Settings, settings_or_exit
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.consumer.runner import FirstLoginConsumer
-from promotion_service.log_setup import configure_logging
+from promotion_service.logs import configure_logging
 from promotion_service.tracing import CONSUMER_SERVICE_NAME, start_tracing
 
 

@@ -21,7 +21,8 @@ from datetime import timedelta
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from promotion_service.db import DELIVERY_ATTEMPTS, Database, Document, utc_now
+from promotion_service.clock import utc_now_ms
+from promotion_service.db import DELIVERY_ATTEMPTS, Database, Document
 
 MAX_KEY_LENGTH = 255  # an AMQP message-id is a short string: at most 255 bytes
 
@@ -54,7 +55,7 @@ class DeliveryAttempts:
 
     async def count(self, key: str) -> Delivery:
         """Record one more delivery of `key`; return its attempt number and hand-backs."""
-        now = utc_now()
+        now = utc_now_ms()
         update = {
             "$inc": {"attempts": 1},
             "$set": {"last_delivered_at": now, "expires_at": now + self._ttl},

@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage
 
-from promotion_service.backoff import backoff_delay
+from promotion_service.backoff import jittered_backoff_seconds
 from promotion_service.config import Settings
 from promotion_service.consumer.attempts import DeliveryAttempts, attempt_key
 from promotion_service.consumer.hand_back import hand_back, settle
@@ -67,10 +67,10 @@ class Deliveries:
 
     def backoff(self, step: int) -> float:
         """The growing, jittered wait after failed step `step` (1 = the first)."""
-        return backoff_delay(
+        return jittered_backoff_seconds(
             step,
-            base=self.settings.retry_base_delay_seconds,
-            ceiling=self.settings.retry_max_delay_seconds,
+            initial=self.settings.retry_base_delay_seconds,
+            maximum=self.settings.retry_max_delay_seconds,
         )
 
     async def pause(self, seconds: float) -> None:

@@ -8,7 +8,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from promotion_service.build_info import BuildInfo
-from promotion_service.mongo_metrics import MongoCommandCounter
+from promotion_service.metrics import MongoCommandCounter
 
 # The consume loop beats every PROMOTION_CONSUMER_HEARTBEAT_SECONDS; this many beats missed
 # and the consumer is reported as not consuming.

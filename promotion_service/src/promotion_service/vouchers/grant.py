@@ -29,8 +29,9 @@ from enum import StrEnum
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 
+from promotion_service.clock import utc_now_ms
 from promotion_service.config import Settings
-from promotion_service.db import Database, Document, utc_now
+from promotion_service.db import Database, Document
 from promotion_service.errors import CampaignMissing, SlotCounterExhausted, SlotHeldByAnotherAccount
 from promotion_service.events.first_login import FirstLoginEvent
 from promotion_service.transaction import run_in_transaction
@@ -131,7 +132,7 @@ class VoucherGrant:
             elif await self._vouchers.slot_taken(campaign_id, slot, session):
                 raise SlotHeldByAnotherAccount(f"slot {slot} is held by another account")
 
-        now = utc_now()
+        now = utc_now_ms()
         voucher_id = str(uuid.uuid4()) if outcome is GrantOutcome.GRANTED else None
         # Invariant 1, guarded: inserting the same event_id twice fails on the unique _id.
         await self._processed.record(

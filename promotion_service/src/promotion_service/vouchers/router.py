@@ -4,10 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from promotion_service.auth.deps import CurrentAccount
-from promotion_service.container import ServicesDep
-from promotion_service.db import utc_now
+from promotion_service.clock import utc_now_ms
 from promotion_service.decimal_json import DecimalJSONRoute
+from promotion_service.dependencies import CurrentAccount, ServicesDep
 from promotion_service.problem_schema import problem_responses
 from promotion_service.vouchers.schemas import RedeemRequest, RedemptionOut, VoucherOut
 
@@ -24,7 +23,7 @@ VoucherId = Annotated[str, Path(min_length=1, max_length=64, description="Vouche
     responses=problem_responses(401, 503),
 )
 async def list_my_vouchers(services: ServicesDep, caller: CurrentAccount) -> list[VoucherOut]:
-    vouchers = await services.vouchers.list_vouchers(account_id=caller.account_id, now=utc_now())
+    vouchers = await services.vouchers.list_vouchers(account_id=caller.account_id, now=utc_now_ms())
     return [VoucherOut.model_validate({**voucher, "id": voucher["_id"]}) for voucher in vouchers]
 
 
@@ -44,6 +43,6 @@ async def redeem(
         amount=body.amount,
         currency=body.currency,
         purchase_id=body.purchase_id,
-        now=utc_now(),
+        now=utc_now_ms(),
     )
     return RedemptionOut.model_validate(redemption, from_attributes=True)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import structlog
 
-from promotion_service.log_setup import configure_logging
+from promotion_service.logs import configure_logging
 
 
 def lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:

@@ -6,23 +6,23 @@ import uuid
 from typing import Any
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from promotion_service.metrics import ApiMetrics
 from promotion_service.problems import internal_error_response, payload_too_large_response
 from promotion_service.raised_at import raised_at
 
 REQUEST_ID_HEADER = "x-request-id"
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 log = structlog.get_logger("promotion_service.http")
 
 
 def request_id_from(value: str | None) -> str:
     """The caller's id if sane (<=128 of [A-Za-z0-9._-]), else a fresh uuid4 hex."""
-    if value and _SANE_REQUEST_ID.match(value):
+    if value and _SANE_REQUEST_ID.fullmatch(value):
         return value
     return uuid.uuid4().hex
 
@@ -36,26 +36,10 @@ def _protective_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes,
     return added
 
 
-class HttpMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter(
-            "promotion_http_requests_total",
-            "HTTP requests by route template and status.",
-            ["method", "route", "status"],
-            registry=registry,
-        )
-        self.duration = Histogram(
-            "promotion_http_request_duration_seconds",
-            "HTTP request duration by route template.",
-            ["method", "route"],
-            registry=registry,
-        )
-
-
 class RequestContextMiddleware:
     """Sets X-Request-ID on every response and logs one line per request."""
 
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
         self.app = app
         self.metrics = metrics
 
@@ -95,8 +79,8 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            self.metrics.requests.labels(scope["method"], template, str(status)).inc()
-            self.metrics.duration.labels(scope["method"], template).observe(elapsed)
+            self.metrics.http_requests.labels(scope["method"], template, str(status)).inc()
+            self.metrics.http_duration.labels(scope["method"], template).observe(elapsed)
             state: dict[str, Any] = scope.get("state", {})
             log.info(
                 "request",

@@ -1,5 +1,5 @@
-"""Structured logging with the login service's renderers, to stderr: JSON lines in
-production, readable console lines otherwise.
+"""Structured logging to stderr: JSON lines in production, readable console lines
+otherwise.
 
 Our own log lines (structlog) are rendered by structlog and written straight to stderr, one
 write per line, with no standard-library record in between: the consumer writes one line per
