@@ -31,7 +31,7 @@ class FirstLoginRecorder:
         collections: Collections,
         *,
         routing_key: str,
-        on_recorded: Callable[[], None] = lambda: None,
+        on_recorded: Callable[[], None],
         clock: Callable[[], datetime] = utc_now_ms,
     ) -> None:
         self._client = client
