@@ -87,38 +87,55 @@ async def run(config: StackConfig, console: Console, env: Mapping[str, str]) -> 
 
 
 async def _run(stack: Stack, stop_requested: asyncio.Event) -> int:
-    config, console = stack.config, stack.console
-    mongodb_uri = config.mongodb_uri
-    if mongodb_uri is None:
-        standin_env = {k: v for k, v in stack.env.items() if k != "VIRTUAL_ENV"}
-        standin, uri = standin_process(config.repo_root, config.data_dir, standin_env, console)
-        await stack.start(standin)
-        mongodb_uri = await await_standin_uri(standin, uri)
-        console.info(f"MongoDB stand-in ready (data in {config.data_dir})")
-    else:
-        console.info("using MONGODB_URI from the environment; no stand-in started")
-    broker_users: dict[str, str] = {}
-    if config.rabbitmq_url is None:
-        if await ensure_local_rabbitmq(
-            console, stack.env, host=config.local_rabbitmq_host, port=config.local_rabbitmq_port
-        ):
-            node = stack.env.get("RABBITMQ_NODENAME")
-            how = f"rabbitmqctl -n {node} stop" if node else "rabbitmqctl stop"
-            console.info(f"RabbitMQ keeps running after this run; stop it with `{how}`")
-        broker_users = await _local_broker_users(stack)
-    else:
-        console.info("using RABBITMQ_URL from the environment")
+    mongodb_uri = await _start_mongodb(stack)
+    broker_users = await _prepare_rabbitmq(stack)
     if stop_requested.is_set():
         return 0
+    env = {**service_env(stack.config, stack.env, mongodb_uri), **broker_users}
+    await _start_services(stack, env, own_broker_users=bool(broker_users))
+    return await _supervise(stack, stop_requested, mongodb_uri, env)
 
-    env = {**service_env(config, stack.env, mongodb_uri), **broker_users}
+
+async def _start_mongodb(stack: Stack) -> str:
+    """The stand-in's URI once it is up, or the one the environment gave (nothing started)."""
+    config, console = stack.config, stack.console
+    if config.mongodb_uri is not None:
+        console.info("using MONGODB_URI from the environment; no stand-in started")
+        return config.mongodb_uri
+    standin_env = {k: v for k, v in stack.env.items() if k != "VIRTUAL_ENV"}
+    standin, uri = standin_process(config.repo_root, config.data_dir, standin_env, console)
+    await stack.start(standin)
+    mongodb_uri = await await_standin_uri(standin, uri)
+    console.info(f"MongoDB stand-in ready (data in {config.data_dir})")
+    return mongodb_uri
+
+
+async def _prepare_rabbitmq(stack: Stack) -> dict[str, str]:
+    """The local broker running, and the services' own users on it (none with RABBITMQ_URL)."""
+    config, console = stack.config, stack.console
+    if config.rabbitmq_url is not None:
+        console.info("using RABBITMQ_URL from the environment")
+        return {}
+    if await ensure_local_rabbitmq(
+        console, stack.env, host=config.local_rabbitmq_host, port=config.local_rabbitmq_port
+    ):
+        node = stack.env.get("RABBITMQ_NODENAME")
+        how = f"rabbitmqctl -n {node} stop" if node else "rabbitmqctl stop"
+        console.info(f"RabbitMQ keeps running after this run; stop it with `{how}`")
+    return await _local_broker_users(stack)
+
+
+async def _start_services(stack: Stack, env: Mapping[str, str], *, own_broker_users: bool) -> None:
+    """The two APIs, then the consumers (after the login API is ready if they have a broker
+    user of their own)."""
+    config = stack.config
     # Every process passes on the OTEL_* variables (tracing, off unless they ask for it)
     # under a service name of its own.
     login_env = {**env, "OTEL_SERVICE_NAME": "login-api"}
     await stack.start(stack.service("login", "login_service", "login_service", login_env))
     api_env = {**env, "OTEL_SERVICE_NAME": "promotion-api"}
     await stack.start(stack.service("promo-api", "promotion_service", "promotion_service", api_env))
-    if broker_users:
+    if own_broker_users:
         # The consumers' own user may only look up the events exchange, which the login API
         # declares on its readiness check: the consumers start once it is ready.
         await _wait_ready(config, {f"{config.login_url}/readyz"})
@@ -132,6 +149,12 @@ async def _run(stack: Stack, stop_requested: asyncio.Event) -> int:
         module = "promotion_service.consumer"
         await stack.start(stack.service(name, "promotion_service", module, consumer_env))
 
+
+async def _supervise(
+    stack: Stack, stop_requested: asyncio.Event, mongodb_uri: str, env: Mapping[str, str]
+) -> int:
+    """Announce the stack once both APIs are ready, then run until a stop or a death."""
+    config, console = stack.config, stack.console
     deaths = asyncio.create_task(_first_death(stack.processes))
     stop = asyncio.create_task(stop_requested.wait())
     ready = asyncio.create_task(_wait_ready(config))

@@ -120,27 +120,9 @@ def build_services(
 ) -> Services:
     """Everything a request needs, on a prepared database."""
     collections = Collections.of(mongo[settings.mongodb_database])
-    publisher = RabbitPublisher(
-        settings.rabbitmq_url.get_secret_value(),
-        settings.events_exchange,
-        connect_timeout=5.0,
-        publish_timeout=settings.outbox_publish_timeout_seconds,
-    )
-    relay = OutboxRelay(
-        collections.outbox,
-        publisher,
-        poll_interval=settings.outbox_poll_interval_seconds,
-        lease_seconds=settings.outbox_lease_seconds,
-        backoff_initial=settings.outbox_backoff_initial_seconds,
-        backoff_max=settings.outbox_backoff_max_seconds,
-        metrics=metrics,
-    )
-    token_policy = TokenPolicy(
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        ttl_seconds=settings.access_token_ttl_seconds,
-        leeway_seconds=settings.jwt_leeway_seconds,
-    )
+    publisher = build_publisher(settings)
+    relay = build_relay(settings, collections, publisher, metrics)
+    token_policy = build_token_policy(settings)
     repository = AccountRepository(collections.accounts)
     hasher = PasswordHasher.from_settings(settings, metrics)
     windows = WindowStore(collections.login_failures)
@@ -159,7 +141,65 @@ def build_services(
         metrics=metrics,
         phone_region=settings.phone_default_region,
     )
-    accounts = AccountService(
+    return Services(
+        settings=settings,
+        metrics=metrics,
+        keys=keys,
+        access_tokens=AccessTokenVerifier(keys, token_policy),
+        mongo=mongo,
+        hasher=hasher,
+        device_tokens=tokens,
+        accounts=build_account_service(settings, repository, hasher, windows, tokens),
+        login=login,
+        publisher=publisher,
+        relay=relay,
+    )
+
+
+def build_publisher(settings: Settings) -> RabbitPublisher:
+    """The broker connection the outbox relay publishes through (it connects lazily)."""
+    return RabbitPublisher(
+        settings.rabbitmq_url.get_secret_value(),
+        settings.events_exchange,
+        connect_timeout=5.0,
+        publish_timeout=settings.outbox_publish_timeout_seconds,
+    )
+
+
+def build_relay(
+    settings: Settings, collections: Collections, publisher: EventPublisher, metrics: ServiceMetrics
+) -> OutboxRelay:
+    """The outbox relay, paced by settings (started by the lifespan, if enabled)."""
+    return OutboxRelay(
+        collections.outbox,
+        publisher,
+        metrics=metrics,
+        poll_interval=settings.outbox_poll_interval_seconds,
+        lease_seconds=settings.outbox_lease_seconds,
+        backoff_initial=settings.outbox_backoff_initial_seconds,
+        backoff_max=settings.outbox_backoff_max_seconds,
+    )
+
+
+def build_token_policy(settings: Settings) -> TokenPolicy:
+    """What access tokens say and how long they live: shared by issuing and verifying."""
+    return TokenPolicy(
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_seconds=settings.access_token_ttl_seconds,
+        leeway_seconds=settings.jwt_leeway_seconds,
+    )
+
+
+def build_account_service(
+    settings: Settings,
+    repository: AccountRepository,
+    hasher: PasswordHasher,
+    windows: WindowStore,
+    tokens: DeviceTokens,
+) -> AccountService:
+    """Registration and account reads, under the registration budget."""
+    return AccountService(
         repository,
         hasher=hasher,
         windows=windows,
@@ -170,17 +210,4 @@ def build_services(
             settings.throttle_registration_window_seconds,
         ),
         phone_region=settings.phone_default_region,
-    )
-    return Services(
-        settings=settings,
-        metrics=metrics,
-        keys=keys,
-        access_tokens=AccessTokenVerifier(keys, token_policy),
-        mongo=mongo,
-        hasher=hasher,
-        device_tokens=tokens,
-        accounts=accounts,
-        login=login,
-        publisher=publisher,
-        relay=relay,
     )

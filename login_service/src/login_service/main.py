@@ -1,8 +1,8 @@
 """Application factory: ``create_app(settings)``; the lifespan owns every connection."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from typing import Any
 
@@ -39,6 +39,55 @@ verifiable with the keys at `/.well-known/jwks.json`. Errors are
 `application/problem+json` (RFC 9457)."""
 
 
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the login API. Settings are read here (or passed in), never at import time."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+    metrics = ServiceMetrics()
+    app = _new_app(settings, _lifespan(settings, metrics))
+    app.state.metrics = metrics
+    app.state.settings = settings
+    install_problem_handlers(app)
+    document_problems_only_as_problem_json(app)
+    app.include_router(accounts_router)
+    app.include_router(auth_router)
+    app.include_router(health_router)
+    _add_middleware(app, settings, metrics)
+    # Tracing (OTEL_* variables, off by default) wraps even the middleware, so the request's
+    # log line names its trace. Before the lifespan makes the database client, which the
+    # PyMongo instrumentation must see made.
+    tracer_provider = start_tracing(app)
+    if tracer_provider is not None:
+        configure_logging(settings, trace_ids=True)
+    app.state.tracer_provider = tracer_provider
+    return app
+
+
+def _lifespan(
+    settings: Settings, metrics: ServiceMetrics
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Keys first: one that does not load fails the worker's start (a broken deployment).
+    Then the instance serves at once (``/readyz`` answers ``starting``, the API 503) while
+    its start prepares the database, retried until MongoDB answers."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        keys = load_key_set(settings)
+        mongo = connect(settings, metrics)
+        stop = asyncio.Event()
+        start = asyncio.create_task(_start(app, settings, metrics, keys, mongo, stop))
+        watch_start(app, start)
+        try:
+            yield
+        finally:
+            stop.set()
+            start.cancel()
+            await asyncio.gather(start, return_exceptions=True)
+            await _close(app, mongo)
+
+    return lifespan
+
+
 async def _start(
     app: FastAPI,
     settings: Settings,
@@ -57,41 +106,28 @@ async def _start(
     log.info("started", environment=settings.environment, jwt_kid=keys.signing.kid)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the login API. Settings are read here (or passed in), never at import time."""
-    settings = settings or get_settings()
-    configure_logging(settings)
-    metrics = ServiceMetrics()
+async def _close(app: FastAPI, mongo: AsyncMongoClient[Document]) -> None:
+    """Close what the start opened (everything, or only the database client if it did not
+    finish), then flush the last spans."""
+    services: Services | None = getattr(app.state, "services", None)
+    if services is not None:
+        await services.close()
+    else:
+        await mongo.close()
+    log.info("stopped")
+    if app.state.tracer_provider is not None:
+        app.state.tracer_provider.force_flush()  # the last spans, before the exit
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Keys first: one that does not load fails the worker's start (a broken deployment).
-        # Then the instance serves at once (`/readyz` answers `starting`, the API 503) while
-        # its start prepares the database, retried until MongoDB answers.
-        keys = load_key_set(settings)
-        mongo = connect(settings, metrics)
-        stop = asyncio.Event()
-        start = asyncio.create_task(_start(app, settings, metrics, keys, mongo, stop))
-        watch_start(app, start)
-        try:
-            yield
-        finally:
-            stop.set()
-            start.cancel()
-            await asyncio.gather(start, return_exceptions=True)
-            services: Services | None = getattr(app.state, "services", None)
-            if services is not None:
-                await services.close()
-            else:
-                await mongo.close()
-            log.info("stopped")
-            if app.state.tracer_provider is not None:
-                app.state.tracer_provider.force_flush()  # the last spans, before the exit
 
-    # Swagger UI loads its scripts and styles from the locked fastapi-offline package, served
-    # by this app: bank networks often block CDNs. No validatorUrl, so the page never sends
-    # the document's address to swagger.io; no ReDoc, whose bundle fetches its logo from its
-    # vendor's CDN on every view.
+def _new_app(
+    settings: Settings, lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]]
+) -> FastAPI:
+    """The application, with its API documentation only where settings serve it.
+
+    Swagger UI loads its scripts and styles from the locked fastapi-offline package, served
+    by this app: bank networks often block CDNs. No validatorUrl, so the page never sends
+    the document's address to swagger.io; no ReDoc, whose bundle fetches its logo from its
+    vendor's CDN on every view."""
     about: dict[str, Any] = {
         "title": "Login service",
         "version": __version__,
@@ -99,20 +135,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "lifespan": lifespan,
     }
     if settings.serves_api_docs:
-        app = FastAPIOffline(
+        return FastAPIOffline(
             redoc_url=None,
             swagger_ui_parameters={"persistAuthorization": True, "validatorUrl": None},
             **about,
         )
-    else:  # production unless told otherwise: the API's map is not the public's
-        app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **about)
-    app.state.metrics = metrics
-    app.state.settings = settings
-    install_problem_handlers(app)
-    document_problems_only_as_problem_json(app)
-    app.include_router(accounts_router)
-    app.include_router(auth_router)
-    app.include_router(health_router)
+    # Production unless told otherwise: the API's map is not the public's.
+    return FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **about)
+
+
+def _add_middleware(app: FastAPI, settings: Settings, metrics: ServiceMetrics) -> None:
+    """CORS for the configured origins, then the request context around everything."""
     origins = settings.effective_cors_origins
     if origins:
         app.add_middleware(
@@ -130,11 +163,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics
     )
-    # Tracing (OTEL_* variables, off by default) wraps even that, so the request's log line
-    # names its trace. Before the lifespan makes the database client, which the PyMongo
-    # instrumentation must see made.
-    tracer_provider = start_tracing(app)
-    if tracer_provider is not None:
-        configure_logging(settings, trace_ids=True)
-    app.state.tracer_provider = tracer_provider
-    return app

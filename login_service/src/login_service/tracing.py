@@ -113,16 +113,14 @@ class NoRootDatabaseSpans(Sampler):
         return f"NoRootDatabaseSpans{{{self._delegate.get_description()}}}"
 
 
-def build_tracer_provider(
-    config: TracingConfig, default_service_name: str, processors: Sequence[SpanProcessor] = ()
-) -> TracerProvider:
-    """A provider named after this process, exporting as ``config`` says (or to ``processors``)."""
+def build_tracer_provider(config: TracingConfig, default_service_name: str) -> TracerProvider:
+    """A provider named after this process, exporting as ``config`` says."""
     detected = OTELResourceDetector().detect()
     named = SERVICE_NAME in detected.attributes
     resource = Resource.create({} if named else {SERVICE_NAME: default_service_name})
     provider = TracerProvider(resource=resource)
     provider.sampler = NoRootDatabaseSpans(provider.sampler)  # before any tracer is made
-    for processor in processors or _processors(config):
+    for processor in _processors(config):
         provider.add_span_processor(processor)
     return provider
 
@@ -144,11 +142,10 @@ def _processors(config: TracingConfig) -> list[SpanProcessor]:
 _provider: TracerProvider | None = None
 
 
-def start_tracing(app: FastAPI, env: Mapping[str, str] | None = None) -> TracerProvider | None:
+def start_tracing(app: FastAPI) -> TracerProvider | None:
     """Trace this process (once) and ``app``, if the environment asks; the provider, or None."""
     global _provider
-    env = os.environ if env is None else env
-    config = tracing_config(env)
+    config = tracing_config(os.environ)
     if config is None:
         return None
     if _provider is None:
@@ -157,7 +154,7 @@ def start_tracing(app: FastAPI, env: Mapping[str, str] | None = None) -> TracerP
         PymongoInstrumentor().instrument(tracer_provider=_provider)
         AioPikaInstrumentor().instrument(tracer_provider=_provider)
         log.info("tracing_started", exporters=list(config.exporters))
-    excluded = env.get("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS") or DEFAULT_EXCLUDED_URLS
+    excluded = os.environ.get("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS") or DEFAULT_EXCLUDED_URLS
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=_provider, excluded_urls=excluded, exclude_spans=["receive", "send"]
     )

@@ -8,13 +8,14 @@ in ``test_first_login_http.py``.
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
 
+from login_service.clock import utc_now_ms
 from login_service.db import Collections, ensure_indexes
 from login_service.first_login.event import FirstLoginEvent
 from login_service.first_login.recorder import FirstLoginRecorder
@@ -28,6 +29,17 @@ WORKERS = 3
 ROUTING_KEY = "account.first_login.v1"
 
 
+def _recorder(
+    client: AsyncMongoClient[dict[str, Any]],
+    collections: Collections,
+    clock: Callable[[], datetime] = utc_now_ms,
+) -> FirstLoginRecorder:
+    """A recorder with no outbox relay to wake."""
+    return FirstLoginRecorder(
+        client, collections, routing_key=ROUTING_KEY, on_recorded=lambda: None, clock=clock
+    )
+
+
 @pytest.fixture
 async def recorders(
     mongodb_uri: str, database_name: str, mongo: AsyncMongoClient[dict[str, Any]]
@@ -38,12 +50,7 @@ async def recorders(
     ]
     await ensure_indexes(Collections.of(mongo[database_name]), sent_retention_days=7)
     try:
-        yield [
-            FirstLoginRecorder(
-                client, Collections.of(client[database_name]), routing_key=ROUTING_KEY
-            )
-            for client in clients
-        ]
+        yield [_recorder(client, Collections.of(client[database_name])) for client in clients]
     finally:
         for client in clients:
             await client.close()
@@ -122,7 +129,7 @@ async def test_a_host_whose_clock_runs_behind_never_gives_a_later_order_an_earli
     collections = Collections.of(mongo[database_name])
 
     def recorder(clock: datetime) -> FirstLoginRecorder:
-        return FirstLoginRecorder(mongo, collections, routing_key=ROUTING_KEY, clock=lambda: clock)
+        return _recorder(mongo, collections, clock=lambda: clock)
 
     one = await recorder(on_time).record(first, None)
     two = await recorder(on_time - timedelta(seconds=10)).record(second, None)
@@ -152,12 +159,8 @@ async def test_a_host_whose_clock_runs_ahead_does_not_delay_other_hosts_events(
     ahead = on_time + timedelta(hours=1)
     collections = Collections.of(mongo[database_name])
 
-    await FirstLoginRecorder(
-        mongo, collections, routing_key=ROUTING_KEY, clock=lambda: ahead
-    ).record(first, None)
-    event = await FirstLoginRecorder(
-        mongo, collections, routing_key=ROUTING_KEY, clock=lambda: on_time
-    ).record(second, None)
+    await _recorder(mongo, collections, clock=lambda: ahead).record(first, None)
+    event = await _recorder(mongo, collections, clock=lambda: on_time).record(second, None)
 
     assert event is not None
     assert event.first_login_at == ahead, "orders keep non-decreasing times"

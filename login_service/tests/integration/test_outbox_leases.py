@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
+from login_service.metrics import ServiceMetrics
 from login_service.outbox.publisher import OutgoingMessage
 from login_service.outbox.relay import OutboxRelay
 
@@ -59,7 +60,7 @@ async def test_two_relays_draining_one_outbox_publish_each_event_once(
     events = [_event() for _ in range(20)]
     await outbox.insert_many(events)
     publishers = [RecordingPublisher(delay=0.01), RecordingPublisher(delay=0.01)]
-    relays = [OutboxRelay(outbox, publisher) for publisher in publishers]
+    relays = [OutboxRelay(outbox, publisher, metrics=ServiceMetrics()) for publisher in publishers]
 
     await asyncio.gather(*(relay.relay_pending() for relay in relays))
 
@@ -78,7 +79,7 @@ async def test_an_expired_lease_is_reclaimed_and_a_live_one_is_not(
     await outbox.insert_many([expired, live])
     publisher = RecordingPublisher()
 
-    published, _ = await OutboxRelay(outbox, publisher).relay_pending()
+    published, _ = await OutboxRelay(outbox, publisher, metrics=ServiceMetrics()).relay_pending()
 
     assert published == 1
     assert publisher.published == [expired["_id"]]
@@ -101,7 +102,9 @@ async def test_a_failed_publish_is_retried_after_a_backoff(
             await super().publish(message)
 
     publisher = FailingOnce()
-    relay = OutboxRelay(outbox, publisher, backoff_initial=0.3, poll_interval=0.1)
+    relay = OutboxRelay(
+        outbox, publisher, metrics=ServiceMetrics(), backoff_initial=0.3, poll_interval=0.1
+    )
     published, delay = await relay.relay_pending()
     assert (published, delay) == (0, 0.3)
     assert (await relay.relay_pending())[0] == 0, "not retried before the backoff"
@@ -127,7 +130,12 @@ class AlwaysFailing(RecordingPublisher):
 async def test_an_idle_relay_sleeps_between_polls_instead_of_spinning(
     mongo: AsyncMongoClient[dict[str, Any]], database_name: str
 ) -> None:
-    relay = OutboxRelay(mongo[database_name]["outbox"], RecordingPublisher(), poll_interval=0.5)
+    relay = OutboxRelay(
+        mongo[database_name]["outbox"],
+        RecordingPublisher(),
+        metrics=ServiceMetrics(),
+        poll_interval=0.5,
+    )
     await relay.start()
     cpu_before, wall_before = time.process_time(), time.monotonic()
     await asyncio.sleep(1.5)
@@ -144,7 +152,9 @@ async def test_a_failing_broker_is_retried_after_the_backoff_and_stop_does_not_w
     outbox = mongo[database_name]["outbox"]
     await outbox.insert_one(_event())
     publisher = AlwaysFailing()
-    relay = OutboxRelay(outbox, publisher, poll_interval=0.05, backoff_initial=30.0)
+    relay = OutboxRelay(
+        outbox, publisher, metrics=ServiceMetrics(), poll_interval=0.05, backoff_initial=30.0
+    )
     await relay.start()
     relay.wake()
     await asyncio.sleep(1.0)

@@ -7,8 +7,6 @@ from typing import Any
 import pytest
 import structlog
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision
 from opentelemetry.trace import SpanKind, get_current_span
 
@@ -74,14 +72,10 @@ def test_the_process_is_named_by_otel_service_name_else_by_its_default(
     config = TracingConfig(exporters=(), otlp_endpoint="")
     monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
     monkeypatch.delenv("OTEL_RESOURCE_ATTRIBUTES", raising=False)
-    named = build_tracer_provider(
-        config, "login-api", [SimpleSpanProcessor(InMemorySpanExporter())]
-    )
+    named = build_tracer_provider(config, "login-api")
     assert named.resource.attributes["service.name"] == "login-api"
     monkeypatch.setenv("OTEL_SERVICE_NAME", "login-api-eu")
-    renamed = build_tracer_provider(
-        config, "login-api", [SimpleSpanProcessor(InMemorySpanExporter())]
-    )
+    renamed = build_tracer_provider(config, "login-api")
     assert renamed.resource.attributes["service.name"] == "login-api-eu"
 
 

@@ -31,7 +31,7 @@ class FirstLoginRecorder:
         collections: Collections,
         *,
         routing_key: str,
-        on_recorded: Callable[[], None] = lambda: None,
+        on_recorded: Callable[[], None],
         clock: Callable[[], datetime] = utc_now_ms,
     ) -> None:
         self._client = client
@@ -59,55 +59,24 @@ class FirstLoginRecorder:
         """
         trace_context = current_trace_context()
 
-        async def step(session: AsyncClientSession) -> FirstLoginEvent:
+        async def in_transaction(session: AsyncClientSession) -> FirstLoginEvent:
+            # Read again on each attempt: a retried transaction is a new recording.
             host_now = self._clock()
-            counter = await self._collections.counters.find_one_and_update(
-                {"_id": FIRST_LOGIN_COUNTER_ID},
-                {"$inc": {"value": 1}, "$max": {LATEST_TIME_FIELD: host_now}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-                session=session,
-            )
-            assert counter is not None  # upsert with AFTER always returns the document
-            order = int(counter["value"])
-            now: datetime = counter[LATEST_TIME_FIELD]
-            marked = await self._collections.accounts.update_one(
-                {"_id": account_id, "first_login_at": None},
-                {"$set": {"first_login_at": now, "first_login_order": order, "last_login_at": now}},
-                session=session,
-            )
-            if marked.modified_count != 1:
-                raise _AlreadyRecorded
+            order, now = await self._take_order(host_now, session)
+            await self._mark_first_login(account_id, order, now, session)
             event = FirstLoginEvent.new(
                 account_id=account_id,
                 first_login_at=now,
                 first_login_order=order,
                 correlation_id=correlation_id,
             )
-            await self._collections.outbox.insert_one(
-                {
-                    "_id": event.event_id,
-                    "type": EVENT_TYPE,
-                    "version": EVENT_VERSION,
-                    "routing_key": self._routing_key,
-                    "body": event.body(),
-                    "correlation_id": correlation_id,
-                    "status": "pending",
-                    "attempts": 0,
-                    # The relay's schedule follows this host's clock, not the handed-out
-                    # time, which a host whose clock runs ahead may have pushed forward.
-                    "created_at": host_now,
-                    "next_attempt_at": host_now,
-                }
-                | ({"trace_context": trace_context} if trace_context else {}),
-                session=session,
-            )
+            await self._add_to_outbox(event, host_now, trace_context, session)
             return event
 
         async with self._client.start_session() as session:
             try:
                 event = await session.with_transaction(
-                    step,
+                    in_transaction,
                     read_concern=ReadConcern("snapshot"),
                     write_concern=WriteConcern("majority"),
                     read_preference=ReadPreference.PRIMARY,
@@ -117,3 +86,56 @@ class FirstLoginRecorder:
         # The relay need not wait for its next poll to publish the committed event.
         self._on_recorded()
         return event
+
+    async def _take_order(
+        self, host_now: datetime, session: AsyncClientSession
+    ) -> tuple[int, datetime]:
+        """The next order number and its time: ``max(host_now, the latest time handed out)``."""
+        counter = await self._collections.counters.find_one_and_update(
+            {"_id": FIRST_LOGIN_COUNTER_ID},
+            {"$inc": {"value": 1}, "$max": {LATEST_TIME_FIELD: host_now}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        assert counter is not None  # upsert with AFTER always returns the document
+        return int(counter["value"]), counter[LATEST_TIME_FIELD]
+
+    async def _mark_first_login(
+        self, account_id: str, order: int, now: datetime, session: AsyncClientSession
+    ) -> None:
+        """Set the account's first login; ``_AlreadyRecorded`` if it already had one."""
+        marked = await self._collections.accounts.update_one(
+            {"_id": account_id, "first_login_at": None},
+            {"$set": {"first_login_at": now, "first_login_order": order, "last_login_at": now}},
+            session=session,
+        )
+        if marked.modified_count != 1:
+            raise _AlreadyRecorded
+
+    async def _add_to_outbox(
+        self,
+        event: FirstLoginEvent,
+        host_now: datetime,
+        trace_context: dict[str, str],
+        session: AsyncClientSession,
+    ) -> None:
+        """The event's pending outbox entry, due at once."""
+        await self._collections.outbox.insert_one(
+            {
+                "_id": event.event_id,
+                "type": EVENT_TYPE,
+                "version": EVENT_VERSION,
+                "routing_key": self._routing_key,
+                "body": event.body(),
+                "correlation_id": event.correlation_id,
+                "status": "pending",
+                "attempts": 0,
+                # The relay's schedule follows this host's clock, not the handed-out
+                # time, which a host whose clock runs ahead may have pushed forward.
+                "created_at": host_now,
+                "next_attempt_at": host_now,
+            }
+            | ({"trace_context": trace_context} if trace_context else {}),
+            session=session,
+        )

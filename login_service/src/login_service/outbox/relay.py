@@ -39,11 +39,11 @@ class OutboxRelay:
         outbox: AsyncCollection[Document],
         publisher: EventPublisher,
         *,
+        metrics: ServiceMetrics,
         poll_interval: float = 1.0,
         lease_seconds: float = 30.0,
         backoff_initial: float = 1.0,
         backoff_max: float = 60.0,
-        metrics: ServiceMetrics | None = None,
         clock: Callable[[], datetime] = utc_now_ms,
     ) -> None:
         self.owner = uuid.uuid4().hex
@@ -151,8 +151,7 @@ class OutboxRelay:
                 "$unset": {"lease_owner": "", "lease_until": ""},
             },
         )
-        if self._metrics:
-            self._metrics.outbox_published.inc()
+        self._metrics.outbox_published.inc()
         log.info("outbox_event_published", event_id=event["_id"], attempts=event.get("attempts"))
 
     async def _release_after_failure(self, event: Document, exc: Exception) -> float:
@@ -169,8 +168,7 @@ class OutboxRelay:
                 "$unset": {"lease_owner": "", "lease_until": ""},
             },
         )
-        if self._metrics:
-            self._metrics.outbox_failures.inc()
+        self._metrics.outbox_failures.inc()
         log.warning(
             "outbox_publish_failed",
             event_id=event["_id"],
