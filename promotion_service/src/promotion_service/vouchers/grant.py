@@ -35,7 +35,7 @@ from promotion_service.db import Database, Document
 from promotion_service.errors import CampaignMissing, SlotCounterExhausted, SlotHeldByAnotherAccount
 from promotion_service.events.first_login import FirstLoginEvent
 from promotion_service.transaction import run_in_transaction
-from promotion_service.vouchers.eligibility import CampaignTermsCache, is_eligible
+from promotion_service.vouchers.eligibility import CampaignTerms, CampaignTermsCache
 from promotion_service.vouchers.repositories import (
     CampaignRepository,
     ProcessedEventRepository,
@@ -123,7 +123,7 @@ class VoucherGrant:
         if campaign is None:
             raise CampaignMissing
         outcome = GrantOutcome.NOT_ELIGIBLE
-        if is_eligible(campaign, slot):  # invariant 3: orders 1..slots_total
+        if CampaignTerms.of(campaign).is_eligible(slot):  # invariant 3: orders 1..slots_total
             outcome = GrantOutcome.GRANTED
             # Invariant 2: the account already holds this campaign's voucher (another event).
             if await self._vouchers.held_by_account(campaign_id, event.account_id, session):
