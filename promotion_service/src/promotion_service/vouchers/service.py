@@ -101,11 +101,11 @@ class VoucherService:
         VoucherExpired, VoucherAlreadyRedeemed (for a different purchase_id) or
         PurchaseRedeemedWithOtherAmount (the same purchase_id with another amount or currency).
         """
-        check_amount(amount, currency)  # bad input is refused before anything is read or written
+        checked = check_amount(amount, currency)  # refused before anything is read or written
         voucher = await self._vouchers.owned(voucher_id, account_id)
         if voucher is None:
             raise VoucherNotFound
-        price = apply_discount(amount, currency, voucher["discount_percent"])
+        price = apply_discount(checked, voucher["discount_percent"])
         original, discount, final = price.as_strings()
         redemption = Redemption(
             voucher_id=voucher_id,
