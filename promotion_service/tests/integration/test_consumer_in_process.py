@@ -14,8 +14,8 @@ from pymongo.errors import ServerSelectionTimeoutError
 
 from promotion_service.config import Settings
 from promotion_service.consumer.attempts import DeliveryAttempts
+from promotion_service.consumer.delivery import Deliveries
 from promotion_service.consumer.handler import ClaimFunction, MessageHandler
-from promotion_service.consumer.messaging import Deliveries
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.consumer.runner import FirstLoginConsumer
 from promotion_service.consumer.topology import declare_topology

@@ -6,7 +6,7 @@
 2. The fast path: an event that can never win (beyond the campaign's slots, or a campaign
    that ended or is exhausted) is acknowledged from the cached campaign terms: no delivery
    bookkeeping, no transaction, no write.
-3. Otherwise the delivery is counted (``messaging.py``); one beyond ``max_attempts`` (it
+3. Otherwise the delivery is counted (``delivery.py``); one beyond ``max_attempts`` (it
    crashed or killed earlier consumers) is dead-lettered without being claimed again.
 4. The claim (``vouchers/grant.py``), one transaction; the ack goes out only after it
    committed. An event that contradicts stored state is dead-lettered; the database
@@ -19,8 +19,8 @@ from collections.abc import Awaitable, Callable
 
 from aio_pika.abc import AbstractIncomingMessage
 
-from promotion_service.consumer.failures import database_unavailable
-from promotion_service.consumer.messaging import Deliveries, Delivery, describe
+from promotion_service.consumer.delivery import Deliveries, Delivery
+from promotion_service.consumer.failures import database_unavailable, describe
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.errors import PermanentGrantError
 from promotion_service.events.first_login import FirstLoginEvent, InvalidEvent, decode_first_login
@@ -51,7 +51,8 @@ class MessageHandler:
         self._metrics = metrics
         self._max_attempts = max_attempts
         self._trusted_senders = trusted_senders
-        # Each outcome's counter, looked up once (a label lookup takes a lock and a hash).
+        # Each outcome's counter, looked up once: a label lookup takes a lock and a hash, which
+        # the fast path must not spend per message (docs/decisions.md, section 16).
         self._consumed = {
             outcome: metrics.consumed.labels(outcome=outcome.value) for outcome in GrantOutcome
         }

@@ -13,8 +13,8 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from promotion_service.config import Settings
 from promotion_service.consumer.attempts import DeliveryAttempts
+from promotion_service.consumer.delivery import Deliveries
 from promotion_service.consumer.handler import ClaimFunction, MessageHandler
-from promotion_service.consumer.messaging import Deliveries
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.consumer.topology import consuming_channel
 from promotion_service.db import Database, create_client, prepare_database
