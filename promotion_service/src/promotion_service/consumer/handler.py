@@ -32,6 +32,10 @@ type ClaimFunction = Callable[[FirstLoginEvent], Awaitable[GrantResult]]
 type FastPath = Callable[[FirstLoginEvent], Awaitable[GrantResult | None]]
 
 
+class AttemptsExhausted(Exception):
+    """The delivery is counted beyond ``max_attempts``: it is dead-lettered unclaimed."""
+
+
 class MessageHandler:
     """The consume callback; never lets an exception escape to the broker library."""
 
@@ -83,16 +87,17 @@ class MessageHandler:
             first_login_order=event.first_login_order,
         )
         try:
-            result = await self._beyond_campaign(event) or await self._counted_claim(
-                delivery, event
-            )
+            result = await self._grant(delivery, event)
+        except AttemptsExhausted as exhausted:
+            await delivery.dead_letter("attempts_exhausted", str(exhausted))
+            return
         except PermanentGrantError as contradiction:
             await delivery.dead_letter("contradiction", describe(contradiction))
             return
         except Exception as failure:
             await self._failed(delivery, failure)
             return
-        if result is not None and await delivery.ack():
+        if await delivery.ack():
             self._record(result)
             delivery.logger.info(
                 "event_handled",
@@ -101,15 +106,17 @@ class MessageHandler:
                 transaction_attempts=result.transaction_attempts,
             )
 
-    async def _counted_claim(
-        self, delivery: Delivery, event: FirstLoginEvent
-    ) -> GrantResult | None:
-        """The claim, for a delivery within the attempt limit; None if dead-lettered."""
+    async def _grant(self, delivery: Delivery, event: FirstLoginEvent) -> GrantResult:
+        """The fast path's result if the event can never win; else, for a delivery counted
+        within the attempt limit, the claim's. Raises AttemptsExhausted beyond the limit."""
+        beyond = await self._beyond_campaign(event)
+        if beyond is not None:
+            return beyond
         attempt = await delivery.count()
         if attempt > self._max_attempts:
-            reason = f"delivered {attempt} times without being settled (did it crash a consumer?)"
-            await delivery.dead_letter("attempts_exhausted", reason)
-            return None
+            raise AttemptsExhausted(
+                f"delivered {attempt} times without being settled (did it crash a consumer?)"
+            )
         return await self._claim(event)
 
     async def _failed(self, delivery: Delivery, failure: Exception) -> None:
