@@ -64,40 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(json_logs=settings.json_logs, level=settings.log_level)
     metrics = ApiMetrics()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The instance serves at once (`/readyz` answers `starting`, the API 503) while its
-        # start prepares the database, retried until MongoDB answers.
-        mongo = connect(settings, metrics)
-        http = httpx.AsyncClient(timeout=settings.jwks_timeout_seconds, follow_redirects=False)
-        stop = asyncio.Event()
-        start = asyncio.create_task(_start(app, settings, metrics, mongo, http, stop))
-        watch_start(app, start)
-        try:
-            yield
-        finally:
-            stop.set()
-            start.cancel()
-            await asyncio.gather(start, return_exceptions=True)
-            await http.aclose()
-            await mongo.close()
-            if app.state.tracer_provider is not None:
-                app.state.tracer_provider.force_flush()  # the last spans, before the exit
-
-    # Swagger UI is served from the locked fastapi-offline package, never a CDN (bank
-    # networks often block them); no validatorUrl, so nothing is sent to swagger.io; no
-    # ReDoc, whose bundle fetches its logo from its vendor's CDN on every view.
-    about: dict[str, Any] = {
-        "title": "Promotion service",
-        "version": __version__,
-        "description": DESCRIPTION,
-        "lifespan": lifespan,
-    }
-    if settings.serves_api_docs:
-        app = FastAPIOffline(redoc_url=None, swagger_ui_parameters={"validatorUrl": None}, **about)
-    else:  # production unless told otherwise: the API's map is not the public's
-        app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **about)
+    app = _bare_app(settings)
     app.state.metrics = metrics
     app.state.settings = settings
     install_problem_handlers(app)
@@ -105,7 +72,60 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(vouchers_router)
     app.include_router(campaigns_router)
     app.include_router(health.router)
+    _add_middleware(app, settings, metrics)
+    # Tracing (OTEL_* variables, off by default) wraps even the request context, so the
+    # request's log line names its trace; before the lifespan makes the database client,
+    # which the PyMongo instrumentation must see made.
+    tracer_provider = start_tracing(API_SERVICE_NAME, app)
+    if tracer_provider is not None:
+        configure_logging(json_logs=settings.json_logs, level=settings.log_level, trace_ids=True)
+    app.state.tracer_provider = tracer_provider
+    return app
 
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Open the clients, start preparing in the background, close everything after."""
+    settings: Settings = app.state.settings
+    metrics: ApiMetrics = app.state.metrics
+    # The instance serves at once (`/readyz` answers `starting`, the API 503) while its
+    # start prepares the database, retried until MongoDB answers.
+    mongo = connect(settings, metrics)
+    http = httpx.AsyncClient(timeout=settings.jwks_timeout_seconds, follow_redirects=False)
+    stop = asyncio.Event()
+    start = asyncio.create_task(_start(app, settings, metrics, mongo, http, stop))
+    watch_start(app, start)
+    try:
+        yield
+    finally:
+        stop.set()
+        start.cancel()
+        await asyncio.gather(start, return_exceptions=True)
+        await http.aclose()
+        await mongo.close()
+        if app.state.tracer_provider is not None:
+            app.state.tracer_provider.force_flush()  # the last spans, before the exit
+
+
+def _bare_app(settings: Settings) -> FastAPI:
+    """The application object, with API documentation only where settings serve it.
+
+    Swagger UI is served from the locked fastapi-offline package, never a CDN (bank networks
+    often block them); no validatorUrl, so nothing is sent to swagger.io; no ReDoc, whose
+    bundle fetches its logo from its vendor's CDN on every view."""
+    about: dict[str, Any] = {
+        "title": "Promotion service",
+        "version": __version__,
+        "description": DESCRIPTION,
+        "lifespan": _lifespan,
+    }
+    if settings.serves_api_docs:
+        return FastAPIOffline(redoc_url=None, swagger_ui_parameters={"validatorUrl": None}, **about)
+    # Production unless told otherwise: the API's map is not the public's.
+    return FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **about)
+
+
+def _add_middleware(app: FastAPI, settings: Settings, metrics: ApiMetrics) -> None:
     # Added innermost first: the request context wraps everything, including CORS and 413s.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
@@ -118,11 +138,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_age=600,
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-    # Tracing (OTEL_* variables, off by default) wraps even that, so the request's log line
-    # names its trace; before the lifespan makes the database client, which the PyMongo
-    # instrumentation must see made.
-    tracer_provider = start_tracing(API_SERVICE_NAME, app)
-    if tracer_provider is not None:
-        configure_logging(json_logs=settings.json_logs, level=settings.log_level, trace_ids=True)
-    app.state.tracer_provider = tracer_provider
-    return app

@@ -14,8 +14,8 @@ from pymongo.errors import ServerSelectionTimeoutError
 
 from promotion_service.config import Settings
 from promotion_service.consumer.attempts import DeliveryAttempts
+from promotion_service.consumer.delivery import Deliveries
 from promotion_service.consumer.handler import ClaimFunction, MessageHandler
-from promotion_service.consumer.messaging import Deliveries
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.consumer.runner import FirstLoginConsumer
 from promotion_service.consumer.topology import declare_topology
@@ -28,12 +28,10 @@ from tests.factories import eventually, first_login_event, publish, queue_depth
 
 
 @asynccontextmanager
-async def running_consumer(
-    settings: Settings, claim: ClaimFunction | None = None
-) -> AsyncIterator[ConsumerMetrics]:
+async def running_consumer(settings: Settings) -> AsyncIterator[ConsumerMetrics]:
     stop = asyncio.Event()
     metrics = ConsumerMetrics(heartbeat_seconds=settings.consumer_heartbeat_seconds)
-    consumer = FirstLoginConsumer(settings, metrics=metrics, claim=claim)
+    consumer = FirstLoginConsumer(settings, metrics=metrics)
     task = asyncio.create_task(consumer.run(stop))
     consuming = asyncio.create_task(consumer.consuming.wait())
     done, _ = await asyncio.wait({task, consuming}, timeout=30, return_when="FIRST_COMPLETED")
@@ -135,13 +133,15 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_maximum_a
     channel: AbstractChannel,
     queue_type: str,
     capsys: pytest.CaptureFixture[str],
+    consumers_claim_with: Callable[[ClaimFunction], None],
 ) -> None:
     configure_logging(json_logs=True)
     settings = settings.model_copy(update={"queue_type": queue_type, "max_attempts": 3})
     claim, calls = always_failing()
+    consumers_claim_with(claim)
     event = first_login_event(1)
 
-    async with running_consumer(settings, claim) as metrics:
+    async with running_consumer(settings) as metrics:
         await publish(channel, settings, event)
         count = dead_letter_count(channel, settings)
         await eventually(lambda: _ge(count, 1), timeout=30, what="message dead-lettered")
@@ -167,7 +167,10 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_the_maximum_a
 
 
 async def test_a_message_that_fails_transiently_is_handled_on_a_later_attempt(
-    settings: Settings, db: Database, channel: AbstractChannel
+    settings: Settings,
+    db: Database,
+    channel: AbstractChannel,
+    consumers_claim_with: Callable[[ClaimFunction], None],
 ) -> None:
     real_claim = build_grant(db.client, db, settings).claim
     failures = 2
@@ -179,8 +182,9 @@ async def test_a_message_that_fails_transiently_is_handled_on_a_later_attempt(
             raise TimeoutError("primary stepped down")
         return await real_claim(event)
 
+    consumers_claim_with(flaky)
     event = first_login_event(1)
-    async with running_consumer(settings, flaky):
+    async with running_consumer(settings):
         await publish(channel, settings, event)
         await eventually(lambda: _exists(db, event["event_id"]), timeout=30, what="event handled")
 
@@ -190,15 +194,19 @@ async def test_a_message_that_fails_transiently_is_handled_on_a_later_attempt(
 
 
 async def test_a_delivery_past_the_maximum_attempts_is_dead_lettered_without_handling(
-    settings: Settings, db: Database, channel: AbstractChannel
+    settings: Settings,
+    db: Database,
+    channel: AbstractChannel,
+    consumers_claim_with: Callable[[ClaimFunction], None],
 ) -> None:
     """Earlier deliveries that ended in no settlement at all (a crashed process) count."""
     settings = settings.model_copy(update={"max_attempts": 3})
     claim, calls = always_failing()
+    consumers_claim_with(claim)
     event = first_login_event(1)
     await db[DELIVERY_ATTEMPTS].insert_one({"_id": f"id:{event['event_id']}", "attempts": 3})
 
-    async with running_consumer(settings, claim) as metrics:
+    async with running_consumer(settings) as metrics:
         await publish(channel, settings, event)
         count = dead_letter_count(channel, settings)
         await eventually(lambda: _ge(count, 1), timeout=30, what="message dead-lettered")
@@ -245,14 +253,16 @@ async def test_an_event_outlasting_a_database_outage_is_handled_and_never_dead_l
     queue_type: str,
     failure: Exception,
     capsys: pytest.CaptureFixture[str],
+    consumers_claim_with: Callable[[ClaimFunction], None],
 ) -> None:
     configure_logging(json_logs=True)
     settings = settings.model_copy(update={"queue_type": queue_type, "max_attempts": 3})
     outage = 5 * settings.max_attempts  # failed claims, far beyond the attempt limit
     claim = FailingClaim(db, settings, outage, failure)
+    consumers_claim_with(claim)
     event = first_login_event(1)
 
-    async with running_consumer(settings, claim) as metrics:
+    async with running_consumer(settings) as metrics:
         await publish(channel, settings, event)
         await eventually(lambda: _exists(db, event["event_id"]), timeout=60, what="event handled")
 

@@ -5,6 +5,7 @@ throwaway node of the test's own, never to the machine's broker."""
 import asyncio
 import socket
 import uuid
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -13,6 +14,7 @@ import aio_pika
 from aio_pika.abc import AbstractConnection
 
 from promotion_service.config import Settings
+from promotion_service.consumer.handler import ClaimFunction
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.consumer.runner import FirstLoginConsumer
 from promotion_service.db import PROCESSED_EVENTS, VOUCHERS, Database
@@ -74,7 +76,10 @@ class GatedClaim:
 
 
 async def test_a_broker_restart_is_survived_without_loss_or_double_grant(
-    settings: Settings, db: Database, restartable_broker: RabbitNode
+    settings: Settings,
+    db: Database,
+    restartable_broker: RabbitNode,
+    consumers_claim_with: Callable[[ClaimFunction], None],
 ) -> None:
     """The broker's application is stopped while events wait in the queue and the consumer
     holds some unacknowledged; after start_app the consumer reconnects by itself, what it
@@ -84,7 +89,8 @@ async def test_a_broker_restart_is_survived_without_loss_or_double_grant(
     settings = settings.model_copy(update={"rabbitmq_url": restartable_broker.url})
     stop = asyncio.Event()
     claim = GatedClaim(db, settings)
-    consumer = FirstLoginConsumer(settings, metrics=ConsumerMetrics(), claim=claim)
+    consumers_claim_with(claim)
+    consumer = FirstLoginConsumer(settings, metrics=ConsumerMetrics())
     task = asyncio.create_task(consumer.run(stop))
     before = [first_login_event(order) for order in range(1, 13)]
     after = [first_login_event(order) for order in range(13, 15)]

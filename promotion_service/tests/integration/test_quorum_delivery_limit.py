@@ -3,11 +3,13 @@ every return of a dropped connection, which the consumer's attempt counter does 
 
 import asyncio
 import uuid
+from collections.abc import Callable
 
 from aio_pika.abc import AbstractConnection
 from pymongo.errors import ServerSelectionTimeoutError
 
 from promotion_service.config import Settings
+from promotion_service.consumer.handler import ClaimFunction
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.consumer.runner import FirstLoginConsumer
 from promotion_service.db import DELIVERY_ATTEMPTS, PROCESSED_EVENTS, VOUCHERS, Database
@@ -33,7 +35,10 @@ class OutageThenClaim:
 
 
 async def test_connection_drops_while_an_event_waits_for_the_database_never_dead_letter_it(
-    settings: Settings, db: Database, amqp_connection: AbstractConnection
+    settings: Settings,
+    db: Database,
+    amqp_connection: AbstractConnection,
+    consumers_claim_with: Callable[[ClaimFunction], None],
 ) -> None:
     name = f"promotion-consumer-drops-{uuid.uuid4().hex[:8]}"
     max_attempts, drops = 3, 5  # more returns than attempts: the broker's count grows past it
@@ -49,9 +54,10 @@ async def test_connection_drops_while_an_event_waits_for_the_database_never_dead
         }
     )
     claim = OutageThenClaim(db, settings, failures=drops)
+    consumers_claim_with(claim)
     event = first_login_event(1)
     stop = asyncio.Event()
-    consumer = FirstLoginConsumer(settings, metrics=ConsumerMetrics(), claim=claim)
+    consumer = FirstLoginConsumer(settings, metrics=ConsumerMetrics())
     task = asyncio.create_task(consumer.run(stop))
     channel = await amqp_connection.channel(publisher_confirms=True)
     try:

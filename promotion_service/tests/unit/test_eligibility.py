@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from promotion_service.db import Document
-from promotion_service.vouchers.eligibility import CampaignTerms, CampaignTermsCache, is_eligible
+from promotion_service.vouchers.eligibility import CampaignTerms, CampaignTermsCache
 
 CAMPAIGN = {"_id": "first-login", "slots_total": 100, "slots_claimed": 40, "status": "active"}
 
@@ -14,8 +14,8 @@ CAMPAIGN = {"_id": "first-login", "slots_total": 100, "slots_claimed": 40, "stat
 def test_orders_within_the_slots_of_an_active_campaign_are_eligible(
     order: int, eligible: bool
 ) -> None:
-    assert is_eligible(CAMPAIGN, order) is eligible
-    assert not is_eligible({**CAMPAIGN, "status": "ended"}, order)
+    assert CampaignTerms.of(CAMPAIGN).is_eligible(order) is eligible
+    assert not CampaignTerms.of({**CAMPAIGN, "status": "ended"}).is_eligible(order)
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from promotion_service.vouchers.money import apply_discount, check_amount
 def test_the_discount_is_rounded_half_even_and_parts_add_up(
     amount: str, currency: str, percent: int, expected: tuple[str, str, str]
 ) -> None:
-    price = apply_discount(Decimal(amount), currency, percent)
+    price = apply_discount(check_amount(Decimal(amount), currency), percent)
 
     assert price.as_strings() == expected
     assert price.discount + price.final == price.original
@@ -56,7 +56,7 @@ def test_unacceptable_amounts_and_currencies_are_refused(
 
 
 def test_trailing_zeros_beyond_the_minor_unit_are_accepted() -> None:
-    assert check_amount(Decimal("10.000"), "EUR") == 2
+    assert check_amount(Decimal("10.000"), "EUR").minor_units == 2
 
 
 @pytest.mark.parametrize(

@@ -41,7 +41,7 @@ def test_discount_and_final_amount_add_up_to_the_original_and_are_never_negative
     amount, currency = price
     units = MINOR_UNITS[currency]
 
-    result = apply_discount(amount, currency, percent)
+    result = apply_discount(check_amount(amount, currency), percent)
 
     original, discount, final = (
         in_minor_units(v, units) for v in (result.original, result.discount, result.final)
@@ -69,15 +69,15 @@ ANY_DECIMAL = st.one_of(
 def test_checking_any_decimal_raises_only_invalid_amount(amount: Decimal, currency: str) -> None:
     refused_field: str | None = None
     try:
-        units = check_amount(amount, currency)
+        checked = check_amount(amount, currency)
     except InvalidAmount as refused:
         refused_field = refused.field
     if refused_field is not None:
         assert refused_field in {"amount", "currency"}
         return
     assert 0 < amount <= MAX_AMOUNT
-    assert amount == amount.quantize(Decimal(1).scaleb(-units))  # exact in the minor unit
-    apply_discount(amount, currency, 30)  # and usable without any error
+    assert amount == amount.quantize(Decimal(1).scaleb(-checked.minor_units))  # exact
+    apply_discount(checked, 30)  # and usable without any error
 
 
 JSON_VALUES = st.recursive(

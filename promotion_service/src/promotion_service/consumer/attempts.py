@@ -36,7 +36,7 @@ def attempt_key(message_id: str | None, body: bytes) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
+class AttemptCount:
     """What the counter knows about the delivery in hand."""
 
     attempt: int
@@ -53,7 +53,7 @@ class DeliveryAttempts:
         self._collection = db[DELIVERY_ATTEMPTS]
         self._ttl = ttl
 
-    async def count(self, key: str) -> Delivery:
+    async def count(self, key: str) -> AttemptCount:
         """Record one more delivery of `key`; return its attempt number and hand-backs."""
         now = utc_now_ms()
         update = {
@@ -66,7 +66,7 @@ class DeliveryAttempts:
             counted = await self._upsert(key, update)
         delivered: int = counted["attempts"]
         handed_back: int = counted.get("handed_back", 0)
-        return Delivery(attempt=delivered - handed_back, handed_back=handed_back)
+        return AttemptCount(attempt=delivered - handed_back, handed_back=handed_back)
 
     async def hand_back(self, key: str) -> None:
         """The handler hands the delivery in hand back because the database is unavailable:

@@ -1,4 +1,5 @@
-"""Which claim failures mean "the database is unavailable or contended", not "this message".
+"""Which claim failures mean "the database is unavailable or contended", not "this message",
+and what a log may say about a failure.
 
 Such a failure says nothing about the message: it is retried later, without limit, and is
 never dead-lettered. Any other exception (a bug, an unexpected error) counts as an attempt.
@@ -13,6 +14,7 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
+from promotion_service.raised_at import raised_at
 from promotion_service.transaction import TransactionRetriesExhausted
 
 WRITE_CONFLICT = 112
@@ -36,3 +38,9 @@ def database_unavailable(failure: BaseException) -> bool:
     return isinstance(failure, PyMongoError) and any(
         failure.has_error_label(label) for label in _LABELS
     )
+
+
+def describe(failure: BaseException) -> str:
+    """What a log may say about a failure: its type and where it was raised (its message
+    may quote stored values)."""
+    return f"{type(failure).__name__} at {raised_at(failure)}"

@@ -6,7 +6,7 @@
 2. The fast path: an event that can never win (beyond the campaign's slots, or a campaign
    that ended or is exhausted) is acknowledged from the cached campaign terms: no delivery
    bookkeeping, no transaction, no write.
-3. Otherwise the delivery is counted (``messaging.py``); one beyond ``max_attempts`` (it
+3. Otherwise the delivery is counted (``delivery.py``); one beyond ``max_attempts`` (it
    crashed or killed earlier consumers) is dead-lettered without being claimed again.
 4. The claim (``vouchers/grant.py``), one transaction; the ack goes out only after it
    committed. An event that contradicts stored state is dead-lettered; the database
@@ -19,8 +19,8 @@ from collections.abc import Awaitable, Callable
 
 from aio_pika.abc import AbstractIncomingMessage
 
-from promotion_service.consumer.failures import database_unavailable
-from promotion_service.consumer.messaging import Deliveries, Delivery, describe
+from promotion_service.consumer.delivery import Deliveries, Delivery
+from promotion_service.consumer.failures import database_unavailable, describe
 from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.errors import PermanentGrantError
 from promotion_service.events.first_login import FirstLoginEvent, InvalidEvent, decode_first_login
@@ -30,6 +30,10 @@ from promotion_service.vouchers.grant import GrantOutcome, GrantResult
 
 type ClaimFunction = Callable[[FirstLoginEvent], Awaitable[GrantResult]]
 type FastPath = Callable[[FirstLoginEvent], Awaitable[GrantResult | None]]
+
+
+class AttemptsExhausted(Exception):
+    """The delivery is counted beyond ``max_attempts``: it is dead-lettered unclaimed."""
 
 
 class MessageHandler:
@@ -51,7 +55,8 @@ class MessageHandler:
         self._metrics = metrics
         self._max_attempts = max_attempts
         self._trusted_senders = trusted_senders
-        # Each outcome's counter, looked up once (a label lookup takes a lock and a hash).
+        # Each outcome's counter, looked up once: a label lookup takes a lock and a hash, which
+        # the fast path must not spend per message (docs/decisions.md, section 16).
         self._consumed = {
             outcome: metrics.consumed.labels(outcome=outcome.value) for outcome in GrantOutcome
         }
@@ -82,16 +87,17 @@ class MessageHandler:
             first_login_order=event.first_login_order,
         )
         try:
-            result = await self._beyond_campaign(event) or await self._counted_claim(
-                delivery, event
-            )
+            result = await self._grant(delivery, event)
+        except AttemptsExhausted as exhausted:
+            await delivery.dead_letter("attempts_exhausted", str(exhausted))
+            return
         except PermanentGrantError as contradiction:
             await delivery.dead_letter("contradiction", describe(contradiction))
             return
         except Exception as failure:
             await self._failed(delivery, failure)
             return
-        if result is not None and await delivery.ack():
+        if await delivery.ack():
             self._record(result)
             delivery.logger.info(
                 "event_handled",
@@ -100,15 +106,17 @@ class MessageHandler:
                 transaction_attempts=result.transaction_attempts,
             )
 
-    async def _counted_claim(
-        self, delivery: Delivery, event: FirstLoginEvent
-    ) -> GrantResult | None:
-        """The claim, for a delivery within the attempt limit; None if dead-lettered."""
+    async def _grant(self, delivery: Delivery, event: FirstLoginEvent) -> GrantResult:
+        """The fast path's result if the event can never win; else, for a delivery counted
+        within the attempt limit, the claim's. Raises AttemptsExhausted beyond the limit."""
+        beyond = await self._beyond_campaign(event)
+        if beyond is not None:
+            return beyond
         attempt = await delivery.count()
         if attempt > self._max_attempts:
-            reason = f"delivered {attempt} times without being settled (did it crash a consumer?)"
-            await delivery.dead_letter("attempts_exhausted", reason)
-            return None
+            raise AttemptsExhausted(
+                f"delivered {attempt} times without being settled (did it crash a consumer?)"
+            )
         return await self._claim(event)
 
     async def _failed(self, delivery: Delivery, failure: Exception) -> None:

@@ -19,14 +19,9 @@ from promotion_service.db import Document
 from promotion_service.vouchers.repositories import CampaignRepository
 
 
-def is_eligible(campaign: Document, order: int) -> bool:
-    """An active campaign, and an order within 1..slots_total."""
-    return campaign.get("status") == "active" and 1 <= order <= campaign["slots_total"]
-
-
 @dataclass(frozen=True, slots=True)
 class CampaignTerms:
-    """What the fast path needs of a campaign, as read at one moment."""
+    """What eligibility reads of a campaign, as read at one moment."""
 
     slots_total: int
     slots_claimed: int
@@ -40,10 +35,13 @@ class CampaignTerms:
             active=campaign.get("status") == "active",
         )
 
+    def is_eligible(self, order: int) -> bool:
+        """The rule: an active campaign, and an order within 1..slots_total."""
+        return self.active and 1 <= order <= self.slots_total
+
     def can_never_grant(self, order: int) -> bool:
         """True when no claim of ``order`` can ever succeed (see the module docstring)."""
-        exhausted = self.slots_claimed >= self.slots_total
-        return not self.active or exhausted or not 1 <= order <= self.slots_total
+        return not self.is_eligible(order) or self.slots_claimed >= self.slots_total
 
 
 class CampaignTermsCache:

@@ -23,7 +23,7 @@ with no transaction and no write (eligibility.py says why that is safe).
 
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from pymongo import AsyncMongoClient
@@ -35,7 +35,7 @@ from promotion_service.db import Database, Document
 from promotion_service.errors import CampaignMissing, SlotCounterExhausted, SlotHeldByAnotherAccount
 from promotion_service.events.first_login import FirstLoginEvent
 from promotion_service.transaction import run_in_transaction
-from promotion_service.vouchers.eligibility import CampaignTermsCache, is_eligible
+from promotion_service.vouchers.eligibility import CampaignTerms, CampaignTermsCache
 from promotion_service.vouchers.repositories import (
     CampaignRepository,
     ProcessedEventRepository,
@@ -113,63 +113,78 @@ class VoucherGrant:
     async def _claim_in(
         self, session: AsyncClientSession, event: FirstLoginEvent
     ) -> tuple[GrantOutcome, str | None]:
-        campaign_id, slot = self._policy.campaign_id, event.first_login_order
+        """The claim, top to bottom: each invariant where it is read and where it is guarded."""
         # Invariant 1: handled once. A redelivery finds its own processed record.
         previous = await self._processed.find(event.event_id, session)
         if previous is not None:
             return GrantOutcome.DUPLICATE_EVENT, previous.get("voucher_id")
 
-        campaign = await self._campaigns.find(campaign_id, session)
+        campaign = await self._campaigns.find(self._policy.campaign_id, session)
         if campaign is None:
             raise CampaignMissing
-        outcome = GrantOutcome.NOT_ELIGIBLE
-        if is_eligible(campaign, slot):  # invariant 3: orders 1..slots_total
-            outcome = GrantOutcome.GRANTED
-            # Invariant 2: the account already holds this campaign's voucher (another event).
-            if await self._vouchers.held_by_account(campaign_id, event.account_id, session):
-                outcome = GrantOutcome.DUPLICATE_ACCOUNT
-            # Invariant 3: the slot belongs to whoever has this order; nobody else may hold it.
-            elif await self._vouchers.slot_taken(campaign_id, slot, session):
-                raise SlotHeldByAnotherAccount(f"slot {slot} is held by another account")
+        outcome = await self._outcome_of(session, event, campaign)
 
         now = utc_now_ms()
         voucher_id = str(uuid.uuid4()) if outcome is GrantOutcome.GRANTED else None
         # Invariant 1, guarded: inserting the same event_id twice fails on the unique _id.
-        await self._processed.record(
-            {
-                "_id": event.event_id,
-                "account_id": event.account_id,
-                "first_login_order": slot,
-                "outcome": outcome.value,
-                "voucher_id": voucher_id,
-                "processed_at": now,
-            },
-            session,
-        )
-        if outcome is not GrantOutcome.GRANTED:
+        await self._processed.record(_processed_record(event, outcome, voucher_id, now), session)
+        if voucher_id is None:
             return outcome, None
 
         # Invariants 2 and 3, guarded: the unique indexes on (campaign_id, account_id) and
         # (campaign_id, slot) refuse a second voucher for the account or for the slot.
-        await self._vouchers.insert(
-            {
-                "_id": voucher_id,
-                "campaign_id": campaign_id,
-                "account_id": event.account_id,
-                "slot": slot,
-                "discount_percent": campaign["discount_percent"],
-                "status": "active",
-                "granted_at": now,
-                "expires_at": now + timedelta(days=self._policy.voucher_valid_days),
-                "event_id": event.event_id,
-                "first_login_at": event.first_login_at,
-            },
-            session,
-        )
+        await self._vouchers.insert(self._voucher(event, campaign, voucher_id, now), session)
         # Invariant 4, guarded: the counter only moves while slots_claimed < slots_total.
-        if not await self._campaigns.count_claim(campaign_id, campaign["slots_total"], session):
+        if not await self._campaigns.count_claim(
+            self._policy.campaign_id, campaign["slots_total"], session
+        ):
+            slot = event.first_login_order
             raise SlotCounterExhausted(f"slot {slot} is free but slots_claimed is at the limit")
         return outcome, voucher_id
+
+    async def _outcome_of(
+        self, session: AsyncClientSession, event: FirstLoginEvent, campaign: Document
+    ) -> GrantOutcome:
+        """What a first sight of ``event`` earns, read inside the claim transaction."""
+        campaign_id, slot = self._policy.campaign_id, event.first_login_order
+        if not CampaignTerms.of(campaign).is_eligible(slot):  # invariant 3: orders 1..slots_total
+            return GrantOutcome.NOT_ELIGIBLE
+        # Invariant 2: the account already holds this campaign's voucher (another event).
+        if await self._vouchers.held_by_account(campaign_id, event.account_id, session):
+            return GrantOutcome.DUPLICATE_ACCOUNT
+        # Invariant 3: the slot belongs to whoever has this order; nobody else may hold it.
+        if await self._vouchers.slot_taken(campaign_id, slot, session):
+            raise SlotHeldByAnotherAccount(f"slot {slot} is held by another account")
+        return GrantOutcome.GRANTED
+
+    def _voucher(
+        self, event: FirstLoginEvent, campaign: Document, voucher_id: str, now: datetime
+    ) -> Document:
+        return {
+            "_id": voucher_id,
+            "campaign_id": self._policy.campaign_id,
+            "account_id": event.account_id,
+            "slot": event.first_login_order,
+            "discount_percent": campaign["discount_percent"],
+            "status": "active",
+            "granted_at": now,
+            "expires_at": now + timedelta(days=self._policy.voucher_valid_days),
+            "event_id": event.event_id,
+            "first_login_at": event.first_login_at,
+        }
+
+
+def _processed_record(
+    event: FirstLoginEvent, outcome: GrantOutcome, voucher_id: str | None, now: datetime
+) -> Document:
+    return {
+        "_id": event.event_id,
+        "account_id": event.account_id,
+        "first_login_order": event.first_login_order,
+        "outcome": outcome.value,
+        "voucher_id": voucher_id,
+        "processed_at": now,
+    }
 
 
 def build_grant(

@@ -31,6 +31,15 @@ _ROUNDING = Context(prec=MAX_DIGITS + 10, traps=[InvalidOperation, Overflow, Und
 
 
 @dataclass(frozen=True, slots=True)
+class Amount:
+    """A price that passed ``check_amount``: the only kind ``apply_discount`` takes."""
+
+    value: Decimal
+    currency: str
+    minor_units: int
+
+
+@dataclass(frozen=True, slots=True)
 class Price:
     original: Decimal
     discount: Decimal
@@ -43,9 +52,9 @@ class Price:
         return format(self.original, "f"), format(self.discount, "f"), format(self.final, "f")
 
 
-def check_amount(amount: Decimal, currency: str) -> int:
+def check_amount(amount: Decimal, currency: str) -> Amount:
     """Raise InvalidAmount unless `amount` is a positive price exactly representable in
-    `currency`'s minor unit and at most MAX_AMOUNT; return the minor units.
+    `currency`'s minor unit and at most MAX_AMOUNT; return it as a checked Amount.
 
     Decided from the digits and the exponent alone (``as_tuple()``), bounded before any
     arithmetic: nothing here depends on the decimal context, so an exponent such as
@@ -71,20 +80,19 @@ def check_amount(amount: Decimal, currency: str) -> int:
         raise InvalidAmount("amount", decimals_refused)
     if amount > MAX_AMOUNT:  # exact: both operands are small, bounded decimals
         raise InvalidAmount("amount", f"amount must not exceed {MAX_AMOUNT}")
-    return units
+    return Amount(amount, currency, units)
 
 
-def apply_discount(amount: Decimal, currency: str, discount_percent: int) -> Price:
+def apply_discount(amount: Amount, discount_percent: int) -> Price:
     """The price after a percentage discount, rounded half-even to the minor unit."""
-    units = check_amount(amount, currency)
-    quantum = Decimal(1).scaleb(-units)
-    original = amount.quantize(quantum, context=_EXACT)
+    quantum = Decimal(1).scaleb(-amount.minor_units)
+    original = amount.value.quantize(quantum, context=_EXACT)
     share = _EXACT.divide(_EXACT.multiply(original, discount_percent), 100)
     discount = share.quantize(quantum, rounding=ROUND_HALF_EVEN, context=_ROUNDING)
     return Price(
         original=original,
         discount=discount,
         final=_EXACT.subtract(original, discount),
-        currency=currency,
-        minor_units=units,
+        currency=amount.currency,
+        minor_units=amount.minor_units,
     )

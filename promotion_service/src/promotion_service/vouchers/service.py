@@ -37,11 +37,16 @@ class Redemption:
     redeemed_at: datetime
 
 
+def is_expired(voucher: Document, now: datetime) -> bool:
+    """Past its expires_at (whether used or not): the rule ``mark_redeemed`` guards by query."""
+    return bool(voucher["expires_at"] <= now)
+
+
 def voucher_status(voucher: Document, now: datetime) -> str:
     """active, redeemed, or expired (an unused voucher past its expires_at)."""
     if voucher["status"] == "redeemed":
         return "redeemed"
-    return "expired" if voucher["expires_at"] <= now else "active"
+    return "expired" if is_expired(voucher, now) else "active"
 
 
 def _redemption_of(voucher: Document) -> Redemption:
@@ -61,7 +66,7 @@ def _settled(voucher: Document, wanted: Redemption, now: datetime) -> Redemption
         ):
             raise PurchaseRedeemedWithOtherAmount
         return earlier  # the same purchase again: same answer
-    if voucher["expires_at"] <= now:
+    if is_expired(voucher, now):
         raise VoucherExpired
     return None
 
@@ -96,11 +101,11 @@ class VoucherService:
         VoucherExpired, VoucherAlreadyRedeemed (for a different purchase_id) or
         PurchaseRedeemedWithOtherAmount (the same purchase_id with another amount or currency).
         """
-        check_amount(amount, currency)  # bad input is refused before anything is read or written
+        checked = check_amount(amount, currency)  # refused before anything is read or written
         voucher = await self._vouchers.owned(voucher_id, account_id)
         if voucher is None:
             raise VoucherNotFound
-        price = apply_discount(amount, currency, voucher["discount_percent"])
+        price = apply_discount(checked, voucher["discount_percent"])
         original, discount, final = price.as_strings()
         redemption = Redemption(
             voucher_id=voucher_id,

@@ -1,43 +1,40 @@
-"""Delivery bookkeeping: everything the consumer does to a message besides deciding on it.
+"""A delivery's fate: everything the consumer does to a message in hand besides deciding on it.
 
-- Attempts: a delivery is counted in MongoDB (``attempts.py``) before it is claimed, so a
+- Counting: a delivery is counted in MongoDB (``attempts.py``) before it is claimed, so a
   message that crashed or killed the process on earlier deliveries is known, whatever the
   queue type. Hand-backs for the database do not count.
-- Settling: ack (then the counter is removed), dead-letter (reject without requeue, so
-  RabbitMQ dead-letters it), retry later (a growing, jittered pause, then a requeue), or
-  wait for the database (the same pause, recorded as a hand-back, then ``hand_back.py``).
-- Logs carry the failure's type and place only (``raised_at``): exception messages may
+- Settling: acknowledge (then the counter is removed), dead-letter (reject without requeue,
+  so RabbitMQ dead-letters it), retry later (a growing, jittered pause, then a requeue), wait
+  for the database (the same pause, recorded as a hand-back, then handed back uncounted), or
+  requeue now (delivered while the consumer stops).
+- Handing back uncounted: a classic queue takes a nack with requeue. A quorum queue counts
+  every nack-with-requeue against its ``x-delivery-limit``, so there the message goes back as
+  a fresh copy published to the work queue (publisher confirms), and the delivery is then
+  acknowledged; if the copy cannot be published, a nack is the fallback.
+- Logs carry a failure's type and place only (``failures.describe``): exception messages may
   quote stored values.
 """
 
 import asyncio
 import contextlib
 import itertools
-from functools import cached_property
+from collections.abc import Awaitable
 from typing import Any
 
+import aio_pika
+import aiormq
 import structlog
 from aio_pika.abc import AbstractExchange, AbstractIncomingMessage
 
 from promotion_service.backoff import jittered_backoff_seconds
 from promotion_service.config import Settings
 from promotion_service.consumer.attempts import DeliveryAttempts, attempt_key
-from promotion_service.consumer.hand_back import hand_back, settle
 from promotion_service.consumer.metrics import ConsumerMetrics
-from promotion_service.raised_at import raised_at
 
 log = structlog.get_logger("promotion_service.consumer")
 
 MAX_LOGGED_ID_LENGTH = 128
-
-
-def describe(failure: BaseException) -> str:
-    """What a log may say about a failure: its type and where it was raised."""
-    return f"{type(failure).__name__} at {raised_at(failure)}"
-
-
-def _logged_id(value: str | None) -> str | None:
-    return (value or "")[:MAX_LOGGED_ID_LENGTH] or None
+PUBLISH_TIMEOUT_SECONDS = 10.0
 
 
 class Deliveries:
@@ -59,7 +56,9 @@ class Deliveries:
         self.metrics = metrics
         self.stopping = stopping
         self.requeue_exchange = requeue_exchange
-        # Bound once, with the logging configuration in force: not once per message.
+        # Bound once per run, with the logging configuration in force: loggers are not
+        # cached (logs.py), so binding the module's proxy builds one from the configuration,
+        # which the fast path must not do per message (docs/decisions.md, section 16).
         self.log: Any = log.bind()
 
     def of(self, message: AbstractIncomingMessage) -> "Delivery":
@@ -87,24 +86,18 @@ class Delivery:
         self._message = message
         self.attempt = 0  # 0 = not counted (yet)
         self._handed_back = 0
+        self._counter_key: str | None = None  # set once counted: the fast path never needs it
         # message_id is the event id by contract; the decoded event_id replaces it.
         self._fields: dict[str, object] = {
             "event_id": _logged_id(message.message_id),
             "correlation_id": _logged_id(message.correlation_id),
         }
-        self._logger: Any = None
 
     @property
     def logger(self) -> Any:
-        """The consumer's log with this delivery's fields, bound once they are all known."""
-        if self._logger is None:
-            self._logger = self._shared.log.bind(**self._fields)
-        return self._logger
-
-    @cached_property
-    def _key(self) -> str:
-        """The delivery-attempt counter's key (the fast path never needs it)."""
-        return attempt_key(self._message.message_id, self._message.body)
+        """The consumer's log with this delivery's fields as they stand: bound where a line
+        is written, so a delivery settled without trouble binds once, for its one line."""
+        return self._shared.log.bind(**self._fields)
 
     @property
     def body(self) -> bytes:
@@ -117,25 +110,26 @@ class Delivery:
 
     def bind(self, **fields: object) -> None:
         self._fields.update(fields)
-        self._logger = None
 
     async def count(self) -> int:
         """Count this delivery in MongoDB; its attempt number (hand-backs excluded)."""
-        counted = await self._shared.attempts.count(self._key)
+        key = attempt_key(self._message.message_id, self._message.body)
+        counted = await self._shared.attempts.count(key)
+        self._counter_key = key
         self.attempt, self._handed_back = counted.attempt, counted.handed_back
         self.bind(attempt=self.attempt)
         return self.attempt
 
     async def ack(self) -> bool:
         """Acknowledge; the message is settled for good."""
-        if not await settle(self._message.ack(), self.logger):
+        if not await self._settle(self._message.ack()):
             return False
         await self._forget()
         return True
 
     async def dead_letter(self, kind: str, reason: str) -> None:
         """Reject without requeue: RabbitMQ moves the message to the dead-letter queue."""
-        if await settle(self._message.reject(requeue=False), self.logger):
+        if await self._settle(self._message.reject(requeue=False)):
             await self._forget()
             self._shared.metrics.dead_lettered.labels(reason=kind).inc()
             self.logger.warning(
@@ -146,29 +140,32 @@ class Delivery:
         """Not the database's fault: keep the message for a growing pause, then requeue it
         (the next delivery counts as the next attempt)."""
         await self._announce_retry(max(self.attempt, 1), reason, cause="error")
-        await settle(self._message.nack(requeue=True), self.logger)
+        await self._settle(self._message.nack(requeue=True))
 
     async def wait_for_database(self, reason: str) -> None:
         """The database is unavailable or contended: keep the message for a growing pause,
-        then hand it back, as often as it takes; this delivery does not count.
+        then hand it back uncounted, as often as it takes.
 
         The hand-back is recorded before the pause: a delivery that comes back meanwhile
         (a dropped connection returns what it held) must not find this one counted."""
-        if self.attempt:
+        if self._counter_key is not None:
             self.bind(handed_back=self._handed_back)
-            await self._record_hand_back()
+            await self._record_hand_back(self._counter_key)
         await self._announce_retry(self._handed_back + 1, reason, cause="database_unavailable")
-        await hand_back(
-            self._message,
-            copy_to=self._shared.requeue_exchange,
-            queue=self._shared.settings.queue_name,
-            sender=self._shared.settings.broker_user,
-            logger=self.logger,
-        )
+        await self._hand_back()
 
     async def requeue_now(self) -> None:
         """Hand the message straight back (delivered while the consumer stops)."""
-        await settle(self._message.nack(requeue=True), self.logger)
+        await self._settle(self._message.nack(requeue=True))
+
+    async def _settle(self, settling: Awaitable[None]) -> bool:
+        """Await an ack/nack/reject; a lost channel means the broker redelivers, which is safe."""
+        try:
+            await settling
+        except Exception as exc:
+            self.logger.warning("settle_failed", error=type(exc).__name__)
+            return False
+        return True
 
     async def _announce_retry(self, step: int, reason: str, *, cause: str) -> None:
         delay = self._shared.backoff(step)
@@ -178,7 +175,7 @@ class Delivery:
         self._shared.metrics.message_retries.inc()
         await self._shared.pause(delay)
 
-    async def _record_hand_back(self) -> None:
+    async def _record_hand_back(self, key: str) -> None:
         """Tell the counter this delivery was ours to hand back, not a crash.
 
         Retried while the message is held: left unrecorded, each delivery of a flapping
@@ -186,7 +183,7 @@ class Delivery:
         up only when stopping (the redelivery then counts once)."""
         for step in itertools.count(1):
             try:
-                await self._shared.attempts.hand_back(self._key)
+                await self._shared.attempts.hand_back(key)
                 return
             except Exception as exc:
                 self.logger.warning("attempt_not_uncounted", error=type(exc).__name__, step=step)
@@ -194,10 +191,72 @@ class Delivery:
                 return
             await self._shared.pause(self._shared.backoff(step))
 
+    async def _hand_back(self) -> None:
+        """Requeue uncounted: a confirmed fresh copy to the work queue (quorum queues), then
+        an ack; else (or if the copy fails) a nack with requeue."""
+        if not _channel_open(self._message):
+            return  # the broker has taken it back already, with the channel
+        exchange = self._shared.requeue_exchange
+        if exchange is not None and await self._publish_copy(exchange):
+            await self._settle(self._message.ack())
+            return
+        await self._settle(self._message.nack(requeue=True))
+
+    async def _publish_copy(self, exchange: AbstractExchange) -> bool:
+        settings = self._shared.settings
+        try:
+            confirmed = await exchange.publish(
+                fresh_copy(self._message, settings.broker_user),
+                routing_key=settings.queue_name,
+                timeout=PUBLISH_TIMEOUT_SECONDS,
+            )
+        except Exception as exc:
+            self.logger.warning("requeue_copy_failed", error=type(exc).__name__, fallback="nack")
+            return False
+        if not isinstance(confirmed, aiormq.spec.Basic.Ack):  # returned: no queue took it
+            self.logger.warning("requeue_copy_failed", error="not_routed", fallback="nack")
+            return False
+        return True
+
     async def _forget(self) -> None:
-        if not self.attempt:
+        if self._counter_key is None:
             return  # never counted (the fast path, a malformed message): nothing to remove
         try:
-            await self._shared.attempts.forget(self._key)
+            await self._shared.attempts.forget(self._counter_key)
         except Exception as exc:  # the TTL index removes it later
             self.logger.warning("attempt_counter_not_removed", error=type(exc).__name__)
+
+
+def fresh_copy(message: AbstractIncomingMessage, user_id: str) -> aio_pika.Message:
+    """The message as its producer sent it, for publishing again: without the broker's
+    delivery count, and sent as `user_id` (this consumer's broker user: the broker checks
+    it against the publisher, and the consumer trusts its own hand-back copies)."""
+    headers = {k: v for k, v in (message.headers or {}).items() if k != "x-delivery-count"}
+    return aio_pika.Message(
+        message.body,
+        headers=headers,
+        content_type=message.content_type,
+        content_encoding=message.content_encoding,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        priority=message.priority,
+        correlation_id=message.correlation_id,
+        reply_to=message.reply_to,
+        message_id=message.message_id,
+        timestamp=message.timestamp,
+        type=message.type,
+        app_id=message.app_id,
+        user_id=user_id,
+    )
+
+
+def _channel_open(message: AbstractIncomingMessage) -> bool:
+    """Whether the channel that delivered `message` is still open (it cannot be settled,
+    nor copied usefully, on another: the broker requeues what a closed channel held)."""
+    try:
+        return not message.channel.is_closed
+    except Exception:  # aio-pika raises when the channel is gone
+        return False
+
+
+def _logged_id(value: str | None) -> str | None:
+    return (value or "")[:MAX_LOGGED_ID_LENGTH] or None

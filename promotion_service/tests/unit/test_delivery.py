@@ -1,12 +1,12 @@
-"""The consumer's delivery bookkeeping, with in-memory stand-ins for our own ports (the
-attempt counter) and for the message in hand: what each settlement does, and in what order."""
+"""A delivery's fate, with in-memory stand-ins for our own ports (the attempt counter) and
+for the message in hand: what each settlement does, and in what order."""
 
 import asyncio
 from typing import Any
 
 from promotion_service.config import Settings
-from promotion_service.consumer.attempts import Delivery as Counted
-from promotion_service.consumer.messaging import Deliveries
+from promotion_service.consumer.attempts import AttemptCount
+from promotion_service.consumer.delivery import Deliveries
 from promotion_service.consumer.metrics import ConsumerMetrics
 
 
@@ -18,10 +18,10 @@ class RecordingAttempts:
         self.attempts = 0
         self.handed_back = 0
 
-    async def count(self, key: str) -> Counted:
+    async def count(self, key: str) -> AttemptCount:
         self.calls.append(f"count {key}")
         self.attempts += 1
-        return Counted(attempt=self.attempts - self.handed_back, handed_back=self.handed_back)
+        return AttemptCount(attempt=self.attempts - self.handed_back, handed_back=self.handed_back)
 
     async def hand_back(self, key: str) -> None:
         self.calls.append(f"hand_back {key}")
