@@ -5,6 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 
 SERVICES := login_service promotion_service
 PROJECTS := tools/mongo-standin $(SERVICES)
+LOGIN_PROBES := $(addprefix ../bench/src/benchmarks/probes/,argon2_ceiling.py failure_timing.py login_parts.py)
 UV := uv
 
 .PHONY: help
@@ -82,6 +83,8 @@ lint: install ## ruff (lint + format check), mypy and deptry (declared = importe
 	  (cd $$p && $(UV) run --frozen ruff check . && $(UV) run --frozen ruff format --check . && $(UV) run --frozen mypy \
 	    && $(UV) run --frozen deptry .); \
 	done
+	@echo "== lint: the benchmark's probes, in the login service's environment they run in"
+	cd login_service && $(UV) run --frozen mypy $(LOGIN_PROBES)
 
 .PHONY: format
 format: install ## Format and auto-fix every project

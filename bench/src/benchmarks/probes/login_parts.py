@@ -22,10 +22,11 @@ from login_service.accounts.normalize import classify_identifier
 from login_service.accounts.repository import Account, AccountRepository
 from login_service.auth.tokens import SessionIssuer, TokenPolicy
 from login_service.config import Settings
-from login_service.container import Services, open_services
+from login_service.container import Services, build_login_guard, open_services
 from login_service.db import Collections
 from login_service.guard.client_address import client_network
 from login_service.guard.login_guard import LoginAttempt
+from login_service.guard.windows import WindowStore
 from login_service.metrics import ServiceMetrics
 
 CLIENT_ADDRESS = "127.0.0.1"
@@ -62,6 +63,11 @@ class Parts:
     ) -> None:
         self.services = services
         self.repository = repository
+        # The service's own password checks: its settings, keys and hash threads.
+        failures = Collections.of(services.mongo[settings.mongodb_database]).login_failures
+        self.guard = build_login_guard(
+            settings, services.keys, services.hasher, WindowStore(failures)
+        )
         self.keys = [key for key, _ in accounts]
         self.accounts = [account for _, account in accounts]
         self.sessions = SessionIssuer(
@@ -91,7 +97,7 @@ class Parts:
             account_id=account.id,
             device=None,
         )
-        return await self.services.guard.check_password(attempt, password, account.password_hash)
+        return await self.guard.check_password(attempt, password, account.password_hash)
 
     async def handoff(self, index: int, password: str) -> object:
         return await self.services.hasher.verify(password, self.account(index).password_hash)
