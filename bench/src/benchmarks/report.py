@@ -225,7 +225,7 @@ def _tracing_section(r: RunResult) -> list[str]:
         f"export; {cost.exports} exports): medians of {len(cost.paired_ratios)} paired rounds.",
         "",
         *_table(
-            ["tracing", "CPU per login (ms)", "on ÷ off", "paired rounds' ratios"],
+            ["tracing", "CPU per login (ms)", "on ÷ off (median pair)", "paired rounds' ratios"],
             [
                 ["off", f"{cost.off_ms:.2f}", "", ""],
                 [

@@ -1,5 +1,6 @@
 """What a run found, as plain data: each figure next to the ceiling it is divided by."""
 
+import statistics
 from dataclasses import dataclass, field
 
 from benchmarks.burst import BurstResult
@@ -46,7 +47,11 @@ class TracingCost:
 
     @property
     def ratio(self) -> float:
-        return ratio(self.on_ms, self.off_ms)
+        """The median of the paired rounds' ratios: each round's pair ran back to back, so the
+        machine's drift between rounds (which the medians of each side keep) cancels."""
+        if not self.paired_ratios:
+            return ratio(self.on_ms, self.off_ms)
+        return statistics.median(self.paired_ratios)
 
 
 @dataclass(frozen=True, slots=True)
