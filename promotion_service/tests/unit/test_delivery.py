@@ -8,6 +8,7 @@ from promotion_service.config import Settings
 from promotion_service.consumer.attempts import AttemptCount
 from promotion_service.consumer.delivery import Deliveries
 from promotion_service.consumer.metrics import ConsumerMetrics
+from tests.unit.held_message import HeldMessage
 
 
 class RecordingAttempts:
@@ -29,26 +30,6 @@ class RecordingAttempts:
 
     async def forget(self, key: str) -> None:
         self.calls.append(f"forget {key}")
-
-
-class HeldMessage:
-    """What the handler holds of a delivery; settling it lands in `calls`."""
-
-    def __init__(self, calls: list[str]) -> None:
-        self.calls = calls
-        self.body = b"{}"
-        self.message_id = "evt-1"
-        self.correlation_id = "corr-1"
-        self.channel = type("Channel", (), {"is_closed": False})()
-
-    async def ack(self) -> None:
-        self.calls.append("ack")
-
-    async def nack(self, requeue: bool = True) -> None:
-        self.calls.append(f"nack requeue={requeue}")
-
-    async def reject(self, requeue: bool = False) -> None:
-        self.calls.append(f"reject requeue={requeue}")
 
 
 def deliveries(calls: list[str], metrics: ConsumerMetrics | None = None) -> Deliveries:

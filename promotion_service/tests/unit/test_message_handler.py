@@ -13,6 +13,7 @@ from promotion_service.consumer.metrics import ConsumerMetrics
 from promotion_service.events.first_login import FirstLoginEvent
 from promotion_service.vouchers.grant import GrantOutcome, GrantResult
 from tests.factories import first_login_event
+from tests.unit.held_message import HeldMessage
 
 SETTINGS = Settings(retry_base_delay_seconds=0, retry_max_delay_seconds=0, max_attempts=2)
 GRANTED = GrantResult(GrantOutcome.GRANTED, voucher_id="v-1", transaction_attempts=1)
@@ -35,25 +36,6 @@ class Counter:
 
     async def forget(self, key: str) -> None:
         self.calls.append("forget")
-
-
-class Message:
-    def __init__(self, calls: list[str]) -> None:
-        event = first_login_event(1)
-        self.calls = calls
-        self.body = json.dumps(event).encode()
-        self.message_id, self.correlation_id = event["event_id"], event["correlation_id"]
-        self.user_id = SETTINGS.broker_user
-        self.channel = type("Channel", (), {"is_closed": False})()
-
-    async def ack(self) -> None:
-        self.calls.append("ack")
-
-    async def nack(self, requeue: bool = True) -> None:
-        self.calls.append(f"nack requeue={requeue}")
-
-    async def reject(self, requeue: bool = False) -> None:
-        self.calls.append(f"reject requeue={requeue}")
 
 
 def handler(calls: list[str], *, fast: GrantResult | None, earlier: int = 0) -> MessageHandler:
@@ -82,7 +64,14 @@ def handler(calls: list[str], *, fast: GrantResult | None, earlier: int = 0) -> 
 
 
 def message(calls: list[str]) -> Any:
-    return Message(calls)
+    event = first_login_event(1)
+    return HeldMessage(
+        calls,
+        body=json.dumps(event).encode(),
+        message_id=event["event_id"],
+        correlation_id=event["correlation_id"],
+        user_id=SETTINGS.broker_user,
+    )
 
 
 async def test_an_event_that_can_never_win_is_acknowledged_uncounted_and_unclaimed() -> None:
