@@ -136,16 +136,17 @@ def _recorded_orders(stack: ComposeStack) -> list[int]:
     ]
 
 
-def _handled(stack: ComposeStack) -> set[int]:
+def _handled(logged: dict[str, list[int]], recorded: list[int]) -> set[int]:
     """Orders whose event was handled: recorded by a grant's transaction, or logged as handled
     (the fast path beyond the campaign records nothing). Lines alone would not do: a consumer
     killed after its ack, while it still tidied its attempt counter, never wrote its line."""
-    logged = {order for orders in _handled_orders(stack).values() for order in orders}
-    return logged | set(_recorded_orders(stack))
+    return {order for orders in logged.values() for order in orders} | set(recorded)
 
 
 def _settled(stack: ComposeStack) -> bool | str:
-    missing = set(range(1, ACCOUNTS + 1)) - _handled(stack)
+    missing = set(range(1, ACCOUNTS + 1)) - _handled(
+        _handled_orders(stack), _recorded_orders(stack)
+    )
     queues = stack.queues()
     if not missing and queues.get(WORK_QUEUE) == 0:
         return True
@@ -215,10 +216,9 @@ def test_300_first_logins_scaled_out_with_a_consumer_killed_and_the_broker_resta
         # Every event handled, each recorded once at most; the consumers' counters against
         # what they logged: each process that was never killed or restarted counted every
         # event it handled (a killed process's counters die with it; its lines remain).
-        assert _handled(stack) == set(range(1, ACCOUNTS + 1))
-        recorded = _recorded_orders(stack)
+        handled, recorded = _handled_orders(stack), _recorded_orders(stack)
+        assert _handled(handled, recorded) == set(range(1, ACCOUNTS + 1))
         assert len(recorded) == len(set(recorded)), "an event recorded twice"
-        handled = _handled_orders(stack)
         for index, container in enumerate(stack.containers("promotion-consumer"), start=1):
             if container in chaos[0] or _restarts(stack, container):
                 continue
