@@ -5,7 +5,7 @@ export UV_PYTHON_DOWNLOADS := never
 
 SERVICES := login_service promotion_service
 PROJECTS := tools/mongo-standin $(SERVICES)
-LOGIN_PROBES := $(addprefix ../bench/src/benchmarks/probes/,argon2_ceiling.py failure_timing.py login_parts.py)
+LOGIN_PROBES := $(addprefix ../bench/src/benchmarks/probes/,argon2_ceiling.py failure_timing.py)
 UV := uv
 
 .PHONY: help
@@ -118,8 +118,7 @@ apidoc: install ## Regenerate docs/api.md and docs/openapi/*.json from the servi
 
 .PHONY: bench
 bench: install rabbitmq ## Run the benchmarks and regenerate docs/benchmarks.md (about 30 min; --quick: BENCH_ARGS=--quick; MONGODB_URI=... to run against a MongoDB server)
-	@bash scripts/ensure-wrk.sh \
-	  || echo "== wrk not installed: read ratios whose bare reference is load-generator-bound are refused"
+	@bash scripts/ensure-wrk.sh
 	@echo "== installing the locked dependencies of bench (uv sync)"
 	$(UV) sync --project bench --frozen
 	$(UV) run --project bench python -m benchmarks $(BENCH_ARGS)

@@ -6,7 +6,6 @@ from benchmarks.burst import BurstResult
 from benchmarks.first_logins import FirstLoginRun
 from benchmarks.floors import Argon2Floor
 from benchmarks.load import LoadResult
-from benchmarks.login_parts import LoginParts
 from benchmarks.meter import Cost
 from benchmarks.plan import QUICK
 from benchmarks.results import Argon2Ceiling, RunResult, SizeResult
@@ -59,20 +58,6 @@ def size(accounts: int, login_ms: float) -> SizeResult:
             "login_lean": cost(32.0),
             "register_lean": cost(30.0),
         },
-        login_parts=LoginParts(
-            account_read=0.4,
-            budgets=0.9,
-            verification=0.3,
-            last_login_write=0.5,
-            session_token=0.8,
-            device_token=0.05,
-            login=3.0,
-            calls=30,
-            seconds=2.0,
-            fewest_calls=12,
-            key_bits=3072,
-            algorithm="RS256",
-        ),
     )
 
 
@@ -89,7 +74,6 @@ def run_result() -> RunResult:
             "python": "3.13",
             "command": "uv run --project bench python -m benchmarks --quick",
         },
-        load_engine="wrk",
         sequential=Ceiling(1, 50, 2.0),
         concurrent=Ceiling(16, 40, 2.0),
     )

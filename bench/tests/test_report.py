@@ -63,33 +63,6 @@ def test_the_password_operations_cpu_is_split_between_event_loops_and_other_thre
     assert "GET /v1/accounts/me" not in split
 
 
-def test_a_logins_event_loop_work_is_given_part_by_part_against_the_goals_budget(
-    run_result: RunResult,
-) -> None:
-    text = render(run_result, [], "benchmarks")
-    parts = next(line for line in text.splitlines() if line.startswith("Where a successful"))
-    assert "(1,000, 10,000 accounts; ms)" in parts
-    assert "at most 30 or 2 s per part, the fewest 12 / 12;" in parts
-    # The windows' read is the budgets' check less the verification's hand-off.
-    assert "the budgets' windows read 0.60 / 0.60;" in parts
-    assert "hand-off to a hashing thread 0.30 / 0.30" in parts
-    assert "the session token (RS256 with a 3072-bit key) 0.80 / 0.80" in parts
-    # 3.0 ms in all, 0.4 + 0.9 + 0.5 + 0.8 + 0.05 = 2.65 of it in the parts.
-    assert "as a whole costs 3.00 / 3.00, of which the service's own code" in parts
-    assert "between those parts 0.35 / 0.35" in parts
-    # The loops under load: a quarter of the 33 and 36 ms logins.
-    assert "event loops spent 8.25 / 9.00 per login" in parts
-    # 0.15 of a 30 ms verification.
-    assert "everything that is not Argon2 (the hashing threads' own overhead included): " in parts
-    assert "4.50 / 4.50" in parts
-    assert "49.7 ms of CPU against 32.4 ms" in parts
-
-
-def test_a_run_without_the_parts_has_no_paragraph_for_them(run_result: RunResult) -> None:
-    run_result.sizes = [replace(s, login_parts=None) for s in run_result.sizes]
-    assert "Where a successful" not in render(run_result, [], "benchmarks")
-
-
 def _login_items(r: RunResult) -> list[Measured]:
     return [item for item in measurements(ROWS[0], r) if item.cost is not None]
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.broker import dead_lettered, delete_run_objects
-from benchmarks.load import engine_name
+from benchmarks.load import wrk_path
 from benchmarks.mongo_target import address_of, drop_databases
 from benchmarks.plan import FULL, QUICK, Plan
 from benchmarks.plots import draw_all
@@ -91,11 +91,10 @@ async def run(
         plan=plan,
         started_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         machine=machine(command),
-        load_engine=engine_name(),
     )
     started = time.monotonic()
     target = address_of(stack.mongodb_uri) if stack.external_mongodb_uri else "its own stand-in"
-    say(f"{plan.name} run; work folder {work}; load generator {result.load_engine}; "
+    say(f"{plan.name} run; work folder {work}; load generator {wrk_path()}; "
         f"database {target}")  # fmt: skip
     try:
         await Run(plan, stack, result, raise_throttle).everything()

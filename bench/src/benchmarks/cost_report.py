@@ -62,7 +62,7 @@ def _split(costs: list[Cost]) -> str:
 
 
 def _lean_split(r: RunResult, key: str, label: str, hashing: bool) -> str:
-    """A lean reference's own split, and what it costs against its Argon2id floor: the
+    """A lean operation's own split, and what it costs against its Argon2id floor: the
     lowest ratio the operation's work allows on this machine."""
     leans = [
         (s.floors[key], s.argon2_floor.hash_cpu if hashing else s.argon2_floor.verify_cpu)

@@ -7,7 +7,7 @@ from typing import Literal
 from benchmarks.meter import Cost, ratio
 from benchmarks.results import RunResult, SizeResult
 
-FloorKind = Literal["verify", "hash", "reference", "bare_loop"]
+FloorKind = Literal["verify", "hash", "lean", "bare_loop"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ ROWS = (
         "successful non-first login (context)",
         "lean login (the same work, same Uvicorn setup)",
         None,
-        "reference",
+        "lean",
         cost_key="login",
     ),
     OperationRow("first_login", "first login", "one Argon2id verification", None, "verify"),
@@ -39,14 +39,12 @@ ROWS = (
         "registration (context)",
         "lean registration (the same work, same Uvicorn setup)",
         None,
-        "reference",
+        "lean",
         cost_key="register",
     ),
-    OperationRow(
-        "me", "`GET /v1/accounts/me`", "lean `/me` (same Uvicorn setup)", 1.25, "reference"
-    ),
-    OperationRow("vouchers", "`GET /v1/vouchers`", "lean `/vouchers`", 1.25, "reference"),
-    OperationRow("redeem", "`POST /v1/vouchers/{id}/redeem`", "lean redeem", None, "reference"),
+    OperationRow("me", "`GET /v1/accounts/me`", "lean `/me` (same Uvicorn setup)", 1.25, "lean"),
+    OperationRow("vouchers", "`GET /v1/vouchers`", "lean `/vouchers`", 1.25, "lean"),
+    OperationRow("redeem", "`POST /v1/vouchers/{id}/redeem`", "lean redeem", None, "lean"),
     OperationRow(
         "beyond",
         "consumed event beyond the campaign",

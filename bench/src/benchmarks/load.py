@@ -1,4 +1,4 @@
-"""Fixed-duration HTTP load from a separate process: wrk when installed, else our httpx loop.
+"""Fixed-duration HTTP load from a separate process: wrk (``make bench`` installs it).
 
 Each request takes the next line of a data file: a JSON body (``kind="body"``) or a
 bearer token (``kind="token"``), so logins cycle through accounts and reads through
@@ -9,7 +9,6 @@ import asyncio
 import json
 import resource
 import shutil
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -53,8 +52,8 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     generator_cpu_seconds: float = 0.0  # the load generator's own CPU over the load
-    # Requests still in flight when the generator stopped, which the service completes
-    # anyway: wrk stops with one per connection; the httpx fallback awaits and counts them.
+    # Requests still in flight when wrk stopped (one per connection), which the service
+    # completes anyway.
     left_in_flight: int = 0
 
     @property
@@ -78,41 +77,24 @@ class LoadSpec:
     seconds: float
 
 
-def engine_name() -> str:
-    return "wrk" if shutil.which("wrk") else "httpx"
+def wrk_path() -> str:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not installed: `make bench` installs it (scripts/ensure-wrk.sh)")
+    return wrk
 
 
 async def run_load(spec: LoadSpec, work_dir: Path, tag: str) -> LoadResult:
     """Run ``spec`` in a child process and return what it measured."""
     data = work_dir / f"{tag}.lines"
     data.write_text("\n".join(spec.lines) + "\n")
-    wrk = shutil.which("wrk")
-    if wrk is not None:
-        script = work_dir / f"{tag}.lua"
-        script.write_text(
-            _WRK_SCRIPT
-            % {"method": spec.method, "path": spec.path, "kind": spec.kind, "prefix": RESULT_PREFIX}
-        )
-        argv = [
-            wrk,
-            "-t1",
-            f"-c{spec.connections}",
-            f"-d{spec.seconds:.0f}s",
-            "--timeout",
-            "15s",
-            "-s",
-            str(script),
-            spec.base_url,
-            "--",
-            str(data),
-        ]
-    else:
-        argv = [
-            sys.executable,
-            "-m",
-            "benchmarks.httpx_load",
-            json.dumps({**_spec_dict(spec), "data": str(data)}),
-        ]
+    script = work_dir / f"{tag}.lua"
+    script.write_text(
+        _WRK_SCRIPT
+        % {"method": spec.method, "path": spec.path, "kind": spec.kind, "prefix": RESULT_PREFIX}
+    )
+    argv = [wrk_path(), "-t1", f"-c{spec.connections}", f"-d{spec.seconds:.0f}s"]
+    argv += ["--timeout", "15s", "-s", str(script), spec.base_url, "--", str(data)]
     # The generator is the only child this process reaps during the load, so the change in
     # the reaped children's usage is the generator's own CPU.
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -125,8 +107,9 @@ async def run_load(spec: LoadSpec, work_dir: Path, tag: str) -> LoadResult:
     for line in out.decode().splitlines():
         if line.startswith(RESULT_PREFIX):
             fields = json.loads(line.removeprefix(RESULT_PREFIX))
-            left = spec.connections if wrk is not None else 0
-            return replace(LoadResult(**fields), generator_cpu_seconds=cpu, left_in_flight=left)
+            return replace(
+                LoadResult(**fields), generator_cpu_seconds=cpu, left_in_flight=spec.connections
+            )
     raise RuntimeError(
         f"load generator gave no result: {out.decode()[-500:]} {err.decode()[-500:]}"
     )
@@ -145,14 +128,3 @@ def generator_bound(reference: LoadResult) -> str | None:
             f"bare rate {reference.ok_per_second:.0f} req/s is below {MIN_REFERENCE_RATE:.0f} req/s"
         )
     return None
-
-
-def _spec_dict(spec: LoadSpec) -> dict[str, object]:
-    return {
-        "method": spec.method,
-        "base_url": spec.base_url,
-        "path": spec.path,
-        "kind": spec.kind,
-        "connections": spec.connections,
-        "seconds": spec.seconds,
-    }

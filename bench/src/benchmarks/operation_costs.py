@@ -30,7 +30,7 @@ class SizeCosts:
         self.stack = stack
         self.plan = plan
         self.service: dict[str, Cost] = {}
-        self.reference: dict[str, Cost] = {}
+        self.floors: dict[str, Cost] = {}
         self.idle: dict[str, tuple[Target, IdleRates]] = {}
         self.database: tuple[Target, IdleRates] | None = None
 
@@ -40,10 +40,10 @@ class SizeCosts:
         found = await asyncio.gather(
             targets.with_idle(targets.login(stack), seconds),
             targets.with_idle(targets.promotion_api(stack), seconds),
-            targets.with_idle(targets.reference(stack), seconds),
+            targets.with_idle(targets.lean(stack), seconds),
             targets.with_idle(targets.database(stack), seconds),
         )
-        for key, pair in zip(("login", "promotion", "reference"), found, strict=False):
+        for key, pair in zip(("login", "promotion", "lean"), found, strict=False):
             assert pair is not None
             self.idle[key] = pair
         self.database = found[3]
@@ -55,7 +55,7 @@ class SizeCosts:
     ) -> Cost:
         service, idle = self.idle[target]
         cost = await measure(service, idle, action, self.database)
-        (self.reference if floor else self.service)[row] = cost
+        (self.floors if floor else self.service)[row] = cost
         return cost
 
     async def load(
@@ -70,7 +70,7 @@ class SizeCosts:
 
         When wrk stops, each of its connections has one request in flight, which the
         service still completes (and pays for): the window stays open until those are
-        done, and they count as operations (the httpx fallback counts them itself).
+        done, and they count as operations.
         """
         holder: list[LoadResult] = []
 
@@ -104,24 +104,24 @@ class SizeCosts:
         return holder[0]
 
     async def reads(self, tokens: list[str]) -> dict[str, LoadResult]:
-        """The token-protected reads, the lean reference's, and the bare route, one by one."""
+        """The token-protected reads, the lean app's, and the bare route, one by one."""
         stack, plan = self.stack, self.plan
         reads: dict[str, LoadResult] = {}
         for tag, target, base, path in (
-            ("bare", "reference", stack.reference_url, "/bare"),
+            ("bare", "lean", stack.lean_url, "/bare"),
             ("me", "login", stack.login_url, "/v1/accounts/me"),
             ("vouchers", "promotion", stack.promotion_url, "/v1/vouchers"),
-            ("reference me", "reference", stack.reference_url, "/me"),
-            ("reference vouchers", "reference", stack.reference_url, "/vouchers"),
+            ("lean me", "lean", stack.lean_url, "/me"),
+            ("lean vouchers", "lean", stack.lean_url, "/vouchers"),
         ):
             spec = LoadSpec(
                 "GET", base, path, "token", tokens, plan.read_connections, plan.read_seconds
             )
             reads[tag] = await self.load(
-                tag.removeprefix("reference "),
+                tag.removeprefix("lean "),
                 target,
                 partial(self._fixed_load, tag, spec),
-                floor=target == "reference",
+                floor=target == "lean",
             )
         return reads
 
@@ -138,12 +138,10 @@ class SizeCosts:
         """Non-first logins, cycling over the accounts, for ``login_seconds``; every request
         started is answered before the window closes (an Argon2 verification in flight is
         too large a share of a short window to leave out). ``lean``: the same logins sent
-        to the reference's lean login (row ``login_lean``)."""
+        to the lean app's login (row ``login_lean``)."""
         plan, stack = self.plan, self.stack
         count = max(len(bodies), int(plan.login_seconds * 200))
-        base, path = (
-            (stack.reference_url, "/login") if lean else (stack.login_url, "/v1/auth/login")
-        )
+        base, path = (stack.lean_url, "/login") if lean else (stack.login_url, "/v1/auth/login")
         calls = [Call("POST", path, bodies[i % len(bodies)]) for i in range(count)]
         answers: list[Answer] = []
 
@@ -152,14 +150,14 @@ class SizeCosts:
             return _count_ok(answers, 200, "login")
 
         if lean:
-            await self.cost("login_lean", "reference", action, floor=True)
+            await self.cost("login_lean", "lean", action, floor=True)
         else:
             await self.cost("login", "login", action)
         return as_load_result(answers, 200)
 
     async def registrations(self, first_index: int, *, lean: bool = False) -> Cost:
         """Registrations of fresh names, each sent once; ``lean``: other names (and phone
-        numbers), sent to the reference's lean registration (row ``register_lean``)."""
+        numbers), sent to the lean app's registration (row ``register_lean``)."""
         prefix, phone = ("lean", "+4479") if lean else ("reg", "+4478")
         calls = [
             Call(
@@ -174,7 +172,7 @@ class SizeCosts:
             )
             for index in range(first_index, first_index + self.plan.registrations)
         ]
-        base = self.stack.reference_url if lean else self.stack.login_url
+        base = self.stack.lean_url if lean else self.stack.login_url
 
         async def action() -> int:
             answers = await send_each(
@@ -183,14 +181,14 @@ class SizeCosts:
             return _count_ok(answers, 201, "registration")
 
         if lean:
-            return await self.cost("register_lean", "reference", action, floor=True)
+            return await self.cost("register_lean", "lean", action, floor=True)
         return await self.cost("register", "login", action)
 
     async def redemptions(self, tokens: list[str]) -> None:
-        """Redeem fresh vouchers once each, through the service and through the reference."""
+        """Redeem fresh vouchers once each, through the service and through the lean app."""
         for floor, target, base, prefix in (
             (False, "promotion", self.stack.promotion_url, "/v1/vouchers"),
-            (True, "reference", self.stack.reference_url, "/vouchers"),
+            (True, "lean", self.stack.lean_url, "/vouchers"),
         ):
             pairs = await seed_vouchers(self.stack, tokens, self.plan.redemptions)
             calls = [

@@ -24,7 +24,7 @@ class Plan:
     consumer_counts: tuple[int, ...]
     backlog_events: int
     registrations: int  # sent once each, at most drive_seconds
-    redemptions: int  # per side (service, reference), at most drive_seconds
+    redemptions: int  # per side (service, lean app), at most drive_seconds
     consumer_events: int  # per consumer cost step of eligible events (each a transaction)
     # Per step of events beyond the campaign and of the bare loop: each costs 0.1-0.3 ms of
     # CPU, so a step needs thousands to span seconds of the consumer's steady state.
@@ -42,8 +42,6 @@ class Plan:
     http_workers: int = 2
     seed_batch: int = 2000
     voucher_wait_seconds: float = 45.0
-    login_part_calls: int = 200  # at most, per part of a login, each part timed alone
-    login_part_seconds: float = 4.0  # at most, per part (a write can take a second)
     tracing_logins: int = 300  # per round of the tracing cost, each side
     tracing_rounds: int = 5  # paired rounds (off, on), the medians kept
     failure_rounds: int = 5  # rounds of the failed-check timings, each kind per round
@@ -96,8 +94,6 @@ QUICK = Plan(
     fast_path_rounds=1,
     idle_seconds=2.0,
     drive_seconds=8.0,
-    login_part_calls=30,
-    login_part_seconds=2.0,
     tracing_logins=60,
     tracing_rounds=2,
     failure_rounds=2,

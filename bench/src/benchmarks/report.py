@@ -4,7 +4,6 @@ from pathlib import Path
 
 from benchmarks.cost_report import burst_section, summary
 from benchmarks.cost_report import table as _table
-from benchmarks.login_parts import parts_paragraph
 from benchmarks.report_method import method_notes
 from benchmarks.results import RunResult
 
@@ -264,10 +263,10 @@ def render(r: RunResult, plots: list[str], plot_folder: str) -> str:
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['os']}; Python {m['python']}; "
         f"database: {database}; RabbitMQ at the run's own exchange and queues; load "
-        f"generator: {r.load_engine} (one thread, its own process).",
+        f"generator: wrk (one thread, its own process).",
         "",
     ]
-    lines += summary(r, database_label) + parts_paragraph(r)
+    lines += summary(r, database_label)
     named = {name.removesuffix(".png"): f"{plot_folder}/{name}" for name in plots}
     if "cpu-ratios" in named:
         lines += [f"![cpu-ratios]({named['cpu-ratios']})", ""]

@@ -12,7 +12,7 @@ def method_notes(r: RunResult) -> list[str]:
         "- Everything is started by the run on free ports and stopped after it: its own "
         "stand-in (own SQLite file) unless `MONGODB_URI` names a server, the login API, the "
         "promotion API, consumer processes, the lean reference app "
-        "(`bench/src/benchmarks/reference_app.py`) and a bare aio-pika consume-and-ack loop "
+        "(`bench/src/benchmarks/lean_app.py`) and a bare aio-pika consume-and-ack loop "
         "(`bench/src/benchmarks/bare_consumer.py`). Exchange and queues carry a per-run prefix "
         "and are deleted at the end.",
         "- CPU per operation: time on CPU of every process in the service's process group "

@@ -8,7 +8,6 @@ from benchmarks.drain import DrainRun
 from benchmarks.first_logins import FirstLoginRun
 from benchmarks.floors import Argon2Floor
 from benchmarks.load import LoadResult, generator_bound
-from benchmarks.login_parts import LoginParts
 from benchmarks.meter import Cost, ratio
 from benchmarks.mongo_target import ServerDescription
 from benchmarks.plan import Plan
@@ -71,8 +70,7 @@ class SizeResult:
     hot_accounts: int  # accounts the login and read loads cycle through
     argon2_floor: Argon2Floor
     costs: dict[str, Cost]  # per operation row key: the service's cost
-    floors: dict[str, Cost]  # per operation row key: the lean reference's cost (and "bare")
-    login_parts: LoginParts | None = None  # a login's event-loop work, part by part
+    floors: dict[str, Cost]  # per operation row key: the lean app's cost (and "bare")
 
     @property
     def login_ratio(self) -> float:
@@ -97,7 +95,6 @@ class RunResult:
     plan: Plan
     started_at: str
     machine: dict[str, str]
-    load_engine: str
     sequential: Ceiling | None = None  # one claim-shaped transaction at a time
     concurrent: Ceiling | None = None  # the same with several sessions
     sizes: list[SizeResult] = field(default_factory=list)

@@ -7,7 +7,6 @@ from benchmarks.burst_phase import burst_phase
 from benchmarks.consumer_costs import consumer_phase
 from benchmarks.drain import measure_drain
 from benchmarks.floors import measure_argon2
-from benchmarks.login_parts import measure_login_parts
 from benchmarks.mongo_target import describe_server
 from benchmarks.operation_costs import SizeCosts
 from benchmarks.plan import PASSWORD, Plan
@@ -24,7 +23,7 @@ from benchmarks.targets import settle
 from benchmarks.tracing_cost import measure as measure_tracing
 
 BUDGET_SECONDS = 28 * 60  # the whole full run, 10^5 accounts included, ends within about 30 minutes
-SIZE_OVERHEAD_SECONDS = 210  # restarts, loads, first logins, costs and login parts of one size
+SIZE_OVERHEAD_SECONDS = 210  # restarts, loads, first logins and costs of one size
 # One paired round of the consumer's fast path (60,000 events published, two drains) and the
 # eligible step, as measured in a full run.
 FAST_PATH_ROUND_SECONDS = 60
@@ -80,7 +79,7 @@ class Run:
         await self.stack.start_promotion_api()
 
     async def stop_services(self) -> None:
-        for name in ("consumer", "reference", "promotion-api", "login"):
+        for name in ("consumer", "lean", "promotion-api", "login"):
             for child in [c for c in self.stack.groups.children if c.name == name]:
                 await self.stack.groups.stop(child)
         await self.stack.stop_standin()
@@ -137,9 +136,9 @@ class Run:
     async def size(self, size: int) -> SizeResult:
         plan, stack = self.plan, self.stack
         seed_seconds = await self.seed(size)
-        say(f"accounts = {size}: starting the stand-in, both APIs, the reference and a consumer")
+        say(f"accounts = {size}: starting the stand-in, both APIs, the lean app and a consumer")
         await self.start_services()
-        await stack.start_reference()
+        await stack.start_lean()
         await stack.start_consumer("consumer", "first-login", 1_000_000)
         # The consumer declares and binds the queue: events published before would be
         # unroutable (and retried later by the outbox), and its start-up index builds
@@ -176,14 +175,7 @@ class Run:
         login = await costs.logins(bodies)
         say(f"  login: {login.ok_per_second:.1f}/s, p50 {login.p50_ms:.0f} ms")
         lean = await costs.logins(bodies, lean=True)
-        say(f"  lean login (reference): {lean.ok_per_second:.1f}/s, p50 {lean.p50_ms:.0f} ms")
-        parts = await measure_login_parts(
-            stack, self.hot, plan.login_part_calls, plan.login_part_seconds
-        )
-        say(
-            f"  a login's parts, each alone: {parts.login:.2f} ms of event-loop CPU in all, "
-            f"{parts.session_token:.2f} of it the session token"
-        )
+        say(f"  lean login: {lean.ok_per_second:.1f}/s, p50 {lean.p50_ms:.0f} ms")
         account_reads = await measure_account_reads(
             stack.mongodb_uri, stack.login_database, self.hot, plan.update_seconds, 16
         )
@@ -195,12 +187,12 @@ class Run:
         lean_made = await costs.registrations(self.registration_names, lean=True)
         self.registration_names += plan.registrations
         self.registered += made.operations + lean_made.operations
-        say(f"  {plan.redemptions} redemptions through the service, then the reference")
+        say(f"  {plan.redemptions} redemptions through the service, then the lean app")
         await costs.redemptions(self.tokens)
         await self.stop_services()
         for row, cost in costs.service.items():
-            floor_cost = costs.reference.get(row)
-            against = f" (reference {floor_cost.cpu_per_op * 1000:.2f})" if floor_cost else ""
+            floor_cost = costs.floors.get(row)
+            against = f" (lean {floor_cost.cpu_per_op * 1000:.2f})" if floor_cost else ""
             say(f"  {row}: {cost.cpu_per_op * 1000:.2f} ms CPU/op{against}")
         return SizeResult(
             accounts=size,
@@ -216,8 +208,7 @@ class Run:
             hot_accounts=len(self.hot),
             argon2_floor=floor,
             costs=dict(costs.service),
-            floors=dict(costs.reference),
-            login_parts=parts,
+            floors=dict(costs.floors),
         )
 
     async def consumer(self) -> None:

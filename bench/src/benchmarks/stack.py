@@ -42,7 +42,7 @@ class Stack:
     login_throttle: dict[str, str] = field(default_factory=dict)  # LOGIN_THROTTLE_* overrides
     login_tracing: dict[str, str] = field(default_factory=dict)  # OTEL_* of the login API
     consumer_metrics: dict[str, str] = field(default_factory=dict)  # consumer name -> /metrics
-    reference: Child | None = None
+    lean: Child | None = None
     login_port: int = 0
     promotion_port: int = 0
     bare_port: int = 0
@@ -68,7 +68,7 @@ class Stack:
         return f"http://127.0.0.1:{self.promotion_port}"
 
     @property
-    def reference_url(self) -> str:
+    def lean_url(self) -> str:
         return f"http://127.0.0.1:{self.bare_port}"
 
     def use_databases(self, tag: str) -> None:
@@ -181,13 +181,13 @@ class Stack:
         self.consumer_metrics[name] = f"http://127.0.0.1:{port}/metrics"
         return await self.groups.start(name, argv, env=env, cwd=self.work)
 
-    async def start_reference(self) -> Child:
-        """The lean reference app (``reference_app``), reading the login service's JWKS."""
+    async def start_lean(self) -> Child:
+        """The lean app (``lean_app``), reading the login service's JWKS."""
         self.bare_port = free_port()
         argv = [
             sys.executable,
             "-m",
-            "benchmarks.reference_app",
+            "benchmarks.lean_app",
             str(self.bare_port),
             str(self.http_workers),
         ]
@@ -200,9 +200,9 @@ class Stack:
             "REFERENCE_LOGIN_DATABASE": self.login_database,
             "REFERENCE_PROMOTION_DATABASE": self.promotion_database,
         }
-        self.reference = await self.groups.start("reference", argv, env=env, cwd=self.work)
-        await wait_until_ready(self.reference, f"{self.reference_url}/healthz")
-        return self.reference
+        self.lean = await self.groups.start("lean", argv, env=env, cwd=self.work)
+        await wait_until_ready(self.lean, f"{self.lean_url}/healthz")
+        return self.lean
 
     async def run_probe(self, project: str, script: str, *args: str) -> str:
         """Run one of ``probes/`` in another project's environment; return its last stdout line."""

@@ -19,8 +19,8 @@ def promotion_api(stack: Stack) -> Target:
     return Target("promotion API", _groups(stack, "promotion-api"), metrics)
 
 
-def reference(stack: Stack) -> Target:
-    return Target("reference", _groups(stack, "reference"))
+def lean(stack: Stack) -> Target:
+    return Target("lean", _groups(stack, "lean"))
 
 
 def consumers(stack: Stack, names: list[str]) -> Target:
@@ -43,6 +43,6 @@ async def with_idle(target: Target | None, seconds: float) -> tuple[Target, Idle
 
 async def settle(stack: Stack) -> None:
     """Wait until every service of the run and the database have stopped working."""
-    found = [login(stack), promotion_api(stack), reference(stack), database(stack)]
+    found = [login(stack), promotion_api(stack), lean(stack), database(stack)]
     found += [consumers(stack, [name]) for name in stack.consumer_metrics]
     await asyncio.gather(*(wait_until_quiet(target) for target in found if target is not None))

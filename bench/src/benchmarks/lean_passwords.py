@@ -1,4 +1,4 @@
-"""The lean reference's password operations: a successful non-first login's work and a
+"""The lean app's password operations: a successful non-first login's work and a
 registration's, nothing else, on the same Uvicorn setup as the services.
 
 ``POST /login``: the account read, the read of its four failure windows, one Argon2id
@@ -28,7 +28,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from pymongo import ReturnDocument
 
 from benchmarks.floors import MEMORY_COST_KIB, PARALLELISM, TIME_COST
-from benchmarks.reference_models import (
+from benchmarks.lean_models import (
     AUDIENCE,
     ISSUER,
     LoginBody,

@@ -1,4 +1,4 @@
-"""What the lean reference app reads and answers: the services' payloads, nothing more."""
+"""What the lean app reads and answers: the services' payloads, nothing more."""
 
 from datetime import date, datetime
 from decimal import Decimal

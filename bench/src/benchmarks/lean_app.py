@@ -1,6 +1,6 @@
 """The floor of the services' endpoints: the same work, nothing else, same Uvicorn setup.
 
-``python -m benchmarks.reference_app PORT WORKERS`` with ``MONGODB_URI``,
+``python -m benchmarks.lean_app PORT WORKERS`` with ``MONGODB_URI``,
 ``REFERENCE_JWKS_URL``, ``REFERENCE_SIGNING_KEY_FILE``, ``REFERENCE_LOGIN_DATABASE`` and
 ``REFERENCE_PROMOTION_DATABASE`` in the environment. Each token-protected route does what its
 service route must do and no more: one PyJWT verification of the bearer token against the
@@ -8,7 +8,7 @@ login service's published key (issuer, audience and every required claim checked
 same reads (and, for redeem, the same conditional update), a pydantic response. No
 middleware, no logging, no metrics. ``GET /bare`` (no token, no database) is the context
 below it. The password operations (``/login``, ``/register``) are in
-``reference_passwords``.
+``lean_passwords``.
 """
 
 import os
@@ -25,7 +25,7 @@ import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Request
 from pymongo import AsyncMongoClient, ReturnDocument
 
-from benchmarks.reference_models import (
+from benchmarks.lean_models import (
     AUDIENCE,
     ISSUER,
     Profile,
@@ -33,8 +33,8 @@ from benchmarks.reference_models import (
     Redemption,
     Voucher,
 )
-from benchmarks.reference_passwords import open_password_state
-from benchmarks.reference_passwords import router as password_router
+from benchmarks.lean_passwords import open_password_state
+from benchmarks.lean_passwords import router as password_router
 
 REQUIRED = ["iss", "aud", "exp", "iat", "sub", "jti"]
 
@@ -140,7 +140,7 @@ def create_app() -> FastAPI:
 def main() -> None:
     port, workers = int(sys.argv[1]), int(sys.argv[2])
     uvicorn.run(
-        "benchmarks.reference_app:create_app",
+        "benchmarks.lean_app:create_app",
         factory=True,
         host="127.0.0.1",
         port=port,
