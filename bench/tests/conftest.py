@@ -3,12 +3,13 @@
 import pytest
 
 from benchmarks.burst import BurstResult
+from benchmarks.drain import DrainRun
 from benchmarks.first_logins import FirstLoginRun
 from benchmarks.floors import Argon2Floor
 from benchmarks.load import LoadResult
 from benchmarks.meter import Cost
 from benchmarks.plan import QUICK
-from benchmarks.results import Argon2Ceiling, RunResult, SizeResult
+from benchmarks.results import Argon2Ceiling, FailureTiming, RunResult, SizeResult, TracingCost
 from benchmarks.standin_ceiling import Ceiling, OperationRate
 
 
@@ -58,6 +59,7 @@ def size(accounts: int, login_ms: float) -> SizeResult:
             "login_lean": cost(32.0),
             "register_lean": cost(30.0),
         },
+        round_ratios={"login": [1.2, login_ms / 32.0, 0.9], "register": [1.1, 1.0]},
     )
 
 
@@ -78,6 +80,7 @@ def run_result() -> RunResult:
         concurrent=Ceiling(16, 40, 2.0),
     )
     result.sizes = [size(1_000, 33.0), size(10_000, 36.0)]
+    result.drains = [DrainRun(1, 400, 70.0, 71.6, 1.0), DrainRun(2, 400, 100.0, 102.1, 1.0)]
     result.consumer_costs = {"beyond": cost(0.6, 0.0), "eligible": cost(5.0, 8.0)}
     result.bare_loop = cost(0.5, None)
     burst = BurstResult(logins=1000, concurrency=16, throttle_raised=False)
@@ -93,4 +96,19 @@ def run_result() -> RunResult:
     burst.login_cost = cost(40.0, 9.0, 1.0)
     burst.consumer_cost = cost(1.0, None)
     result.burst = burst
+    result.failure_timing = FailureTiming(
+        median_ms={
+            "unknown_identifier": 29.8,
+            "current_hash": 29.9,
+            "old_hash_padded": 30.1,
+            "old_hash_bare": 21.3,
+        },
+        old_parameters="m=19456,t=2",
+        current_parameters="m=19456,t=3",
+        rounds=5,
+        per_round=6,
+    )
+    result.tracing = TracingCost(
+        off_ms=36.3, on_ms=38.76, paired_ratios=[1.086, 1.013, 1.019], logins=300, exports=12
+    )
     return result

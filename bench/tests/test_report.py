@@ -1,16 +1,16 @@
 """The rendered report: the summary table, the burst, refusals and missing counters."""
 
 import json
+import re
 from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.burst import describe_others, events_owed, logged_problems, longest_gap
-from benchmarks.cost_table import ROWS, Measured, measurements
 from benchmarks.drive import Answer, percentile
 from benchmarks.mongo_target import ServerDescription, address_of
 from benchmarks.plots import draw_all
 from benchmarks.report import render
-from benchmarks.results import RunResult
+from benchmarks.results import ROWS, Measured, RunResult, measurements
 
 from .conftest import load
 
@@ -20,16 +20,18 @@ def _summary_line(text: str, label: str) -> str:
 
 
 def test_summary_shows_ratio_goal_and_verdict_per_operation(run_result: RunResult) -> None:
-    text = render(run_result, [], "benchmarks")
+    text = render(run_result, "benchmarks")
     login = _summary_line(text, "successful non-first login")
-    assert "**1.10 / 1.20**" in login and "≤ 1.15" in login and "**not met**" in login
+    assert "**1.03 / 1.12**" in login and "≤ 1.10" in login and "**not met**" in login
+    context = _summary_line(text, "successful non-first login (context)")
+    assert "**1.10 / 1.20**" in context and "| report |" in context
     me = _summary_line(text, "`GET /v1/accounts/me`")
     assert "**1.20 / 1.20**" in me and "| met |" in me
     assert "| report |" in _summary_line(text, "first login")
 
 
 def test_summary_gives_the_operations_metered_per_size(run_result: RunResult) -> None:
-    text = render(run_result, [], "benchmarks")
+    text = render(run_result, "benchmarks")
     assert "operations metered (idle share of their CPU)" in text
     assert _summary_line(text, "successful non-first login").endswith("| 100 / 100 |")
 
@@ -37,7 +39,7 @@ def test_summary_gives_the_operations_metered_per_size(run_result: RunResult) ->
 def test_the_password_operations_cpu_is_split_between_event_loops_and_other_threads(
     run_result: RunResult,
 ) -> None:
-    text = render(run_result, [], "benchmarks")
+    text = render(run_result, "benchmarks")
     split = next(line for line in text.splitlines() if line.startswith("Where the password"))
     login_ms = [item.cost.cpu_per_op * 1000 for item in _login_items(run_result) if item.cost]
     loops = " / ".join(f"{value / 4:.2f}" for value in login_ms)
@@ -70,7 +72,7 @@ def _login_items(r: RunResult) -> list[Measured]:
 def test_a_missing_commands_counter_is_shown_as_missing_not_as_a_number(
     run_result: RunResult,
 ) -> None:
-    text = render(run_result, [], "benchmarks")
+    text = render(run_result, "benchmarks")
     assert "n/a (counter missing)" in _summary_line(text, "registration")
     assert "| 3.00 / 3.00 |" in _summary_line(text, "successful non-first login")
 
@@ -78,7 +80,7 @@ def test_a_missing_commands_counter_is_shown_as_missing_not_as_a_number(
 def test_burst_section_states_answers_vouchers_and_the_first_hundred(
     run_result: RunResult,
 ) -> None:
-    text = render(run_result, [], "benchmarks")
+    text = render(run_result, "benchmarks")
     assert "1000 answered 200 (all 200)" in text
     assert "| vouchers | 100 (exactly 100) |" in text
     assert "| held by the first 100 by first-login order | yes |" in text
@@ -100,7 +102,7 @@ def test_burst_section_names_the_logins_not_answered_200(run_result: RunResult) 
     run_result.burst.events_handled = 999
     run_result.burst.failed_after = [31.24]
     run_result.burst.logged_problems = {"database_error OperationFailure": 1}
-    text = render(run_result, [], "benchmarks")
+    text = render(run_result, "benchmarks")
     assert "999 answered 200, 1 answered 503 (**not all 200**)" in text
     assert (
         "| logins not answered 200 | **1** (1 answered 503): no event was awaited for them; "
@@ -132,28 +134,29 @@ def test_the_burst_counts_the_warnings_and_errors_the_login_service_logged(
 
 
 def test_an_all_200_burst_has_no_row_for_other_answers(run_result: RunResult) -> None:
-    text = render(run_result, [], "benchmarks")
+    text = render(run_result, "benchmarks")
     assert "logins not answered 200" not in text
     assert "| events handled by the consumers | 1,000 of 1,000 (one per login" in text
 
 
 def test_a_load_generator_bound_bare_rate_gives_no_read_ratio(run_result: RunResult) -> None:
     run_result.sizes[0] = replace(run_result.sizes[0], bare=load(248.0))
-    text = render(run_result, [], "benchmarks")
+    text = render(run_result, "benchmarks")
     assert "n/a: bare rate 248 req/s is below 1000 req/s" in text
 
 
 def test_report_names_a_real_server_and_its_version(run_result: RunResult) -> None:
     run_result.server = ServerDescription("MongoDB", "db1:27017", "8.0.4", "rs0")
-    text = render(run_result, [], "benchmarks")
+    text = render(run_result, "benchmarks")
     assert "MongoDB 8.0.4 at `db1:27017`, replica set `rs0`" in text
     assert "stand-in" not in text.split("## Summary")[0]
 
 
-def test_plots_are_written_for_ratios_and_the_burst(run_result: RunResult, tmp_path: Path) -> None:
-    written = draw_all(run_result, tmp_path)
-    assert {"cpu-ratios.png", "burst.png"} <= set(written)
-    assert all((tmp_path / name).stat().st_size > 1000 for name in written)
+def test_every_plot_the_report_shows_is_written(run_result: RunResult, tmp_path: Path) -> None:
+    draw_all(run_result, tmp_path)
+    shown = re.findall(r"\]\(benchmarks/([a-z-]+\.png)\)", render(run_result, "benchmarks"))
+    assert len(shown) == 5
+    assert all((tmp_path / name).stat().st_size > 1000 for name in shown)
 
 
 def test_longest_gap_finds_where_answers_paused() -> None:
@@ -175,27 +178,7 @@ def test_address_of_never_carries_credentials() -> None:
 def test_failed_checks_and_tracing_cost_are_reported_side_by_side(
     run_result: RunResult,
 ) -> None:
-    from benchmarks.results import FailureTiming, TracingCost
-
-    timed = replace(
-        run_result,
-        failure_timing=FailureTiming(
-            median_ms={
-                "unknown_identifier": 29.8,
-                "current_hash": 29.9,
-                "old_hash_padded": 30.1,
-                "old_hash_bare": 21.3,
-            },
-            old_parameters="m=19456,t=2",
-            current_parameters="m=19456,t=3",
-            rounds=5,
-            per_round=6,
-        ),
-        tracing=TracingCost(
-            off_ms=36.3, on_ms=38.76, paired_ratios=[1.086, 1.013, 1.019], logins=300, exports=12
-        ),
-    )
-    lines = render(timed, [], "benchmarks").splitlines()
+    lines = render(run_result, "benchmarks").splitlines()
 
     def row(label: str) -> str:
         return next(line for line in lines if line.startswith(f"| {label}"))
@@ -207,4 +190,18 @@ def test_failed_checks_and_tracing_cost_are_reported_side_by_side(
     assert row("the same without the padding").endswith("| 21.3 |")
     # The paired rounds' median, not the ratio of each side's median (1.068 here).
     assert row("on |") == "| on | 38.76 | **1.019** | 1.086, 1.013, 1.019 |"
-    assert "## 6." not in render(run_result, [], "benchmarks")
+
+
+def test_every_paired_rounds_ratio_is_shown_per_size(run_result: RunResult) -> None:
+    text = render(run_result, "benchmarks")
+    assert (
+        "(ratios of every round: logins 1.20, 1.03, 0.90 / 1.20, 1.12, 0.90; "
+        "registrations 1.10, 1.00 / 1.10, 1.00)"
+    ) in text
+
+
+def test_the_template_is_filled_entirely(run_result: RunResult) -> None:
+    text = render(run_result, "benchmarks")
+    assert "$" not in text
+    for heading in ("## 1. Launch burst", "## 6. A failed password check", "## 7. What tracing"):
+        assert heading in text

@@ -109,9 +109,8 @@ async def run(
         if stack.external_mongodb_uri:
             await _drop_run_databases(stack)
     result.duration_seconds = time.monotonic() - started
-    result.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
-    plots = draw_all(result, output.parent / output.stem)
-    write_report(result, output, plots)
+    draw_all(result, output.parent / output.stem)
+    write_report(result, output)
     say(f"report written: {output} (plots in {output.parent / output.stem}/)")
 
 

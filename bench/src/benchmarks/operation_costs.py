@@ -14,9 +14,10 @@ from benchmarks import targets
 from benchmarks.drive import Answer, Call, as_load_result, send_each
 from benchmarks.first_logins import FirstLoginRun, measure_first_logins
 from benchmarks.load import LoadResult, LoadSpec, run_load
-from benchmarks.meter import Cost, IdleRates, Target, measure
+from benchmarks.meter import Cost, IdleRates, Target, measure, ratio
 from benchmarks.plan import PASSWORD, Plan
 from benchmarks.progress import say
+from benchmarks.results import median_round
 from benchmarks.stack import Stack
 from benchmarks.voucher_seeding import delete_seeded_vouchers, seed_vouchers
 
@@ -31,6 +32,8 @@ class SizeCosts:
         self.plan = plan
         self.service: dict[str, Cost] = {}
         self.floors: dict[str, Cost] = {}
+        self.round_ratios: dict[str, list[float]] = {}
+        self.registered = 0  # accounts the registrations added to the login database
         self.idle: dict[str, tuple[Target, IdleRates]] = {}
         self.database: tuple[Target, IdleRates] | None = None
 
@@ -134,55 +137,83 @@ class SizeCosts:
         )
         return result
 
-    async def logins(self, bodies: list[dict[str, Any]], *, lean: bool = False) -> LoadResult:
-        """Non-first logins, cycling over the accounts, for ``login_seconds``; every request
-        started is answered before the window closes (an Argon2 verification in flight is
-        too large a share of a short window to leave out). ``lean``: the same logins sent
-        to the lean app's login (row ``login_lean``)."""
+    async def paired(
+        self,
+        row: str,
+        service: Callable[[int], Awaitable[int]],
+        lean: Callable[[int], Awaitable[int]],
+    ) -> int:
+        """``plan.password_rounds`` rounds of the service's operations then the lean app's,
+        back to back (each ``action(round)`` returns its successful operations): the median
+        round's costs are kept, and every round's ratio. Returns the median round's index."""
+        pairs = []
+        for number in range(self.plan.password_rounds):
+            service_cost = await self.cost(row, "login", partial(service, number))
+            pairs.append(
+                (
+                    service_cost,
+                    await self.cost(f"{row}_lean", "lean", partial(lean, number), floor=True),
+                )
+            )
+        ratios = [ratio(mine.cpu_per_op, theirs.cpu_per_op) for mine, theirs in pairs]
+        median = median_round(ratios)
+        chosen = pairs[median if median is not None else 0]
+        self.service[row], self.floors[f"{row}_lean"] = chosen
+        self.round_ratios[row] = ratios
+        say(f"  {row}: service ÷ lean app by round: {', '.join(f'{v:.2f}' for v in ratios)}")
+        return median if median is not None else 0
+
+    async def logins(self, bodies: list[dict[str, Any]]) -> LoadResult:
+        """Non-first logins, cycling over the accounts, for ``login_seconds`` per side and
+        round; every request started is answered before the window closes (an Argon2
+        verification in flight is too large a share of a short window to leave out). The
+        service's logins of the median round are returned (section 2's throughput)."""
         plan, stack = self.plan, self.stack
         count = max(len(bodies), int(plan.login_seconds * 200))
-        base, path = (stack.lean_url, "/login") if lean else (stack.login_url, "/v1/auth/login")
-        calls = [Call("POST", path, bodies[i % len(bodies)]) for i in range(count)]
-        answers: list[Answer] = []
+        calls = [bodies[i % len(bodies)] for i in range(count)]
+        answered: list[list[Answer]] = []
 
-        async def action() -> int:
-            answers.extend(await send_each(base, calls, plan.login_connections, plan.login_seconds))
+        async def send(base: str, path: str, keep: bool, _round: int) -> int:
+            sent = [Call("POST", path, body) for body in calls]
+            answers = await send_each(base, sent, plan.login_connections, plan.login_seconds)
+            if keep:
+                answered.append(answers)
             return _count_ok(answers, 200, "login")
 
-        if lean:
-            await self.cost("login_lean", "lean", action, floor=True)
-        else:
-            await self.cost("login", "login", action)
-        return as_load_result(answers, 200)
+        median = await self.paired(
+            "login",
+            partial(send, stack.login_url, "/v1/auth/login", True),
+            partial(send, stack.lean_url, "/login", False),
+        )
+        return as_load_result(answered[median], 200)
 
-    async def registrations(self, first_index: int, *, lean: bool = False) -> Cost:
-        """Registrations of fresh names, each sent once; ``lean``: other names (and phone
-        numbers), sent to the lean app's registration (row ``register_lean``)."""
-        prefix, phone = ("lean", "+4479") if lean else ("reg", "+4478")
-        calls = [
-            Call(
-                "POST",
-                "/register" if lean else "/v1/accounts",
-                {
-                    "username": f"{prefix}{index:07d}",
-                    "email": f"{prefix}{index:07d}@example.com",
-                    "phone": f"{phone}{index:08d}",
-                    "password": PASSWORD,
-                },
+    async def registrations(self, first_index: int) -> int:
+        """Registrations of fresh names, each sent once, in paired rounds (the lean app's with
+        other names and phone numbers); the names used."""
+        plan = self.plan
+        per_round = plan.registrations // plan.password_rounds
+
+        async def send(lean: bool, number: int) -> int:
+            prefix, phone, base, path = (
+                ("lean", "+4479", self.stack.lean_url, "/register")
+                if lean
+                else ("reg", "+4478", self.stack.login_url, "/v1/accounts")
             )
-            for index in range(first_index, first_index + self.plan.registrations)
-        ]
-        base = self.stack.lean_url if lean else self.stack.login_url
+            first = first_index + number * per_round
+            calls = [
+                Call("POST", path, {
+                    "username": f"{prefix}{index:07d}", "email": f"{prefix}{index:07d}@example.com",
+                    "phone": f"{phone}{index:08d}", "password": PASSWORD,
+                })
+                for index in range(first, first + per_round)
+            ]  # fmt: skip
+            answers = await send_each(base, calls, plan.drive_concurrency, plan.drive_seconds)
+            made = _count_ok(answers, 201, "registration")
+            self.registered += made
+            return made
 
-        async def action() -> int:
-            answers = await send_each(
-                base, calls, self.plan.drive_concurrency, self.plan.drive_seconds
-            )
-            return _count_ok(answers, 201, "registration")
-
-        if lean:
-            return await self.cost("register_lean", "lean", action, floor=True)
-        return await self.cost("register", "login", action)
+        await self.paired("register", partial(send, False), partial(send, True))
+        return per_round * plan.password_rounds
 
     async def redemptions(self, tokens: list[str]) -> None:
         """Redeem fresh vouchers once each, through the service and through the lean app."""

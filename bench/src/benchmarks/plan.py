@@ -23,7 +23,7 @@ class Plan:
     ceiling_concurrency: int
     consumer_counts: tuple[int, ...]
     backlog_events: int
-    registrations: int  # sent once each, at most drive_seconds
+    registrations: int  # per side (service, lean app), over the paired rounds, each sent once
     redemptions: int  # per side (service, lean app), at most drive_seconds
     consumer_events: int  # per consumer cost step of eligible events (each a transaction)
     # Per step of events beyond the campaign and of the bare loop: each costs 0.1-0.3 ms of
@@ -31,6 +31,8 @@ class Plan:
     fast_consumer_events: int
     # Paired steps (the consumer's fast path, then the bare loop); the median pair is kept.
     fast_path_rounds: int = 5
+    # Paired rounds of logins and of registrations (the service's, then the lean app's).
+    password_rounds: int = 5
     burst_logins: int = 1000
     burst_concurrency: int = 16  # first logins in flight during the burst (the stand-in carries it)
     burst_drain_seconds: float = 300.0
@@ -92,6 +94,7 @@ QUICK = Plan(
     consumer_events=80,
     fast_consumer_events=5000,
     fast_path_rounds=1,
+    password_rounds=2,
     idle_seconds=2.0,
     drive_seconds=8.0,
     tracing_logins=60,

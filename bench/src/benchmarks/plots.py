@@ -1,5 +1,6 @@
 """The report's plots (PNG, matplotlib's Agg backend: no display needed)."""
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,8 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from benchmarks.cost_plots import burst_timeline, cpu_ratios
-from benchmarks.results import RunResult
+from benchmarks.burst import BurstResult, longest_gap
+from benchmarks.results import ROWS, RunResult, measurements
 
 
 def _accounts_axis(axis: Axes, sizes: list[int]) -> None:
@@ -24,13 +25,17 @@ def _accounts_axis(axis: Axes, sizes: list[int]) -> None:
 
 @contextmanager
 def _figure(
-    path: Path, title: str, legend_loc: Literal["best", "upper right"] = "best"
+    path: Path,
+    title: str,
+    legend_loc: Literal["best", "upper right", "lower right"] | None = "best",
+    size: tuple[float, float] = (7, 4.2),
 ) -> Iterator[Axes]:
     """One plot: yield its axis to draw on, then add legend and title and save it."""
-    figure, axis = plt.subplots(figsize=(7, 4.2), dpi=110)
+    figure, axis = plt.subplots(figsize=size, dpi=110)
     try:
         yield axis
-        axis.legend(loc=legend_loc, fontsize="small")
+        if legend_loc is not None:
+            axis.legend(loc=legend_loc, fontsize="small")
         axis.set_title(title)
         figure.tight_layout()
         figure.savefig(path)
@@ -98,19 +103,69 @@ def drain_by_consumers(result: RunResult, path: Path) -> None:
         axis.set_ylabel("events/s")
 
 
-def draw_all(result: RunResult, folder: Path) -> list[str]:
-    """Write every plot into ``folder``; return the file names."""
+def cpu_ratios(result: RunResult, path: Path) -> None:
+    """One horizontal bar per operation and size (log scale), its goal as a red tick."""
+    labels, values, goals = [], [], []
+    for row in ROWS:
+        for item in measurements(row, result):
+            if math.isnan(item.ratio) or item.ratio <= 0:
+                continue
+            size = f" ({item.accounts:,} accounts)" if item.accounts else ""
+            labels.append(row.label.replace("`", "") + size)
+            values.append(item.ratio)
+            goals.append(row.goal)
+    title = "What one operation costs, against its floor"
+    with _figure(path, title, None, (8, 0.32 * len(values) + 1.6)) as axis:
+        positions = list(range(len(values)))[::-1]
+        bars = axis.barh(positions, values, color="#4c72b0")
+        axis.bar_label(bars, labels=[f"{v:.2f}" for v in values], padding=3, fontsize="small")
+        for position, goal in zip(positions, goals, strict=True):
+            if goal is not None:
+                axis.plot([goal, goal], [position - 0.4, position + 0.4], color="#c44e52", lw=2)
+        axis.axvline(1.0, color="grey", linestyle=":", linewidth=1)
+        axis.set_yticks(positions, labels, fontsize="small")
+        axis.set_xscale("log")
+        axis.set_xlim(min(0.5, *values) * 0.8, max(2.0, *values) * 2.5)
+        axis.set_xlabel("CPU per operation ÷ its floor's CPU (same run; log scale; red: goal)")
+
+
+def burst_timeline(burst: BurstResult, path: Path) -> None:
+    """Logins answered and vouchers granted, cumulative, against seconds since the first one."""
+    title = f"Launch burst: {burst.logins:,} first logins, {burst.concurrency} in flight"
+    with _figure(path, title, "lower right", (8, 4.4)) as axis:
+        for times, label, color in (
+            (sorted(burst.answered_at), "logins answered", "#4c72b0"),
+            (sorted(burst.granted_at), "vouchers granted", "#dd8452"),
+        ):
+            if times:
+                axis.step(times, range(1, len(times) + 1), where="post", label=label, color=color)
+                axis.annotate(
+                    f"{len(times):,} at {times[-1]:.1f} s", (times[-1], len(times)),
+                    textcoords="offset points", xytext=(-10, 6), ha="right", fontsize="small",
+                    color=color,
+                )  # fmt: skip
+        gap = longest_gap(burst.answered_at + burst.granted_at)
+        if gap is not None and gap.seconds >= 1.0:
+            axis.axvspan(
+                gap.at, gap.at + gap.seconds, color="#c44e52", alpha=0.15,
+                label=f"longest pause ({gap.seconds:.1f} s)",
+            )  # fmt: skip
+        axis.set_yscale("log")
+        axis.set_ylim(0.8, burst.logins * 2)
+        axis.set_xlim(left=0)
+        axis.set_xlabel("seconds since the first request")
+        axis.set_ylabel("cumulative count (log scale)")
+        axis.grid(True, which="both", alpha=0.3)
+
+
+def draw_all(result: RunResult, folder: Path) -> None:
+    """Write every plot of the report into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    written: list[str] = []
-    if cpu_ratios(result, folder / "cpu-ratios.png"):
-        written.append("cpu-ratios.png")
-    if result.burst is not None and burst_timeline(result.burst, folder / "burst.png"):
-        written.append("burst.png")
-    if result.sizes:
+    assert result.burst is not None, "the run always ends with the burst"
+    cpu_ratios(result, folder / "cpu-ratios.png")
+    burst_timeline(result.burst, folder / "burst.png")
+    if result.sizes:  # every size may have been skipped for the run's time budget
         ratios_by_accounts(result, folder / "ratios-by-accounts.png")
         latency_by_accounts(result, folder / "first-login-latency.png")
-        written += ["ratios-by-accounts.png", "first-login-latency.png"]
     if result.drains:
         drain_by_consumers(result, folder / "consumer-throughput.png")
-        written.append("consumer-throughput.png")
-    return written

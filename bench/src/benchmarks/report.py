@@ -1,12 +1,18 @@
-"""docs/benchmarks.md: the ratios first, then how they were measured."""
+"""docs/benchmarks.md: the template ``report.md`` filled with one run's figures and tables."""
 
+import math
+from collections.abc import Callable
 from pathlib import Path
+from string import Template
 
-from benchmarks.cost_report import burst_section, summary
-from benchmarks.cost_report import table as _table
-from benchmarks.report_method import method_notes
-from benchmarks.results import RunResult
+from benchmarks.burst import BurstResult, longest_gap, status_counts
+from benchmarks.meter import Cost, ratio
+from benchmarks.results import ROWS, Measured, RunResult, measurements, verdict
+from benchmarks.stack import RELAY_POLL_SECONDS
 
+TEMPLATE = Path(__file__).with_name("report.md")
+COUNTER_MISSING = "n/a (counter missing)"
+NO_COUNTER = "n/a (no counter)"
 STANDIN_NOTICE = (
     "**The database was a MongoDB wire-protocol stand-in** (mongoeco's SQLite engine behind "
     "a wire server; every transaction is serialized). The per-operation CPU figures and "
@@ -15,276 +21,272 @@ STANDIN_NOTICE = (
 )
 
 
-def _login_section(r: RunResult) -> list[str]:
-    rows = [
-        [
-            f"{s.accounts:,}",
-            f"{s.login.ok_per_second:.1f}",
-            f"{s.argon2.per_second:.1f}",
-            f"**{s.login_ratio:.2f}**",
-            f"{s.account_updates.per_second:.1f}",
-            (
-                f"{s.login.p50_ms:.0f} / {s.login.p99_ms:.0f}"
-                if s.login.requests
-                else f"none completed in {r.plan.login_seconds:.0f} s"
-            ),
-            f"{s.login.failed} of {s.login.requests}",
-        ]
-        for s in r.sizes
-    ]
-    return [
-        "## 2. Login throughput against the password-hashing ceiling (bounded by the database)",
-        "",
-        "`POST /v1/auth/login` of accounts that have logged in before (no first-login "
-        f"transaction), {r.plan.login_connections} connections for {r.plan.login_seconds:.0f} s, "
-        f"login API with {r.plan.http_workers} Uvicorn workers. The ceiling: the service's own "
-        f"configured hasher verifying in {r.plan.argon2_processes} processes for "
-        f"{r.plan.argon2_seconds:.0f} s, just before the load, on the same cores. For context, "
-        "the database's own rate of single-account updates (each non-first login writes one) "
-        "is measured too (one session, 3 s, on the same accounts the load logs in): on the "
-        "stand-in the cost of one write grows with the collection, most for accounts that "
-        "carry `first_login_order` (a partial unique index), which every account that has "
-        "logged in does.",
-        "",
-        *_table(
-            [
-                "accounts",
-                "logins/s",
-                "Argon2 verifications/s",
-                "ratio",
-                "account updates/s, database alone",
-                "latency p50 / p99 (ms)",
-                "failed or timed out (15 s)",
-            ],
-            rows,
-        ),
-    ]
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
 
 
-def _reads_section(r: RunResult) -> list[str]:
-    rows = [
-        [
-            f"{s.accounts:,}",
-            f"{s.bare.ok_per_second:.0f} ({s.bare.generator_busy:.0%})",
-            f"{s.me.ok_per_second:.0f}",
-            f"**{s.me_ratio:.2f}**" if s.bare_refused is None else f"n/a: {s.bare_refused}",
-            f"{s.account_reads.per_second:.0f}",
-            f"{s.vouchers.ok_per_second:.0f}",
-            f"**{s.vouchers_ratio:.2f}**" if s.bare_refused is None else "n/a",
-        ]
-        for s in r.sizes
-    ]
-    return [
-        "## 3. Token-protected reads against a bare endpoint (bounded by the database)",
-        "",
-        "`GET /v1/accounts/me` (login API) and `GET /v1/vouchers` (promotion API), each with "
-        "a valid bearer token (cycling over the accounts' sessions), against `GET /bare` of a "
-        "FastAPI app with no middleware, no authentication and no database "
-        "(`bench/src/benchmarks/bare_app.py`), served by the same Uvicorn setup: "
-        f"{r.plan.http_workers} workers, same host, same load: {r.plan.read_connections} "
-        f"connections for {r.plan.read_seconds:.0f} s each, one after the other. For context, "
-        "the database's own rate of the read `/v1/accounts/me` makes (an account by id, 16 "
-        f"sessions, {r.plan.update_seconds:.0f} s), measured just before. A ratio is not "
-        "given when the bare rate is load-generator-bound (the generator above 90% of a "
-        "core, shown in brackets, or a bare rate below 1,000 req/s).",
-        "",
-        *_table(
-            [
-                "accounts",
-                "bare req/s (generator CPU)",
-                "/me req/s",
-                "/me ratio",
-                "account reads by id/s, database alone",
-                "/vouchers req/s",
-                "/vouchers ratio",
-            ],
-            rows,
-        ),
-    ]
+def ms(seconds: float | None) -> str:
+    return "n/a" if seconds is None or math.isnan(seconds) else f"{seconds * 1000:.2f}"
 
 
-def _latency_section(r: RunResult) -> list[str]:
-    assert r.sequential is not None
-    unit = r.sequential.mean_seconds * 1000
-    rows = [
-        [
-            f"{s.accounts:,}",
-            f"{len(s.first_logins.latencies_ms)} of {s.first_logins.accounts}",
-            f"{s.first_logins.p50_ms:.0f}",
-            f"{s.first_logins.p99_ms:.0f}",
-            f"**{r.latency_in_transactions(s.first_logins.p50_ms):.1f}**",
-            f"**{r.latency_in_transactions(s.first_logins.p99_ms):.1f}**",
-            str(s.first_logins.server_errors),
-        ]
-        for s in r.sizes
-    ]
-    return [
-        "## 4a. First login to voucher: latency (bounded by the database)",
-        "",
-        f"Fresh accounts log in for the first time, one at a time (up to "
-        f"{r.plan.first_logins_per_size} per size, at most "
-        f"{r.plan.first_login_phase_seconds:.0f} s), each voucher awaited before the next "
-        "login. Latency = the voucher's `granted_at` minus the account's `first_login_at`, "
-        "both written by the services; between them lie the recording transaction, the "
-        "outbox relay, RabbitMQ with publisher confirms, one consumer process and its claim "
-        "transaction. The unit of the ratio: one claim-shaped transaction run alone on the "
-        f"same kind of database, {unit:.1f} ms in this run. A voucher later than "
-        f"{r.plan.voucher_wait_seconds:.0f} s counts as missing.",
-        "",
-        *_table(
-            [
-                "accounts",
-                "vouchers in time",
-                "p50 (ms)",
-                "p99 (ms)",
-                "p50 in transactions",
-                "p99 in transactions",
-                "5xx answers (retried)",
-            ],
-            rows,
-        ),
-    ]
+def number(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f}"
 
 
-def _drain_section(r: RunResult) -> list[str]:
-    assert r.concurrent is not None
-    rows = [
-        [
-            str(d.consumers),
-            f"{d.events}",
-            f"{d.per_second:.1f}",
-            f"**{r.drain_ratio(d):.2f}**",
-            f"**{r.drain_scaling(d):.2f}**",
-            f"{d.wall_seconds:.1f}",
-        ]
-        for d in r.drains
-    ]
-    return [
-        "## 4b. Consumer throughput, and how it grows with consumer processes (database-bound)",
-        "",
-        f"A backlog of {r.plan.backlog_events} first-login events (valid v1 messages, each "
-        "eligible, so every one runs the full claim transaction) published to the run's own "
-        "queue while k consumer processes (prefetch 16 each) are attached. Rate = events "
-        "between the first and the last `granted_at`. The ceiling: claim-shaped transactions "
-        f"(three reads, three writes) with {r.concurrent.concurrency} sessions, "
-        f"{r.concurrent.per_second:.1f}/s in this run.",
-        "",
-        *_table(
-            ["consumers", "events", "events/s", "÷ database ceiling", "÷ 1 consumer", "wall (s)"],
-            rows,
-        ),
-    ]
-
-
-def _failure_timing_section(r: RunResult) -> list[str]:
-    timing = r.failure_timing
-    if timing is None:
-        return []
-    ms = timing.median_ms
-    rows = [
-        [
-            "an unknown identifier (the dummy hash, current parameters)",
-            f"{ms['unknown_identifier']:.1f}",
-        ],
-        ["a wrong password, hash of the current parameters", f"{ms['current_hash']:.1f}"],
-        [
-            f"a wrong password, hash of the old parameters ({timing.old_parameters}), padded",
-            f"**{ms['old_hash_padded']:.1f}**",
-        ],
-        [
-            "the same without the padding (what it cost before decision 5's padding)",
-            f"{ms['old_hash_bare']:.1f}",
-        ],
-    ]
-    return [
-        "## 6. A failed password check costs the same whatever hash it met",
-        "",
-        "Wall time of one failed check on a hashing thread of the service's own hasher, after "
-        f"the Argon2 parameters were raised to {timing.current_parameters} (one pass more "
-        "than the defaults): median of "
-        f"{timing.rounds} rounds of {timing.per_round} checks, the kinds interleaved. An account "
-        "keeps its old-parameter hash until its owner logs in again; its failures are padded "
-        "with the Argon2 work they lack, so a wrong password there cannot be told from an "
-        "unknown identifier by its time (the tests hold the work done, never a time).",
-        "",
-        *_table(["the check met", "ms"], rows),
-    ]
-
-
-def _tracing_section(r: RunResult) -> list[str]:
-    cost = r.tracing
+def count(cost: Cost | None, pick: Callable[[Cost], float | None], missing: str) -> str:
     if cost is None:
-        return []
-    return [
-        "## 7. What tracing costs",
-        "",
-        f"CPU per login of one login API process (one worker), {cost.logins} ordinary logins "
-        "per round, two at a time, rounds alternating tracing off and on "
-        "(`OTEL_EXPORTER_OTLP_ENDPOINT` set to a local OTLP/HTTP receiver that answers every "
-        f"export; {cost.exports} exports): medians of {len(cost.paired_ratios)} paired rounds.",
-        "",
-        *_table(
-            ["tracing", "CPU per login (ms)", "on ÷ off (median pair)", "paired rounds' ratios"],
-            [
-                ["off", f"{cost.off_ms:.2f}", "", ""],
-                [
-                    "on",
-                    f"{cost.on_ms:.2f}",
-                    f"**{cost.ratio:.3f}**",
-                    ", ".join(f"{x:.3f}" for x in cost.paired_ratios),
-                ],
-            ],
-        ),
-    ]
+        return "n/a"
+    found = pick(cost)
+    return missing if found is None else f"{found:.2f}"
 
 
-def render(r: RunResult, plots: list[str], plot_folder: str) -> str:
-    m = r.machine
-    server = r.server
-    external = server is not None and server.kind != "stand-in"
-    database = server.label() if server else "the run's own stand-in"
-    database_label = (
-        f"{database}, not a process of this machine, so not measured"
-        if external
-        else "the stand-in's process"
-    )
-    notice = (
-        f"The database was {database}; every figure of this report comes from it."
-        if external
-        else STANDIN_NOTICE
-    )
-    lines = [
-        "# Benchmarks",
-        "",
-        f"Generated by `{m['command']}` on {r.started_at} ({r.plan.name} run, "
-        f"{r.duration_seconds / 60:.1f} min).",
-        "",
-        "> " + notice,
-        "",
-        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory']}; {m['os']}; Python {m['python']}; "
-        f"database: {database}; RabbitMQ at the run's own exchange and queues; load "
-        f"generator: wrk (one thread, its own process).",
-        "",
-    ]
-    lines += summary(r, database_label)
-    named = {name.removesuffix(".png"): f"{plot_folder}/{name}" for name in plots}
-    if "cpu-ratios" in named:
-        lines += [f"![cpu-ratios]({named['cpu-ratios']})", ""]
-    if r.burst is not None:
-        lines += burst_section(r.burst, named.get("burst"), on_standin=not external)
-    if r.sizes:
-        lines += _login_section(r) + _reads_section(r) + _latency_section(r)
-    if r.drains:
-        lines += _drain_section(r)
-    lines += ["## 5. Throughput growth", ""]
-    for name in plots:
-        if name.removesuffix(".png") not in {"cpu-ratios", "burst"}:
-            lines += [f"![{name.removesuffix('.png')}]({plot_folder}/{name})", ""]
-    lines += _failure_timing_section(r) + _tracing_section(r)
-    lines += method_notes(r)
-    return "\n".join(lines) + "\n"
+def per_size(values: list[str]) -> str:
+    return " / ".join(values) or "n/a"
 
 
-def write_report(r: RunResult, output: Path, plots: list[str]) -> None:
+def _metered(cost: Cost | None) -> str:
+    if cost is None:
+        return "n/a"
+    share = "" if math.isnan(cost.idle_share) else f" ({cost.idle_share:.0%})"
+    return f"{cost.operations:,}{share}"
+
+
+def summary_table(r: RunResult) -> str:
+    rows = []
+    for row in ROWS:
+        items = measurements(row, r)
+
+        def each(value: Callable[[Measured], str], items: list[Measured] = items) -> str:
+            return per_size([value(item) for item in items])
+
+        rows.append([
+            row.label,
+            row.floor_label,
+            each(lambda i: ms(i.cost.cpu_per_op) if i.cost else "n/a"),
+            each(lambda i: ms(i.floor_cpu)),
+            "**" + each(lambda i: number(i.ratio)) + "**",
+            f"≤ {row.goal:.2f}" if row.goal is not None else "report",
+            verdict([item.ratio for item in items], row.goal),
+            each(lambda i: count(i.cost, lambda c: c.commands_per_op, COUNTER_MISSING)),
+            each(lambda i: count(i.cost, lambda c: c.publishes_per_op, NO_COUNTER)),
+            each(lambda i: ms(i.cost.database_cpu_per_op) if i.cost else "n/a"),
+            each(lambda i: _metered(i.cost)),
+        ])  # fmt: skip
+    header = ["operation", "floor", "service CPU/op (ms)", "floor CPU/op (ms)", "ratio", "goal",
+              "goal met", "MongoDB commands/op", "AMQP publishes/op", "database CPU/op (ms)",
+              "operations metered (idle share of their CPU)"]  # fmt: skip
+    return table(header, rows)
+
+
+def split(costs: list[Cost]) -> str:
+    """Per size, the CPU per operation of the event loops and of the other threads (where
+    Argon2 runs), and the whole against those other threads."""
+    others = [cost.cpu_per_op - cost.main_threads_cpu_per_op for cost in costs]
+    loops = per_size([ms(cost.main_threads_cpu_per_op) for cost in costs])
+    own = per_size([number(ratio(c.cpu_per_op, o)) for c, o in zip(costs, others, strict=True)])
+    rest = per_size([ms(other) for other in others])
+    return f"event loops {loops} ms, other threads {rest} ms (whole ÷ other threads {own})"
+
+
+def splits(r: RunResult) -> str:
+    parts = []
+    for key, label, argon2 in (
+        ("login", "successful non-first login", "verification"),
+        ("first_login", "first login", ""),
+        ("register", "registration", ""),
+        ("login_lean", "the lean login (the same work, no middleware)", "verification"),
+        ("register_lean", "the lean registration (the same work, no middleware)", "hash"),
+    ):
+        lean = key.endswith("_lean")
+        costs = [c for s in r.sizes if (c := (s.floors if lean else s.costs).get(key))]
+        text = f"{label}: {split(costs)}"
+        if lean:
+            floors = [s.argon2_floor.verify_cpu if argon2 == "verification" else
+                      s.argon2_floor.hash_cpu for s in r.sizes if key in s.floors]  # fmt: skip
+            against = [number(ratio(c.cpu_per_op, f)) for c, f in zip(costs, floors, strict=True)]
+            text += f", {per_size(against)} of one Argon2id {argon2}"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def round_ratios(r: RunResult) -> str:
+    def rounds(key: str) -> str:
+        return per_size(
+            [", ".join(number(v) for v in s.round_ratios.get(key, [])) for s in r.sizes]
+        )
+
+    return f"logins {rounds('login')}; registrations {rounds('register')}"
+
+
+def _gap(times: list[float]) -> str:
+    gap = longest_gap(times)
+    return "n/a" if gap is None else f"{gap.seconds:.2f} s (from {gap.at:.1f} s)"
+
+
+def burst_table(b: BurstResult) -> str:
+    login, consumer = b.login_cost, b.consumer_cost
+    answers = " (all 200)" if b.all_ok else " (**not all 200**)"
+    vouchers = " (exactly 100)" if b.vouchers == 100 else " (**not 100**)"
+    rows = [
+        ["first logins sent", f"{b.logins:,} from one address, {b.concurrency} in flight"],
+        ["answers", status_counts(b.statuses) + answers],
+        ["vouchers", f"{b.vouchers}{vouchers}"],
+        ["held by the first 100 by first-login order",
+         "yes" if b.first_100_hold_them else "**no**"],
+        ["events handled by the consumers",
+         f"{b.events_handled:,} of {b.logins_ok:,} (one per login answered 200)"],
+        ["first request → last voucher", f"{b.to_last_voucher_seconds:.1f} s"],
+        ["login latency p50 / p99", f"{b.login_p(0.5):.0f} / {b.login_p(0.99):.0f} ms"],
+        ["first login → voucher p50 / p99", f"{b.voucher_p(0.5):.0f} / {b.voucher_p(0.99):.0f} ms"],
+        ["longest pause between answers", _gap(b.answered_at)],
+        ["longest pause between vouchers", _gap(b.granted_at)],
+        ["login service CPU per first login", f"{ms(login.cpu_per_op if login else None)} ms"],
+        ["consumers' CPU per event", f"{ms(consumer.cpu_per_op if consumer else None)} ms"],
+        ["login MongoDB commands per first login",
+         count(login, lambda c: c.commands_per_op, COUNTER_MISSING)],
+        ["consumers' MongoDB commands per event",
+         count(consumer, lambda c: c.commands_per_op, COUNTER_MISSING)],
+        ["AMQP publishes per first login", count(login, lambda c: c.publishes_per_op, NO_COUNTER)],
+        ["database CPU per first login", f"{ms(login.database_cpu_per_op if login else None)} ms"],
+    ]  # fmt: skip
+    if b.not_ok:
+        took = ", ".join(f"{seconds:.1f}" for seconds in sorted(b.failed_after)[:10])
+        more = f" (first 10 of {len(b.failed_after)})" if len(b.failed_after) > 10 else ""
+        logged = ", ".join(f"{n} `{line}`" for line, n in sorted(b.logged_problems.items()))
+        rows.insert(2, [
+            "logins not answered 200",
+            f"**{sum(b.not_ok.values()):,}** ({status_counts(b.not_ok)}): no event was awaited "
+            f"for them; answered after {took} s{more}; the login service logged "
+            f"{logged or 'no warning'}",
+        ])  # fmt: skip
+    return table(["figure", "value"], rows)
+
+
+def section_tables(r: RunResult) -> dict[str, str]:
+    unit = r.sequential.mean_seconds * 1000 if r.sequential else float("nan")
+    login = table(
+        ["accounts", "logins/s", "Argon2 verifications/s", "ratio",
+         "account updates/s, database alone", "latency p50 / p99 (ms)",
+         "failed or timed out (15 s)"],
+        [[f"{s.accounts:,}", f"{s.login.ok_per_second:.1f}", f"{s.argon2.per_second:.1f}",
+          f"**{s.login_ratio:.2f}**", f"{s.account_updates.per_second:.1f}",
+          f"{s.login.p50_ms:.0f} / {s.login.p99_ms:.0f}" if s.login.requests else "none",
+          f"{s.login.failed} of {s.login.requests}"] for s in r.sizes],
+    )  # fmt: skip
+    reads = table(
+        ["accounts", "bare req/s (generator CPU)", "/me req/s", "/me ratio",
+         "account reads by id/s, database alone", "/vouchers req/s", "/vouchers ratio"],
+        [[f"{s.accounts:,}", f"{s.bare.ok_per_second:.0f} ({s.bare.generator_busy:.0%})",
+          f"{s.me.ok_per_second:.0f}",
+          f"**{s.me_ratio:.2f}**" if s.bare_refused is None else f"n/a: {s.bare_refused}",
+          f"{s.account_reads.per_second:.0f}", f"{s.vouchers.ok_per_second:.0f}",
+          f"**{s.vouchers_ratio:.2f}**" if s.bare_refused is None else "n/a"] for s in r.sizes],
+    )  # fmt: skip
+    latency = table(
+        ["accounts", "vouchers in time", "p50 (ms)", "p99 (ms)", "p50 in transactions",
+         "p99 in transactions", "5xx answers (retried)"],
+        [[f"{s.accounts:,}", f"{len(f.latencies_ms)} of {f.accounts}", f"{f.p50_ms:.0f}",
+          f"{f.p99_ms:.0f}", f"**{f.p50_ms / unit:.1f}**", f"**{f.p99_ms / unit:.1f}**",
+          str(f.server_errors)] for s in r.sizes if (f := s.first_logins)],
+    )  # fmt: skip
+    drains = table(
+        ["consumers", "events", "events/s", "÷ database ceiling", "÷ 1 consumer", "wall (s)"],
+        [[str(d.consumers), f"{d.events}", f"{d.per_second:.1f}", f"**{r.drain_ratio(d):.2f}**",
+          f"**{r.drain_scaling(d):.2f}**", f"{d.wall_seconds:.1f}"] for d in r.drains],
+    )  # fmt: skip
+    return {"login_table": login, "reads_table": reads, "latency_table": latency,
+            "drain_table": drains}  # fmt: skip
+
+
+def failure_and_tracing(r: RunResult) -> dict[str, object]:
+    timing, cost = r.failure_timing, r.tracing
+    assert timing is not None and cost is not None, "the run measures both"
+    checks = timing.median_ms
+    failure = table(["the check met", "ms"], [
+        ["an unknown identifier (the dummy hash, current parameters)",
+         f"{checks['unknown_identifier']:.1f}"],
+        ["a wrong password, hash of the current parameters", f"{checks['current_hash']:.1f}"],
+        [f"a wrong password, hash of the old parameters ({timing.old_parameters}), padded",
+         f"**{checks['old_hash_padded']:.1f}**"],
+        ["the same without the padding (what it cost before decision 5's padding)",
+         f"{checks['old_hash_bare']:.1f}"],
+    ])  # fmt: skip
+    tracing = table(
+        ["tracing", "CPU per login (ms)", "on ÷ off (median pair)", "paired rounds' ratios"],
+        [["off", f"{cost.off_ms:.2f}", "", ""],
+         ["on", f"{cost.on_ms:.2f}", f"**{cost.ratio:.3f}**",
+          ", ".join(f"{x:.3f}" for x in cost.paired_ratios)]],
+    )  # fmt: skip
+    return {
+        "failure_table": failure, "current_parameters": timing.current_parameters,
+        "failure_rounds": timing.rounds, "failure_per_round": timing.per_round,
+        "tracing_table": tracing, "tracing_logins": cost.logins,
+        "tracing_exports": cost.exports, "tracing_rounds": len(cost.paired_ratios),
+    }  # fmt: skip
+
+
+def render(r: RunResult, plot_folder: str) -> str:
+    p, m, b = r.plan, r.machine, r.burst
+    assert b is not None, "the run always ends with the burst"
+    external = r.server is not None and r.server.kind != "stand-in"
+    database = r.server.label() if r.server else "the run's own stand-in"
+    argon2 = r.sizes[0].argon2 if r.sizes else None
+    figures: dict[str, object] = {
+        "command": m["command"], "started_at": r.started_at, "plan_name": p.name,
+        "duration_minutes": f"{r.duration_seconds / 60:.1f}",
+        "notice": f"The database was {database}; every figure of this report comes from it."
+        if external else STANDIN_NOTICE,
+        "machine": f"{m['cpu']}, {m['cores']} cores, {m['memory']}; {m['os']}; "
+        f"Python {m['python']}",
+        "database": database, "plots": plot_folder,
+        "sizes": " / ".join(f"{s.accounts:,}" for s in r.sizes),
+        "password_rounds": p.password_rounds, "password_round_ratios": round_ratios(r),
+        "prefetch": p.consumer_prefetch, "fast_path_rounds": len(r.fast_path_ratios),
+        "fast_events": f"{p.fast_consumer_events:,}",
+        "bare_events": f"{2 * p.fast_consumer_events:,}",
+        "fast_path_ratios": ", ".join(f"{v:.2f}" for v in r.fast_path_ratios) or "n/a",
+        "database_cpu": f"{database}, not a process of this machine, so not measured"
+        if external else "the stand-in's process",
+        "bare_ms": per_size([ms(s.floors["bare"].cpu_per_op) for s in r.sizes
+                             if "bare" in s.floors]),
+        "summary_table": summary_table(r), "split": splits(r),
+        "burst_logins": f"{b.logins:,}", "burst_concurrency": b.concurrency,
+        "burst_standin": ""
+        if external else " (what the stand-in carries without stalling for seconds)",
+        "burst_throttle": "The login throttle's budgets were raised for this run "
+        "(`--raise-login-throttle`)." if b.throttle_raised
+        else "The login service ran with its default throttle settings.",
+        "burst_table": burst_table(b), "http_workers": p.http_workers,
+        "login_connections": p.login_connections, "login_seconds": f"{p.login_seconds:.0f}",
+        "argon2_processes": p.argon2_processes, "argon2_seconds": f"{p.argon2_seconds:.0f}",
+        "update_seconds": f"{p.update_seconds:.0f}", "read_connections": p.read_connections,
+        "read_seconds": f"{p.read_seconds:.0f}", "first_logins": p.first_logins_per_size,
+        "first_login_seconds": f"{p.first_login_phase_seconds:.0f}",
+        "transaction_ms": f"{r.sequential.mean_seconds * 1000:.1f}" if r.sequential else "n/a",
+        "voucher_wait": f"{p.voucher_wait_seconds:.0f}", "backlog": p.backlog_events,
+        "ceiling_sessions": r.concurrent.concurrency if r.concurrent else "n/a",
+        "ceiling_rate": f"{r.concurrent.per_second:.1f}" if r.concurrent else "n/a",
+        "idle_seconds": f"{p.idle_seconds:.0f}", "relay_poll_minutes": RELAY_POLL_SECONDS // 60,
+        "seeding": ", ".join(f"{s.accounts:,} in {s.seed_seconds:.0f} s" for s in r.sizes)
+        or "none",
+        "hot_accounts": r.sizes[-1].hot_accounts if r.sizes else 0,
+        "dead_lettered": r.dead_lettered,
+        "skipped": "".join(f"- {note}\n" for note in r.skipped),
+        "planned_sizes": ", ".join(f"{s:,}" for s in p.account_sizes),
+        "hasher": f"Argon2id m={argon2.memory_cost_kib} KiB, t={argon2.time_cost}, "
+        f"p={argon2.parallelism} (the login service's configured hasher)" if argon2
+        else "the login service's configured hasher",
+        "registrations_per_round": p.registrations // p.password_rounds,
+        "drive_concurrency": p.drive_concurrency, "drive_seconds": f"{p.drive_seconds:.0f}",
+        "ceiling_seconds": f"{p.ceiling_seconds:.0f}", "eligible_events": p.consumer_events,
+        "redemptions": p.redemptions,
+        "consumer_counts": ", ".join(str(c) for c in p.consumer_counts),
+    }  # fmt: skip
+    figures |= section_tables(r) | failure_and_tracing(r)
+    return Template(TEMPLATE.read_text()).substitute(figures)
+
+
+def write_report(r: RunResult, output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(r, plots, output.stem))
+    output.write_text(render(r, output.stem))

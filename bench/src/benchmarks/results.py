@@ -1,7 +1,9 @@
-"""What a run found, as plain data: each figure next to the ceiling it is divided by."""
+"""What a run found, as plain data, and the summary's rows: each cost against its floor."""
 
+import math
 import statistics
 from dataclasses import dataclass, field
+from typing import Literal
 
 from benchmarks.burst import BurstResult
 from benchmarks.drain import DrainRun
@@ -16,6 +18,8 @@ from benchmarks.standin_ceiling import Ceiling, OperationRate
 
 @dataclass(frozen=True, slots=True)
 class Argon2Ceiling:
+    """Verifications per second of the login service's own hasher in several processes."""
+
     per_second: float
     processes: int
     memory_cost_kib: int
@@ -63,14 +67,16 @@ class SizeResult:
     argon2: Argon2Ceiling
     account_updates: OperationRate  # the database alone, one session: context for logins
     account_reads: OperationRate  # the database alone, by id: context for /v1/accounts/me
-    login: LoadResult
+    login: LoadResult  # the service's logins of the median paired round
     bare: LoadResult
     me: LoadResult
     vouchers: LoadResult
     hot_accounts: int  # accounts the login and read loads cycle through
     argon2_floor: Argon2Floor
-    costs: dict[str, Cost]  # per operation row key: the service's cost
-    floors: dict[str, Cost]  # per operation row key: the lean app's cost (and "bare")
+    costs: dict[str, Cost]  # per row key: the service's cost (the median round when paired)
+    floors: dict[str, Cost]  # per floor key: the lean app's cost (and "bare")
+    # Per paired row ("login", "register"): the ratio of each round, service ÷ lean.
+    round_ratios: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def login_ratio(self) -> float:
@@ -78,7 +84,7 @@ class SizeResult:
 
     @property
     def bare_refused(self) -> str | None:
-        """Why the bare rate cannot serve as a reference (None: it can)."""
+        """Why the bare rate cannot be a throughput ceiling (None: it can)."""
         return generator_bound(self.bare)
 
     @property
@@ -108,7 +114,6 @@ class RunResult:
     tracing: TracingCost | None = None
     server: ServerDescription | None = None
     dead_lettered: int = 0
-    finished_at: str = ""
     duration_seconds: float = 0.0
 
     def latency_in_transactions(self, milliseconds: float) -> float:
@@ -122,3 +127,88 @@ class RunResult:
     def drain_scaling(self, drain: DrainRun) -> float:
         base = next((d for d in self.drains if d.consumers == 1), self.drains[0])
         return drain.per_second / base.per_second if base.per_second else 0.0
+
+
+FloorKind = Literal["lean", "verify", "hash", "bare_loop"]
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRow:
+    """One line of the summary: the service's cost ``key`` against a floor."""
+
+    key: str
+    label: str
+    floor_label: str
+    goal: float | None  # None: reported, no goal
+    floor: FloorKind
+    floor_key: str = ""  # the lean app's cost it is divided by (default: ``key``)
+
+
+LEAN_LOGIN = "lean login (the same work, same Uvicorn setup; paired rounds, median)"
+LEAN_REGISTRATION = "lean registration (the same work, same Uvicorn setup; paired rounds, median)"
+ROWS = (
+    OperationRow("login", "successful non-first login", LEAN_LOGIN, 1.10, "lean", "login_lean"),
+    OperationRow(
+        "login", "successful non-first login (context)", "one Argon2id verification", None, "verify"
+    ),
+    OperationRow("first_login", "first login", "one Argon2id verification", None, "verify"),
+    OperationRow("register", "registration", LEAN_REGISTRATION, 1.10, "lean", "register_lean"),
+    OperationRow("register", "registration (context)", "one Argon2id hash", None, "hash"),
+    OperationRow("me", "`GET /v1/accounts/me`", "lean `/me` (same Uvicorn setup)", 1.25, "lean"),
+    OperationRow("vouchers", "`GET /v1/vouchers`", "lean `/vouchers`", 1.25, "lean"),
+    OperationRow("redeem", "`POST /v1/vouchers/{id}/redeem`", "lean redeem", None, "lean"),
+    OperationRow(
+        "beyond",
+        "consumed event beyond the campaign",
+        "bare aio-pika loop, same prefetch",
+        1.5,
+        "bare_loop",
+    ),
+    OperationRow("eligible", "consumed eligible event", "bare aio-pika loop", None, "bare_loop"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One operation's figures at one account size (``accounts`` None: size-independent)."""
+
+    accounts: int | None
+    cost: Cost | None
+    floor_cpu: float | None
+
+    @property
+    def ratio(self) -> float:
+        if self.cost is None or self.floor_cpu is None:
+            return float("nan")
+        return ratio(self.cost.cpu_per_op, self.floor_cpu)
+
+
+def _size_floor(row: OperationRow, size: SizeResult) -> float | None:
+    if row.floor == "verify":
+        return size.argon2_floor.verify_cpu
+    if row.floor == "hash":
+        return size.argon2_floor.hash_cpu
+    floor = size.floors.get(row.floor_key or row.key)
+    return floor.cpu_per_op if floor else None
+
+
+def measurements(row: OperationRow, result: RunResult) -> list[Measured]:
+    if row.floor == "bare_loop":
+        floor = result.bare_loop.cpu_per_op if result.bare_loop else None
+        return [Measured(None, result.consumer_costs.get(row.key), floor)]
+    return [Measured(s.accounts, s.costs.get(row.key), _size_floor(row, s)) for s in result.sizes]
+
+
+def verdict(ratios: list[float], goal: float | None) -> str:
+    """``met`` only when every size meets the goal; ``n/a`` when any ratio is missing."""
+    if goal is None:
+        return "report"
+    if not ratios or any(math.isnan(value) for value in ratios):
+        return "n/a"
+    return "met" if max(ratios) <= goal else "**not met**"
+
+
+def median_round(ratios: list[float]) -> int | None:
+    """The index of the round whose ratio is the median (the lower one of an even count)."""
+    found = sorted((value, index) for index, value in enumerate(ratios) if not math.isnan(value))
+    return found[(len(found) - 1) // 2][1] if found else None
