@@ -28,6 +28,8 @@ SIZE_OVERHEAD_SECONDS = 400  # restarts, loads, paired rounds, first logins of o
 # eligible step, as measured in a full run.
 FAST_PATH_ROUND_SECONDS = 60
 ELIGIBLE_STEP_SECONDS = 45
+BURST_SECONDS = 150
+MIN_LOGINS_PER_ROUND = 20  # fewer, and a round's CPU per login is mostly its idle share
 
 
 class Run:
@@ -110,14 +112,28 @@ class Run:
         await self.start_services()
         await self.stop_services()  # the services created their indexes; seeding needs the file
 
-    def fits_budget(self, size: int) -> bool:
-        if self.plan.name != "full" or self.seed_rate == 0:
-            return True
+    def skip_reason(self, size: int) -> str | None:
+        """Why ``size`` is not measured (None: it is): a database too slow for a login round
+        to meter enough logins (its account update rate falls as the accounts grow), or the
+        run's time budget."""
+        if self.plan.name != "full" or not self.result.sizes:
+            return None
+        last = self.result.sizes[-1]
+        updates = last.account_updates.per_second
+        if updates * self.plan.login_seconds < MIN_LOGINS_PER_ROUND:
+            return (
+                f"{size:,} accounts: skipped. The database alone made {updates:.1f} account "
+                f"updates/s at {last.accounts:,} accounts (each login writes one): fewer than "
+                f"{MIN_LOGINS_PER_ROUND} logins per {self.plan.login_seconds:.0f} s round, and "
+                "fewer still with more accounts."
+            )
         drains = len(self.plan.consumer_counts) * (20 + self.plan.backlog_events / 6)
         costs = self.plan.fast_path_rounds * FAST_PATH_ROUND_SECONDS + ELIGIBLE_STEP_SECONDS
-        burst = 150
         needed = (size - self.seeded) / self.seed_rate * 1.3 + SIZE_OVERHEAD_SECONDS
-        return elapsed() + needed + costs + drains + burst < BUDGET_SECONDS
+        if elapsed() + needed + costs + drains + BURST_SECONDS < BUDGET_SECONDS:
+            return None
+        seeding = f"seeding at {self.seed_rate:.0f}/s would not fit the run's time budget"
+        return f"{size:,} accounts: skipped, {seeding}"
 
     async def seed(self, size: int) -> float:
         count = size - self.seeded
@@ -233,11 +249,7 @@ class Run:
     async def everything(self) -> None:
         await self.ceilings()
         for size in self.plan.account_sizes:
-            if not self.fits_budget(size):
-                note = (
-                    f"{size} accounts: skipped, seeding at {self.seed_rate:.0f}/s would not "
-                    "fit the run's time budget"
-                )
+            if note := self.skip_reason(size):
                 say(note)
                 self.result.skipped.append(note)
                 continue
