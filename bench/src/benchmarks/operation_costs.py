@@ -17,8 +17,8 @@ from benchmarks.load import LoadResult, LoadSpec, run_load
 from benchmarks.meter import Cost, IdleRates, Target, measure
 from benchmarks.plan import PASSWORD, Plan
 from benchmarks.progress import say
+from benchmarks.seeding import delete_seeded_vouchers, seed_vouchers
 from benchmarks.stack import Stack
-from benchmarks.voucher_seeding import delete_seeded_vouchers, seed_vouchers
 
 SETTLE_SECONDS = 1.0
 
