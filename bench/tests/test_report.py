@@ -5,8 +5,8 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from benchmarks.burst import describe_others, events_owed, logged_problems, longest_gap
-from benchmarks.drive import Answer, percentile
+from benchmarks.burst import BurstResult, logged_problems, longest_gap, status_counts
+from benchmarks.drive import percentile
 from benchmarks.mongo_target import ServerDescription, address_of
 from benchmarks.plots import draw_all
 from benchmarks.report import render
@@ -88,12 +88,12 @@ def test_burst_section_states_answers_vouchers_and_the_first_hundred(
 
 
 def test_burst_awaits_one_event_per_login_answered_200_only() -> None:
-    answers = [Answer(i, 0.0, 1.0, 200, None) for i in range(997)]
-    answers += [Answer(997, 0.0, 1.0, 503, None), Answer(998, 0.0, 1.0, 503, None)]
-    answers += [Answer(999, 0.0, 1.0, 0, None)]
-    assert events_owed(answers) == 997
-    assert describe_others(answers) == "1 answered nothing, 2 answered 503"
-    assert describe_others(answers[:997]) == ""
+    burst = BurstResult(logins=1000, concurrency=16, throttle_raised=False)
+    burst.statuses = {200: 997, 503: 2, 0: 1}
+    assert burst.logins_ok == 997
+    assert status_counts(burst.not_ok) == "1 answered nothing, 2 answered 503"
+    burst.statuses = {200: 1000}
+    assert status_counts(burst.not_ok) == ""
 
 
 def test_burst_section_names_the_logins_not_answered_200(run_result: RunResult) -> None:

@@ -1,10 +1,5 @@
-"""Requests that must each be sent once (registrations, first logins, redemptions).
-
-wrk cycles over its lines, which suits repeatable requests; these are not repeatable,
-so a few asyncio workers in the run's own process send each request once, until the
-list or the time runs out. The services' CPU is read from ``/proc``, so the client's
-own CPU never enters a figure.
-"""
+"""Requests that must each be sent once (registrations, first logins, redemptions), which
+wrk, cycling over its lines, cannot send: asyncio workers in the run's own process do."""
 
 import asyncio
 import time

@@ -1,22 +1,15 @@
-"""First login to voucher: fresh accounts log in one at a time, each voucher awaited.
-
-Latency of one account = the voucher's ``granted_at`` (promotion database, set in the
-claim transaction) minus its ``first_login_at`` (set in the login service's recording
-transaction and carried by the event and the voucher). Both come from one machine's
-clock, so no client timing enters the figure. One login at a time keeps the figure
-the path's own latency: under concurrent first logins the stand-in's lock stalls
-(seconds long, see the report) would be all it measured.
-"""
+"""First login to voucher (the report's section 4a): fresh accounts log in one at a time,
+each voucher awaited; latency = its ``granted_at`` minus its ``first_login_at``."""
 
 import asyncio
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
-from pymongo import AsyncMongoClient
 
+from benchmarks.drive import percentile
+from benchmarks.mongo_target import connect
 from benchmarks.plan import PASSWORD
 from benchmarks.progress import say
 from benchmarks.stack import FIRST_LOGIN_CAMPAIGN
@@ -39,10 +32,7 @@ class FirstLoginRun:
 
     @property
     def p99_ms(self) -> float:
-        ordered = sorted(self.latencies_ms)
-        if not ordered:
-            return float("nan")
-        return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+        return percentile(self.latencies_ms, 0.99)
 
 
 async def _log_in(client: httpx.AsyncClient, username: str, attempts: int = 4) -> tuple[str, int]:
@@ -65,38 +55,35 @@ async def measure_first_logins(
     wait_seconds: float,
     phase_seconds: float,
 ) -> FirstLoginRun:
-    """Log each account in for the first time and wait for its voucher before the next."""
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
-    accounts = mongo[databases[0]]["accounts"]
-    vouchers = mongo[databases[1]]["vouchers"]
     tokens: list[str] = []
     latencies: list[float] = []
     server_errors = missing = attempted = 0
     started = time.perf_counter()
-    try:
-        async with httpx.AsyncClient(base_url=login_url, timeout=90.0) as client:
-            for username in usernames:
-                if time.perf_counter() - started > phase_seconds:
-                    say(f"    phase time used up after {attempted} first logins")
+    async with (
+        connect(uri) as mongo,
+        httpx.AsyncClient(base_url=login_url, timeout=90.0) as client,
+    ):
+        accounts, vouchers = mongo[databases[0]]["accounts"], mongo[databases[1]]["vouchers"]
+        for username in usernames:
+            if time.perf_counter() - started > phase_seconds:
+                say(f"    phase time used up after {attempted} first logins")
+                break
+            attempted += 1
+            token, errors = await _log_in(client, username)
+            tokens.append(token)
+            server_errors += errors
+            account = await accounts.find_one({"username_key": username}, {"_id": 1})
+            assert account is not None
+            wanted = {"campaign_id": FIRST_LOGIN_CAMPAIGN, "account_id": account["_id"]}
+            deadline = time.monotonic() + wait_seconds
+            while (voucher := await vouchers.find_one(wanted)) is None:
+                if time.monotonic() > deadline:
                     break
-                attempted += 1
-                token, errors = await _log_in(client, username)
-                tokens.append(token)
-                server_errors += errors
-                account = await accounts.find_one({"username_key": username}, {"_id": 1})
-                assert account is not None
-                wanted = {"campaign_id": FIRST_LOGIN_CAMPAIGN, "account_id": account["_id"]}
-                deadline = time.monotonic() + wait_seconds
-                while (voucher := await vouchers.find_one(wanted)) is None:
-                    if time.monotonic() > deadline:
-                        break
-                    await asyncio.sleep(POLL_SECONDS)
-                if voucher is None:
-                    missing += 1
-                    continue
-                lag = voucher["granted_at"] - voucher["first_login_at"]
-                latencies.append(lag.total_seconds() * 1000)
-    finally:
-        await mongo.close()
+                await asyncio.sleep(POLL_SECONDS)
+            if voucher is None:
+                missing += 1
+                continue
+            lag = voucher["granted_at"] - voucher["first_login_at"]
+            latencies.append(lag.total_seconds() * 1000)
     took = time.perf_counter() - started
     return FirstLoginRun(attempted, took, latencies, tokens, server_errors, missing)

@@ -1,14 +1,7 @@
-"""The database a run talks to: its own stand-in, or a MongoDB server named by ``MONGODB_URI``.
+"""The database a run talks to: its own stand-in, or a MongoDB server named by ``MONGODB_URI``
+(whose databases the run names after itself and drops at the end)."""
 
-On a server of the caller's the run seeds through the driver (``insert_many`` of
-prepared documents, one precomputed hash), names every database it creates after the
-run, and drops them at the end.
-"""
-
-import time
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -29,65 +22,24 @@ class ServerDescription:
         return f"MongoDB {self.version} at `{self.address}`{replica}"
 
 
+def connect(uri: str) -> AsyncMongoClient[dict[str, Any]]:
+    """A client for one block (``async with connect(uri) as client:`` closes it)."""
+    return AsyncMongoClient(uri, tz_aware=True)
+
+
 def address_of(uri: str) -> str:
     """host:port of a mongodb:// URI, without user or password."""
-    netloc = urlsplit(uri).netloc
-    return netloc.rsplit("@", 1)[-1]
+    return urlsplit(uri).netloc.rsplit("@", 1)[-1]
 
 
 async def describe_server(uri: str, kind: str) -> ServerDescription:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
-    try:
+    async with connect(uri) as client:
         build = await client.admin.command("buildInfo")
         hello = await client.admin.command("hello")
-    finally:
-        await client.close()
     return ServerDescription(kind, address_of(uri), str(build["version"]), hello.get("setName"))
 
 
-def account_document(index: int, password_hash: str, now: datetime) -> dict[str, object]:
-    """An account as registration writes it (the stand-in probe builds the same shape)."""
-    username = f"seed{index:07d}"
-    email = f"{username}@example.com"
-    return {
-        "_id": str(uuid.uuid4()),
-        "username": username,
-        "username_key": username,
-        "email": email,
-        "email_key": email,
-        "phone": f"+4477{index:08d}",
-        "full_name": None,
-        "birthday": None,
-        "password_hash": password_hash,
-        "created_at": now,
-    }
-
-
-async def seed_accounts(
-    uri: str, database: str, start: int, count: int, password_hash: str, batch: int
-) -> tuple[int, float]:
-    """Insert accounts ``start .. start+count-1`` through the driver; (total, seconds)."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
-    accounts = client[database]["accounts"]
-    now = datetime.now(UTC)
-    started = time.perf_counter()
-    try:
-        done = 0
-        while done < count:
-            size = min(batch, count - done)
-            docs = [account_document(start + done + i, password_hash, now) for i in range(size)]
-            await accounts.insert_many(docs, ordered=False)
-            done += size
-        total = await accounts.count_documents({})
-    finally:
-        await client.close()
-    return total, time.perf_counter() - started
-
-
 async def drop_databases(uri: str, names: list[str]) -> None:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri)
-    try:
+    async with connect(uri) as client:
         for name in names:
             await client.drop_database(name)
-    finally:
-        await client.close()

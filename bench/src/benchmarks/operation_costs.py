@@ -18,8 +18,8 @@ from benchmarks.meter import Cost, IdleRates, Target, measure, ratio
 from benchmarks.plan import PASSWORD, Plan
 from benchmarks.progress import say
 from benchmarks.results import median_round
+from benchmarks.seeding import delete_seeded_vouchers, seed_vouchers
 from benchmarks.stack import Stack
-from benchmarks.voucher_seeding import delete_seeded_vouchers, seed_vouchers
 
 SETTLE_SECONDS = 1.0
 

@@ -3,7 +3,7 @@
 import json
 
 from benchmarks.broker import wait_for_consumers
-from benchmarks.burst_phase import burst_phase
+from benchmarks.burst import burst_phase
 from benchmarks.consumer_costs import consumer_phase
 from benchmarks.drain import measure_drain
 from benchmarks.floors import measure_argon2

@@ -1,24 +1,21 @@
-"""The database's own ceiling: transactions shaped like the voucher claim, with no service around.
-
-Three reads and three writes (two inserts, one conditional ``$inc``) in one
-transaction, on a scratch database of the same server, run by ``concurrency``
-sessions for a fixed time. One at a time it gives the time of one transaction (the
-unit of the latency ratio); concurrently it gives transactions/s (the unit of the
-consumer throughput ratio).
-"""
+"""The database alone, with no service around (the units of the report's ratios): claim-shaped
+transactions (three reads, three writes: two inserts and one conditional ``$inc``) on a
+scratch database of the same server, and account updates and reads on the login database."""
 
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
+
+from benchmarks.mongo_target import connect
 
 SCRATCH_DATABASE = "bench_ceiling"
 
@@ -39,55 +36,6 @@ class Ceiling:
         return self.seconds * self.concurrency / self.transactions
 
 
-async def measure_ceiling(uri: str, concurrency: int, seconds: float) -> Ceiling:
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
-    db = client[SCRATCH_DATABASE]
-    try:
-        await db["campaigns"].update_one(
-            {"_id": "ceiling"}, {"$setOnInsert": {"slots_claimed": 0}}, upsert=True
-        )
-        await db["vouchers"].create_index([("campaign_id", 1), ("account_id", 1)], unique=True)
-
-        async def claim_shaped(session: AsyncClientSession) -> None:
-            event_id = str(uuid.uuid4())
-            await db["processed"].find_one({"_id": event_id}, session=session)
-            await db["campaigns"].find_one({"_id": "ceiling"}, session=session)
-            await db["vouchers"].find_one(
-                {"campaign_id": "ceiling", "account_id": event_id}, session=session
-            )
-            await db["processed"].insert_one({"_id": event_id}, session=session)
-            await db["vouchers"].insert_one(
-                {"campaign_id": "ceiling", "account_id": event_id}, session=session
-            )
-            await db["campaigns"].update_one(
-                {"_id": "ceiling", "slots_claimed": {"$gte": 0}},
-                {"$inc": {"slots_claimed": 1}},
-                session=session,
-            )
-
-        done = 0
-        started = time.perf_counter()
-        deadline = started + seconds
-
-        async def worker() -> None:
-            nonlocal done
-            async with client.start_session() as session:
-                while time.perf_counter() < deadline:
-                    await session.with_transaction(
-                        claim_shaped,
-                        read_concern=ReadConcern("snapshot"),
-                        write_concern=WriteConcern("majority"),
-                    )
-                    done += 1
-
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        took = time.perf_counter() - started
-        await client.drop_database(SCRATCH_DATABASE)  # on a server of the caller's too
-    finally:
-        await client.close()
-    return Ceiling(concurrency=concurrency, transactions=max(done, 1), seconds=took)
-
-
 @dataclass(frozen=True, slots=True)
 class OperationRate:
     updates: int
@@ -96,6 +44,62 @@ class OperationRate:
     @property
     def per_second(self) -> float:
         return self.updates / self.seconds
+
+
+async def _repeat(
+    seconds: float, concurrency: int, step: Callable[[int, int], Awaitable[object]]
+) -> tuple[int, float]:
+    """``step(worker, steps so far)`` in a loop in each of ``concurrency`` workers for
+    ``seconds``; (steps, seconds taken)."""
+    done = 0
+    started = time.perf_counter()
+
+    async def worker(index: int) -> None:
+        nonlocal done
+        while time.perf_counter() - started < seconds:
+            await step(index, done)
+            done += 1
+
+    await asyncio.gather(*(worker(index) for index in range(concurrency)))
+    return done, time.perf_counter() - started
+
+
+async def measure_ceiling(uri: str, concurrency: int, seconds: float) -> Ceiling:
+    async with connect(uri) as client:
+        db = client[SCRATCH_DATABASE]
+        await db["campaigns"].update_one(
+            {"_id": "ceiling"}, {"$setOnInsert": {"slots_claimed": 0}}, upsert=True
+        )
+        await db["vouchers"].create_index([("campaign_id", 1), ("account_id", 1)], unique=True)
+
+        async def claim_shaped(session: AsyncClientSession) -> None:
+            event_id = str(uuid.uuid4())
+            voucher = {"campaign_id": "ceiling", "account_id": event_id}
+            await db["processed"].find_one({"_id": event_id}, session=session)
+            await db["campaigns"].find_one({"_id": "ceiling"}, session=session)
+            await db["vouchers"].find_one(voucher, session=session)
+            await db["processed"].insert_one({"_id": event_id}, session=session)
+            await db["vouchers"].insert_one(voucher, session=session)
+            await db["campaigns"].update_one(
+                {"_id": "ceiling", "slots_claimed": {"$gte": 0}},
+                {"$inc": {"slots_claimed": 1}},
+                session=session,
+            )
+
+        sessions = [client.start_session() for _ in range(concurrency)]
+        done, took = await _repeat(
+            seconds,
+            concurrency,
+            lambda worker, _: sessions[worker].with_transaction(
+                claim_shaped,
+                read_concern=ReadConcern("snapshot"),
+                write_concern=WriteConcern("majority"),
+            ),
+        )
+        for session in sessions:
+            await session.end_session()
+        await client.drop_database(SCRATCH_DATABASE)  # on a server of the caller's too
+    return Ceiling(concurrency=concurrency, transactions=max(done, 1), seconds=took)
 
 
 async def _account_ids(
@@ -110,48 +114,28 @@ async def _account_ids(
 async def measure_account_updates(
     uri: str, database: str, usernames: list[str], seconds: float
 ) -> OperationRate:
-    """Single-account updates/s on the login database, as a non-first login writes them.
-
-    Context for the login figure: on the stand-in the cost of one write grows with
-    the collection, so this ceiling moves with the number of accounts.
-    """
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
-    accounts = client[database]["accounts"]
-    try:
+    """Single-account updates/s, one at a time, as a non-first login writes them."""
+    async with connect(uri) as client:
+        accounts = client[database]["accounts"]
         ids = await _account_ids(accounts, usernames)
-        done = 0
-        started = time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            now = datetime.now(UTC)
-            await accounts.update_one(
-                {"_id": ids[done % len(ids)]}, {"$max": {"last_login_at": now}}
-            )
-            done += 1
-        took = time.perf_counter() - started
-    finally:
-        await client.close()
+        done, took = await _repeat(
+            seconds,
+            1,
+            lambda _, n: accounts.update_one(
+                {"_id": ids[n % len(ids)]}, {"$max": {"last_login_at": datetime.now(UTC)}}
+            ),
+        )
     return OperationRate(done, took)
 
 
 async def measure_account_reads(
     uri: str, database: str, usernames: list[str], seconds: float, concurrency: int
 ) -> OperationRate:
-    """Account reads by id/s on the login database (what ``/v1/accounts/me`` does), alone."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(uri, tz_aware=True)
-    accounts = client[database]["accounts"]
-    try:
+    """Account reads by id/s (what ``/v1/accounts/me`` does)."""
+    async with connect(uri) as client:
+        accounts = client[database]["accounts"]
         ids = await _account_ids(accounts, usernames)
-        done = 0
-        started = time.perf_counter()
-
-        async def reader() -> None:
-            nonlocal done
-            while time.perf_counter() - started < seconds:
-                await accounts.find_one({"_id": ids[done % len(ids)]})
-                done += 1
-
-        await asyncio.gather(*(reader() for _ in range(concurrency)))
-        took = time.perf_counter() - started
-    finally:
-        await client.close()
+        done, took = await _repeat(
+            seconds, concurrency, lambda _, n: accounts.find_one({"_id": ids[n % len(ids)]})
+        )
     return OperationRate(done, took)
