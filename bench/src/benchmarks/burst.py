@@ -22,10 +22,9 @@ from benchmarks import targets
 from benchmarks.broker import wait_for_consumers
 from benchmarks.consumer_costs import CAMPAIGN_SLOTS, CONSUMED
 from benchmarks.drive import Answer, Call, percentile, send_each
-from benchmarks.meter import Cost, idle_rates, measure_many
+from benchmarks.meter import Cost, counter_total, idle_rates, measure_many
 from benchmarks.plan import PASSWORD, Plan
 from benchmarks.progress import say
-from benchmarks.prom_text import counter_total
 from benchmarks.stack import FIRST_LOGIN_CAMPAIGN, Stack
 
 CONSUMERS = 2

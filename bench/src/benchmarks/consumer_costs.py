@@ -16,11 +16,10 @@ import httpx
 
 from benchmarks.bare_consumer import START_SIGNAL
 from benchmarks.broker import publish_backlog, wait_for_consumers
-from benchmarks.meter import Cost, Target, ratio
+from benchmarks.meter import Cost, Target, counter_total, ratio
 from benchmarks.plan import Plan
 from benchmarks.processes import read_prefixed_line
 from benchmarks.progress import say
-from benchmarks.prom_text import counter_total
 from benchmarks.queue_cost import Drain, drain_costs
 from benchmarks.stack import Stack
 
