@@ -80,7 +80,7 @@ def run_result() -> RunResult:
         concurrent=Ceiling(16, 40, 2.0),
     )
     result.sizes = [size(1_000, 33.0), size(10_000, 36.0)]
-    result.drains = [DrainRun(1, 400, 70.0, 71.6, 1.0), DrainRun(2, 400, 100.0, 102.1, 1.0)]
+    result.drains = [DrainRun(1, 400, 70.0, 71.6), DrainRun(2, 400, 100.0, 102.1)]
     result.consumer_costs = {"beyond": cost(0.6, 0.0), "eligible": cost(5.0, 8.0)}
     result.bare_loop = cost(0.5, None)
     burst = BurstResult(logins=1000, concurrency=16, throttle_raised=False)

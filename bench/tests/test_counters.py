@@ -1,8 +1,14 @@
 """Counters read from the services' /metrics text."""
 
 from benchmarks.load import LoadResult, generator_bound
-from benchmarks.meter import IdleRates, Reading, counter_per_op, split_counter
-from benchmarks.prom_text import COMMANDS_COUNTER, counter_total
+from benchmarks.meter import (
+    COMMANDS_COUNTER,
+    IdleRates,
+    Reading,
+    counter_per_op,
+    counter_total,
+    split_counter,
+)
 
 EXPOSITION = """\
 # HELP mongodb_commands_total MongoDB commands sent, by command name.

@@ -26,12 +26,12 @@ def _stat(pid: int, name: str, pgid: int, utime: int, stime: int, cutime: int, c
 
 def test_parse_stat_sums_user_system_and_reaped_children_time() -> None:
     stat = parse_stat(_stat(42, "python", 40, 100, 20, 3, 4))
-    assert (stat.pid, stat.process_group, stat.ticks) == (42, 40, 127)
+    assert (stat.pid, stat.process_group, stat.own_ticks, stat.children_ticks) == (42, 40, 120, 7)
 
 
 def test_parse_stat_reads_a_command_name_with_spaces_and_parentheses() -> None:
     stat = parse_stat(_stat(7, "uvicorn (worker) 2", 5, 1, 2, 0, 0))
-    assert (stat.process_group, stat.ticks) == (5, 3)
+    assert (stat.process_group, stat.own_ticks) == (5, 3)
 
 
 def test_group_cpu_counts_only_the_processes_of_the_group(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ import aio_pika
 import pytest
 
 from benchmarks.bare_consumer import START_SIGNAL
+from benchmarks.consumer_costs import Drain, drain_costs, warm_up
 from benchmarks.meter import Target
 from benchmarks.processes import ProcessGroups, read_prefixed_line
-from benchmarks.queue_cost import Drain, drain_costs, warm_up
 
 RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 BACKLOG = 10_000
@@ -78,9 +78,7 @@ def test_two_consumers_are_costed_over_the_middle_of_backlogs_filled_before_they
             for queue in queues:
                 await _fill(queue, BACKLOG)
             drains = [await _bare(groups, queue, tmp_path) for queue in queues]
-            costs = await drain_costs(
-                drains, rabbitmq_url=RABBITMQ_URL, idle_seconds=1.0, timeout=60
-            )
+            costs = await drain_costs(drains, rabbitmq_url=RABBITMQ_URL, idle_seconds=1.0)
             remaining = [await _ready(queue) for queue in queues]
         finally:
             await groups.stop_all()

@@ -1,11 +1,9 @@
 """The floor of a consumed event: a bare aio-pika consume-and-ack loop, nothing else.
 
-``python -m benchmarks.bare_consumer URL QUEUE PREFETCH COUNT`` declares ``QUEUE``
-(durable), prints ``READY=1`` and waits for ``SIGUSR1``; then it consumes the queue with
-manual acks at ``PREFETCH`` (the consumer's default) and prints ``ACKED=COUNT`` once it has
-acknowledged ``COUNT`` messages. It stays attached until stopped, so the run can read its
-CPU time while it is still alive. Started ahead and released by a signal, it begins to
-consume within a millisecond of the run's asking, whatever its start-up takes.
+``python -m benchmarks.bare_consumer URL QUEUE PREFETCH COUNT`` declares ``QUEUE`` (durable),
+prints ``READY=1``, waits for ``SIGUSR1`` (so it consumes as soon as asked, whatever its
+start-up takes), consumes with manual acks at ``PREFETCH``, prints ``ACKED=COUNT`` once it
+acknowledged ``COUNT`` messages, and stays alive until stopped so its CPU can be read.
 """
 
 import asyncio
@@ -44,9 +42,8 @@ async def consume(url: str, queue_name: str, prefetch: int, count: int) -> None:
 
 
 def main() -> None:
-    url, queue_name = sys.argv[1], sys.argv[2]
-    prefetch, count = int(sys.argv[3]), int(sys.argv[4])
-    asyncio.run(consume(url, queue_name, prefetch, count))
+    url, queue_name, prefetch, count = sys.argv[1:5]
+    asyncio.run(consume(url, queue_name, int(prefetch), int(count)))
 
 
 if __name__ == "__main__":

@@ -1,17 +1,39 @@
-"""The run's broker objects: a synthetic backlog of first-login events, consumer counts, cleanup."""
+"""The run's broker objects (its own names, so the shared broker's defaults stay untouched):
+a synthetic backlog of first-login events, consumer counts, cleanup."""
 
 import asyncio
 import contextlib
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
 
 import aio_pika
 from aiormq.exceptions import AMQPError
 
-from benchmarks.broker_names import ROUTING_KEY, BrokerNames
+ROUTING_KEY = "account.first_login.v1"
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerNames:
+    exchange: str
+    queue: str
+    dead_letter_exchange: str
+    dead_letter_queue: str
+    bare_queue: str  # the bare consume-and-ack loop's own queue
+
+    @classmethod
+    def for_run(cls, run_id: str) -> "BrokerNames":
+        prefix = f"bench.{run_id}"
+        return cls(
+            exchange=f"{prefix}.accounts.events",
+            queue=f"{prefix}.promotion.first_login",
+            dead_letter_exchange=f"{prefix}.promotion.dead_letter",
+            dead_letter_queue=f"{prefix}.promotion.first_login.dead",
+            bare_queue=f"{prefix}.bare",
+        )
 
 
 def first_login_body(account_id: str, order: int, at: datetime) -> bytes:
@@ -39,10 +61,9 @@ async def publish_backlog(
     *,
     first_order: int = 1,
     to_queue: str | None = None,
-) -> float:
+) -> None:
     """Publish ``count`` events (orders first_order, first_order+1, ...) with confirms to the
-    run's exchange, or straight to ``to_queue``; return the seconds it took."""
-    started = time.perf_counter()
+    run's exchange, or straight to ``to_queue``."""
     # Sent as the login service sends: the consumer handles only its broker user's events.
     user_id = unquote(urlsplit(url).username or "guest")
     connection = await aio_pika.connect_robust(url)
@@ -72,7 +93,6 @@ async def publish_backlog(
                 await asyncio.gather(*batch)
                 batch.clear()
         await asyncio.gather(*batch)
-    return time.perf_counter() - started
 
 
 async def wait_for_consumers(url: str, queue: str, count: int, timeout: float = 90.0) -> None:
@@ -101,7 +121,7 @@ async def delete_run_objects(url: str, names: BrokerNames) -> None:
     connection = await aio_pika.connect_robust(url)
     async with connection:
         for queue in (names.queue, names.dead_letter_queue, names.bare_queue):
-            channel = await connection.channel()
+            channel = await connection.channel()  # a failed delete closes its channel
             with contextlib.suppress(AMQPError, RuntimeError):
                 await channel.queue_delete(queue)
         for exchange in (names.exchange, names.dead_letter_exchange):

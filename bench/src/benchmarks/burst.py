@@ -14,11 +14,10 @@ from benchmarks import targets
 from benchmarks.broker import wait_for_consumers
 from benchmarks.consumer_costs import CAMPAIGN_SLOTS, CONSUMED
 from benchmarks.drive import Answer, Call, percentile, send_each
-from benchmarks.meter import Cost, idle_rates, measure_many
+from benchmarks.meter import Cost, counter_total, idle_rates, measure_many
 from benchmarks.mongo_target import connect
 from benchmarks.plan import PASSWORD, Plan
 from benchmarks.progress import say
-from benchmarks.prom_text import counter_total
 from benchmarks.seeding import seed
 from benchmarks.stack import FIRST_LOGIN_CAMPAIGN, Stack
 

@@ -1,155 +1,191 @@
-"""Per-event costs of the promotion consumer, and of a bare consume-and-ack loop (the floor).
-
-Each step publishes a backlog, then starts the process that drains it, and costs the steady
-middle of the drain (``queue_cost``); the fast path and the bare loop drain side by side.
-The consumer's progress is read from its own ``promotion_events_consumed_total``; the bare
-loop prints when done.
-"""
+"""Per-event costs of the promotion consumer and of a bare consume-and-ack loop (its floor),
+each over the steady middle of draining a backlog published before it started."""
 
 import asyncio
 import os
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 
 import aio_pika
 import httpx
 
 from benchmarks.bare_consumer import START_SIGNAL
 from benchmarks.broker import publish_backlog, wait_for_consumers
-from benchmarks.meter import Cost, Target, ratio
+from benchmarks.drain import drain_timeout, wait_handled
+from benchmarks.meter import (
+    Cost,
+    Reading,
+    Target,
+    counter_total,
+    group_cpus,
+    idle_rates,
+    ratio,
+    scrape_counters,
+    window_cost,
+)
 from benchmarks.plan import Plan
 from benchmarks.processes import read_prefixed_line
 from benchmarks.progress import say
-from benchmarks.prom_text import counter_total
-from benchmarks.queue_cost import Drain, drain_costs
 from benchmarks.stack import Stack
 
 CAMPAIGN_SLOTS = 100  # the default campaign's size: events beyond it cannot win
 CONSUMED = "promotion_events_consumed_total"
+POLL_SECONDS = 0.01
+
+
+def warm_up(total: int) -> int:
+    """Messages left out of the window at each end: a tenth of the backlog."""
+    return max(1, total // 10)
+
+
+@dataclass(frozen=True, slots=True)
+class Drain:
+    """One consumer and the backlog waiting for it in ``queue``."""
+
+    queue: str
+    total: int
+    start: Callable[[], Awaitable[Target]]  # starts it; its processes and endpoints
+    finished: Callable[[], Awaitable[None]]  # returns once it handled the whole backlog
+
+
+def _readings(targets: list[Target]) -> list[Reading]:
+    """Every target's CPU, read back to back and stamped with one time, the middle of the
+    reads: the consumers share one window, however long reading ``/proc`` takes."""
+    started = time.monotonic()
+    cpus = [group_cpus(target) for target in targets]
+    at = (started + time.monotonic()) / 2
+    return [Reading(at, cpu, {}, main_threads) for cpu, main_threads in cpus]
+
+
+async def drain_costs(drains: list[Drain], *, rabbitmq_url: str, idle_seconds: float) -> list[Cost]:
+    """Cost per message of each consumer draining its backlog, all over one window: from
+    every queue down by a tenth until the first one is down to its last tenth. A consumer's
+    messages are its queue's drop in ready messages; the counters are scraped outside."""
+    deadline = time.monotonic() + drain_timeout(max(drain.total for drain in drains))
+    connection = await aio_pika.connect_robust(rabbitmq_url)
+    async with connection:
+        # Passive declares on the protocol channel: aio-pika's answers a repeat from its cache.
+        channel = await (await connection.channel()).get_underlay_channel()
+
+        async def ready(drain: Drain) -> int:
+            return (await channel.queue_declare(drain.queue, passive=True)).message_count or 0
+
+        async def until_one_at_most(limits: list[tuple[Drain, int]]) -> None:
+            while True:  # polled in turn: an RPC cancelled halfway would close the channel
+                for drain, limit in limits:
+                    if await ready(drain) <= limit:
+                        return
+                if time.monotonic() > deadline:
+                    queues = " or ".join(drain.queue for drain, _ in limits)
+                    raise RuntimeError(f"{queues} did not drain in time")
+                await asyncio.sleep(POLL_SECONDS)
+
+        targets = []
+        for drain in drains:  # each starts once the one before it is consuming
+            targets.append(await drain.start())
+            await until_one_at_most([(drain, drain.total - 1)])
+        for drain in drains:
+            await until_one_at_most([(drain, drain.total - warm_up(drain.total))])
+        counters = [await scrape_counters(target) for target in targets]
+        before = [replace(r, counters=c) for r, c in zip(_readings(targets), counters, strict=True)]
+        opened = [await ready(drain) for drain in drains]
+        await until_one_at_most([(drain, warm_up(drain.total)) for drain in drains])
+        closing = _readings(targets)
+        left = [await ready(drain) for drain in drains]
+        counters = [await scrape_counters(target) for target in targets]
+        after = [replace(r, counters=c) for r, c in zip(closing, counters, strict=True)]
+    for drain in drains:
+        await drain.finished()
+    costs = []
+    for index, drain in enumerate(drains):
+        operations = opened[index] - left[index]
+        if operations < drain.total // 10:
+            raise RuntimeError(
+                f"only {operations} of {drain.total} messages of {drain.queue} fell in the "
+                "window: the backlogs drained faster than their readings could follow, or "
+                "at very different speeds; make them larger"
+            )
+        idle = await idle_rates(targets[index], idle_seconds)  # the queues are empty now
+        costs.append(window_cost(before[index], after[index], idle, operations, None))
+    return costs
 
 
 async def _consumed(url: str) -> float:
     async with httpx.AsyncClient(timeout=10.0) as client:
-        text = (await client.get(url)).text
-    return counter_total(text, CONSUMED) or 0.0
-
-
-async def _wait_consumed(url: str, target: float, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    last_report = time.monotonic()
-    while (done := await _consumed(url)) < target:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the consumer handled {done:.0f} of {target:.0f} events")
-        if time.monotonic() - last_report > 10:
-            say(f"    {done:.0f}/{target:.0f} events handled")
-            last_report = time.monotonic()
-        await asyncio.sleep(0.2)
+        return counter_total((await client.get(url)).text, CONSUMED) or 0.0
 
 
 async def _consumer_drain(stack: Stack, plan: Plan, *, eligible: bool) -> Drain:
-    """One consumer process and its backlog: events all eligible (``plan.consumer_events``)
-    or all beyond the campaign (orders above its slots, ``plan.fast_consumer_events``)."""
+    """A consumer and its backlog: events all eligible, or all beyond the campaign."""
     events = plan.consumer_events if eligible else plan.fast_consumer_events
     kind = "eligible" if eligible else "beyond"
-    name = f"consumer-{kind}"
-    campaign = f"cost-{kind}-{stack.run_id}"
+    name, campaign = f"consumer-{kind}", f"cost-{kind}-{stack.run_id}"
     slots = events if eligible else CAMPAIGN_SLOTS
-    # The consumer declares its queue (with its own arguments) and binds it; stopped, it
-    # leaves the queue to fill.
+    # The consumer declares and binds its queue (with its own arguments); stopped, it leaves
+    # the queue to fill.
     first = await stack.start_consumer(name, campaign, slots)
     try:
         await wait_for_consumers(stack.rabbitmq_url, stack.names.queue, 1)
     finally:
         await stack.groups.stop(first)
-    await publish_backlog(
-        stack.rabbitmq_url,
-        stack.names,
-        f"{campaign}-account",
-        events,
-        first_order=1 if eligible else CAMPAIGN_SLOTS + 1,
-    )
+    first_order = 1 if eligible else CAMPAIGN_SLOTS + 1
+    account = f"{campaign}-account"
+    await publish_backlog(stack.rabbitmq_url, stack.names, account, events, first_order=first_order)
 
     async def start() -> Target:
         child = await stack.start_consumer(name, campaign, slots)
         return Target("consumer", (child.process.pid,), (stack.consumer_metrics[name],))
 
     async def finished() -> None:
-        await _wait_consumed(stack.consumer_metrics[name], events, timeout=_timeout(events))
+        url = stack.consumer_metrics[name]
+        await wait_handled(lambda: _consumed(url), events, "the consumer")
 
     return Drain(stack.names.queue, events, start, finished)
 
 
 async def _bare_drain(stack: Stack, plan: Plan) -> Drain:
-    """The bare loop, started and waiting for its signal, and twice as many events as the
-    step beyond the campaign in its own queue: it drains faster, and the window closes when
-    the first of the two queues gets down to its last tenth."""
+    """The bare loop waiting for its signal, with twice the fast path's backlog in its own
+    queue (it drains faster)."""
     events = 2 * plan.fast_consumer_events
     queue = stack.names.bare_queue
-    connection = await aio_pika.connect_robust(stack.rabbitmq_url)
-    async with connection:
-        await (await connection.channel()).declare_queue(queue, durable=True)
-    await publish_backlog(stack.rabbitmq_url, stack.names, "bare-account", events, to_queue=queue)
     argv = [sys.executable, "-m", "benchmarks.bare_consumer", stack.rabbitmq_url, queue]
     argv += [str(plan.consumer_prefetch), str(events)]
-    env = stack.base_env()
     child = await stack.groups.start(
-        "bare-consumer", argv, env=env, cwd=stack.work, capture_stdout=True
+        "bare-consumer", argv, env=stack.base_env(), cwd=stack.work, capture_stdout=True
     )
-    await read_prefixed_line(child, "READY=", timeout=60)
+    await read_prefixed_line(child, "READY=", timeout=60)  # its queue is declared
+    await publish_backlog(stack.rabbitmq_url, stack.names, "bare-account", events, to_queue=queue)
 
     async def start() -> Target:
         os.kill(child.process.pid, START_SIGNAL)
         return Target("bare loop", (child.process.pid,))
 
     async def finished() -> None:
-        await read_prefixed_line(child, "ACKED=", timeout=_timeout(events))
+        await read_prefixed_line(child, "ACKED=", timeout=drain_timeout(events))
 
     return Drain(queue, events, start, finished)
 
 
-def _timeout(events: int) -> float:
-    return max(180.0, events / 2.0)
-
-
-async def fast_path_round(stack: Stack, plan: Plan) -> tuple[Cost, Cost]:
-    """The consumer on events beyond the campaign and the bare loop, draining side by side."""
-    consumer = await _consumer_drain(stack, plan, eligible=False)
-    bare = await _bare_drain(stack, plan)
+async def _costs(stack: Stack, plan: Plan, *drains: Drain) -> list[Cost]:
     try:
-        beyond, floor = await drain_costs(
-            [consumer, bare],
-            rabbitmq_url=stack.rabbitmq_url,
-            idle_seconds=plan.idle_seconds,
-            timeout=_timeout(plan.fast_consumer_events),
+        return await drain_costs(
+            list(drains), rabbitmq_url=stack.rabbitmq_url, idle_seconds=plan.idle_seconds
         )
     finally:
-        await stack.groups.stop_named("consumer-beyond", "bare-consumer")
-    return beyond, floor
-
-
-async def eligible_cost(stack: Stack, plan: Plan) -> Cost:
-    """The consumer on eligible events (each its claim transaction), alone."""
-    drain = await _consumer_drain(stack, plan, eligible=True)
-    try:
-        (cost,) = await drain_costs(
-            [drain],
-            rabbitmq_url=stack.rabbitmq_url,
-            idle_seconds=plan.idle_seconds,
-            timeout=_timeout(plan.consumer_events),
-        )
-    finally:
-        await stack.groups.stop_named("consumer-eligible")
-    return cost
+        await stack.groups.stop_named("consumer-beyond", "consumer-eligible", "bare-consumer")
 
 
 async def consumer_phase(stack: Stack, plan: Plan) -> tuple[dict[str, Cost], Cost, list[float]]:
-    """The consumer's cost per event beyond the campaign, against the bare loop's, in
-    ``plan.fast_path_rounds`` paired rounds (the median round kept, every round's ratio
-    returned: the machine's drift moves both sides of a pair alike); then per eligible
-    event. The stand-in (or the caller's server) must be up."""
+    """The consumer's cost per event beyond the campaign against the bare loop's, draining
+    side by side in ``plan.fast_path_rounds`` paired rounds (the median round kept, every
+    round's ratio returned); then per eligible event, alone. The stand-in (or the caller's
+    server) must be up."""
     rounds: list[tuple[Cost, Cost]] = []
     for number in range(1, plan.fast_path_rounds + 1):
-        beyond, bare = await fast_path_round(stack, plan)
+        consumer = await _consumer_drain(stack, plan, eligible=False)
+        beyond, bare = await _costs(stack, plan, consumer, await _bare_drain(stack, plan))
         rounds.append((beyond, bare))
         say(
             f"  round {number}: beyond the campaign {beyond.cpu_per_op * 1000:.3f} ms CPU/event, "
@@ -157,8 +193,7 @@ async def consumer_phase(stack: Stack, plan: Plan) -> tuple[dict[str, Cost], Cos
             f"({ratio(beyond.cpu_per_op, bare.cpu_per_op):.2f})"
         )
     ratios = [ratio(beyond.cpu_per_op, bare.cpu_per_op) for beyond, bare in rounds]
-    median = sorted(range(len(rounds)), key=ratios.__getitem__)[len(rounds) // 2]
-    beyond, bare = rounds[median]
-    eligible = await eligible_cost(stack, plan)
+    beyond, bare = rounds[sorted(range(len(rounds)), key=ratios.__getitem__)[len(rounds) // 2]]
+    (eligible,) = await _costs(stack, plan, await _consumer_drain(stack, plan, eligible=True))
     say(f"  eligible: {eligible.cpu_per_op * 1000:.2f} ms CPU/event")
     return {"beyond": beyond, "eligible": eligible}, bare, ratios

@@ -1,8 +1,9 @@
 """What an operation costs a service: CPU seconds, MongoDB commands and AMQP publishes.
 
 A ``Target`` is one service as the run sees it: its process groups (CPU from ``/proc``)
-and its ``/metrics`` endpoints (counters). ``measure`` reads both before and after an
-action and subtracts what the service does when idle, measured in the same run.
+and its ``/metrics`` endpoints (counters, in the Prometheus text format). ``measure`` reads
+both before and after an action and subtracts what the service does when idle, measured in
+the same run.
 """
 
 import asyncio
@@ -13,12 +14,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from benchmarks.cpu import group_cpu, per_operation
-from benchmarks.prom_text import COMMANDS_COUNTER, scrape
 
+COMMANDS_COUNTER = "mongodb_commands_total"
 PUBLISHES_COUNTER = "login_outbox_published_total"
 COUNTERS = (COMMANDS_COUNTER, PUBLISHES_COUNTER)
+IDLE_SLICE_SECONDS = 0.5
+QUIET_CPU = 0.05  # CPU s/s under which a service counts as settled after its start
+SETTLE_TIMEOUT = 90.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,10 +45,8 @@ class Reading:
 class IdleRates:
     cpu: float  # CPU seconds per second
     counters: dict[str, float] = field(default_factory=dict)  # increments per second
-    # Increments every measurement window carries once, whatever its length: those of the
-    # closing scrape itself (the login service reads its outbox backlog from MongoDB when
-    # /metrics is scraped). Extrapolating them as a rate would subtract too much from a
-    # long window.
+    # Increments every window carries once, whatever its length: those of its closing scrape
+    # (the login service reads its outbox backlog from MongoDB when /metrics is scraped).
     per_reading: dict[str, float] = field(default_factory=dict)
 
 
@@ -60,9 +63,8 @@ class Cost:
     # Share of the window's CPU that was the idle rate subtracted: near 1, the per-operation
     # figure is what is left of a small difference of two large numbers.
     idle_share: float = float("nan")
-    # The processes' main threads (event loops) per operation, the idle rate subtracted
-    # from them (it runs there); the rest of ``cpu_per_op`` ran on other threads (the login
-    # service's Argon2 threads).
+    # Of ``cpu_per_op``, the main threads' (event loops', where the idle rate runs and is
+    # subtracted); the rest ran on other threads (the login service's Argon2 threads).
     main_threads_cpu_per_op: float = float("nan")
 
     @property
@@ -70,54 +72,43 @@ class Cost:
         return self.operations / self.seconds if self.seconds > 0 else 0.0
 
 
-async def read(target: Target, *, cpu_last: bool = False) -> Reading:
-    """CPU so far of every group of ``target``, and its counters (``scrape_counters``).
+def counter_total(text: str, name: str) -> float | None:
+    """Counter ``name`` of a Prometheus text exposition summed over its labels, named with or
+    without its ``_total`` suffix; None when it is not exported."""
+    wanted = {name, name.removesuffix("_total") + "_total"}
+    values = [
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name in wanted
+    ]
+    return sum(values) if values else None
 
-    Serving ``/metrics`` costs the service CPU: a reading that opens a window reads the
-    CPU after scraping (``cpu_last``), one that closes it before, so no scrape is charged
-    to the operations in between.
-    """
-    first = None if cpu_last else (group_cpus(target), time.monotonic())
-    counters = await scrape_counters(target)
-    (cpu, main_threads), at = first or (group_cpus(target), time.monotonic())
-    return Reading(at, cpu, counters, main_threads)
+
+async def scrape(client: httpx.AsyncClient, url: str, names: tuple[str, ...]) -> dict[str, float]:
+    """The named counters exported at ``url`` (missing ones, or an unreachable url, left out)."""
+    try:
+        response = await client.get(url)
+    except httpx.HTTPError:
+        return {}
+    if response.status_code != 200:
+        return {}
+    values = {name: counter_total(response.text, name) for name in names}
+    return {name: value for name, value in values.items() if value is not None}
 
 
 async def scrape_counters(target: Target) -> dict[str, float]:
-    """``target``'s counters summed over its endpoints (none without endpoints); a counter
-    missing at any one endpoint is left out: a partial sum would be wrong."""
-    counters: dict[str, float] = {}
-    if target.metrics_urls:
-        async with httpx.AsyncClient(timeout=10.0) as client:
-            scraped = [await scrape(client, url, COUNTERS) for url in target.metrics_urls]
-        for name in COUNTERS:
-            if all(name in values for values in scraped):
-                counters[name] = sum(values[name] for values in scraped)
-    return counters
-
-
-QUIET_CPU = 0.05  # CPU s/s under which a service counts as settled after its start
-SETTLE_TIMEOUT = 90.0
-
-
-async def wait_until_quiet(target: Target, window: float = 1.0) -> None:
-    """Wait until ``target`` stops starting up (a worker still importing, index builds).
-
-    A service answers its readiness probe as soon as one worker is up; the others may
-    still be starting, and their start-up would pass for idle CPU.
-    """
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    last = group_total(target)
-    while time.monotonic() < deadline:
-        await asyncio.sleep(window)
-        now = group_total(target)
-        if now - last < QUIET_CPU * window:
-            return
-        last = now
-
-
-def group_total(target: Target) -> float:
-    return group_cpus(target)[0]
+    """``target``'s counters summed over its endpoints; one missing at any endpoint is left
+    out (a partial sum would be wrong)."""
+    if not target.metrics_urls:
+        return {}
+    async with httpx.AsyncClient(timeout=10.0) as client:
+        scraped = [await scrape(client, url, COUNTERS) for url in target.metrics_urls]
+    return {
+        name: sum(values[name] for values in scraped)
+        for name in COUNTERS
+        if all(name in values for values in scraped)
+    }
 
 
 def group_cpus(target: Target) -> tuple[float, float]:
@@ -126,48 +117,61 @@ def group_cpus(target: Target) -> tuple[float, float]:
     return sum(r.seconds for r in readings), sum(r.main_threads for r in readings)
 
 
-IDLE_SLICE_SECONDS = 0.5
+async def read(target: Target, *, cpu_last: bool = False) -> Reading:
+    """``target``'s CPU so far and its counters. Serving ``/metrics`` costs CPU: a reading
+    that opens a window reads the CPU after scraping (``cpu_last``), one that closes it
+    before, so no scrape is charged to the operations in between."""
+    first = None if cpu_last else (group_cpus(target), time.monotonic())
+    counters = await scrape_counters(target)
+    (cpu, main_threads), at = first or (group_cpus(target), time.monotonic())
+    return Reading(at, cpu, counters, main_threads)
 
 
 async def cpu_slices(target: Target, seconds: float) -> list[float]:
-    """``target``'s CPU seconds per second over consecutive slices of ``seconds``."""
+    """``target``'s CPU seconds per second over consecutive half-second slices of ``seconds``."""
     rates: list[float] = []
     end = time.monotonic() + seconds
-    last, at = group_total(target), time.monotonic()
+    last, at = group_cpus(target)[0], time.monotonic()
     while (now := time.monotonic()) < end:
         await asyncio.sleep(min(IDLE_SLICE_SECONDS, end - now))
-        cpu, then = group_total(target), time.monotonic()
+        cpu, then = group_cpus(target)[0], time.monotonic()
         if then - at > 0.05:
             rates.append((cpu - last) / (then - at))
         last, at = cpu, then
     return rates
 
 
-async def idle_rates(target: Target, seconds: float) -> IdleRates:
-    """What ``target`` spends per second doing nothing the run asked for (after it settled).
+async def wait_until_quiet(target: Target, window: float = 1.0) -> None:
+    """Wait until ``target`` is done starting up: it answers its readiness probe once one
+    worker is up, and the others' start-up (imports, index builds) would pass for idle CPU."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while time.monotonic() < deadline:
+        rates = await cpu_slices(target, window)
+        if rates and statistics.fmean(rates) < QUIET_CPU:
+            return
 
-    CPU: the median of half-second slices, so the tail of a start-up or a one-off task in
-    the window does not pass for a rate that runs all along (subtracted over a long
-    window, it would eat the operations' own CPU). Counters are read over a short and a
-    long window: the difference is the background rate (pollers), the rest what each
-    reading itself costs."""
+
+async def idle_rates(target: Target, seconds: float) -> IdleRates:
+    """What ``target`` spends per second doing nothing the run asked for, once settled.
+
+    CPU: the median of half-second slices, so a start-up's tail or a one-off task does not
+    pass for a rate. Counters: over a short and a long window, the difference is the
+    background rate (pollers), the rest what each reading itself costs."""
     await wait_until_quiet(target)
     before = await read(target, cpu_last=True)
     rates = await cpu_slices(target, seconds / 3)
     middle = await read(target)
     rates += await cpu_slices(target, seconds * 2 / 3)
     after = await read(target)
-    wall = after.at - before.at
     counters: dict[str, float] = {}
     per_reading: dict[str, float] = {}
     for name in after.counters:
         if name in before.counters and name in middle.counters:
-            rate, fixed = split_counter(
+            counters[name], per_reading[name] = split_counter(
                 (middle.counters[name] - before.counters[name], middle.at - before.at),
                 (after.counters[name] - middle.counters[name], after.at - middle.at),
             )
-            counters[name], per_reading[name] = rate, fixed
-    cpu = statistics.median(rates) if rates else (after.cpu - before.cpu) / wall
+    cpu = statistics.median(rates) if rates else (after.cpu - before.cpu) / (after.at - before.at)
     return IdleRates(cpu=cpu, counters=counters, per_reading=per_reading)
 
 
@@ -177,8 +181,7 @@ def split_counter(short: tuple[float, float], long: tuple[float, float]) -> tupl
     if long_s <= short_s:
         return (short_delta + long_delta) / (short_s + long_s), 0.0
     rate = max(0.0, (long_delta - short_delta) / (long_s - short_s))
-    fixed = max(0.0, short_delta - rate * short_s)
-    return rate, fixed
+    return rate, max(0.0, short_delta - rate * short_s)
 
 
 def counter_per_op(
@@ -186,10 +189,9 @@ def counter_per_op(
 ) -> float | None:
     if name not in before.counters or name not in after.counters or operations <= 0:
         return None
-    seconds = after.at - before.at
     delta = after.counters[name] - before.counters[name]
-    background = idle.counters.get(name, 0.0) * seconds + idle.per_reading.get(name, 0.0)
-    return max(0.0, delta - background) / operations
+    background = idle.counters.get(name, 0.0) * (after.at - before.at)
+    return max(0.0, delta - background - idle.per_reading.get(name, 0.0)) / operations
 
 
 def window_cost(
@@ -197,6 +199,7 @@ def window_cost(
 ) -> Cost:
     seconds = after.at - before.at
     busy = after.cpu - before.cpu
+    main_threads = after.main_threads_cpu - before.main_threads_cpu
     return Cost(
         operations=operations,
         seconds=seconds,
@@ -205,10 +208,7 @@ def window_cost(
         publishes_per_op=counter_per_op(PUBLISHES_COUNTER, before, after, idle, operations),
         database_cpu_per_op=database_cpu,
         idle_share=min(1.0, idle.cpu * seconds / busy) if busy > 0 else float("nan"),
-        # What a service does when idle runs on its event loops (driver heartbeats, pollers).
-        main_threads_cpu_per_op=per_operation(
-            after.main_threads_cpu - before.main_threads_cpu, idle.cpu, seconds, operations
-        ),
+        main_threads_cpu_per_op=per_operation(main_threads, idle.cpu, seconds, operations),
     )
 
 

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.broker_names import ROUTING_KEY, BrokerNames
+from benchmarks.broker import ROUTING_KEY, BrokerNames
 from benchmarks.processes import (
     Child,
     ProcessGroups,
