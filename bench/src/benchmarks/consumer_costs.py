@@ -71,7 +71,7 @@ async def _consumer_drain(stack: Stack, plan: Plan, *, eligible: bool) -> Drain:
 
     async def start() -> Target:
         child = await stack.start_consumer(name, campaign, slots)
-        return Target("consumer", (child.process.pid,), (stack.consumer_metrics[name],))
+        return Target("consumer", (child.pid,), (stack.consumer_metrics[name],))
 
     async def finished() -> None:
         await _wait_consumed(stack.consumer_metrics[name], events, timeout=_timeout(events))
@@ -98,8 +98,8 @@ async def _bare_drain(stack: Stack, plan: Plan) -> Drain:
     await read_prefixed_line(child, "READY=", timeout=60)
 
     async def start() -> Target:
-        os.kill(child.process.pid, START_SIGNAL)
-        return Target("bare loop", (child.process.pid,))
+        os.kill(child.pid, START_SIGNAL)
+        return Target("bare loop", (child.pid,))
 
     async def finished() -> None:
         await read_prefixed_line(child, "ACKED=", timeout=_timeout(events))
