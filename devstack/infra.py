@@ -7,7 +7,6 @@ import contextlib
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from devstack.console import Console
 from devstack.processes import ManagedProcess
@@ -24,46 +23,41 @@ class StackError(RuntimeError):
 
 
 def standin_process(
-    repo_root: Path, data_dir: Path, env: Mapping[str, str], console: Console
-) -> tuple[ManagedProcess, asyncio.Future[str]]:
-    """The stand-in launcher, and a future that resolves to the MONGODB_URI it prints."""
+    repo_root: Path,
+    database: Path,
+    env: Mapping[str, str],
+    console: Console,
+    *,
+    name: str = "mongodb",
+    log_file: Path | None = None,
+) -> ManagedProcess:
+    """The stand-in on a free port, keeping its data in the SQLite file `database`."""
     launcher = repo_root / "tools" / "mongo-standin"
     if not launcher.is_dir():
         raise StackError(f"MONGODB_URI is unset and the stand-in launcher {launcher} is missing")
-    data_dir.mkdir(parents=True, exist_ok=True)
-    uri: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-
-    def watch(line: str) -> None:
-        if line.startswith("MONGODB_URI=") and not uri.done():
-            uri.set_result(line.removeprefix("MONGODB_URI=").strip())
-
+    database.parent.mkdir(parents=True, exist_ok=True)
     argv = [
         "uv", "run", "--frozen", "--project", str(launcher),
-        "python", "-m", "mongo_standin", "--port", "0", "--path", str(data_dir / "mongodb.sqlite3"),
+        "python", "-m", "mongo_standin", "--port", "0", "--path", str(database),
     ]  # fmt: skip
-    process = ManagedProcess(
-        "mongodb", argv, env=env, cwd=repo_root, console=console, on_line=watch
+    return ManagedProcess(
+        name, argv, env=env, cwd=repo_root, console=console, log_file=log_file, keep_lines=True
     )
-    return process, uri
 
 
-async def await_standin_uri(process: ManagedProcess, uri: asyncio.Future[str]) -> str:
+async def await_standin_uri(process: ManagedProcess) -> str:
     """The stand-in's MONGODB_URI, or a StackError if it exits or stays silent for 60 s."""
-    exited = asyncio.create_task(process.wait())
-    waiters: set[asyncio.Future[Any]] = {uri, exited}
     try:
-        done, _ = await asyncio.wait(
-            waiters, timeout=STANDIN_READY_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-        )
-    finally:
-        exited.cancel()
-    if uri in done:
-        return uri.result()
-    if exited in done:
-        raise StackError("the MongoDB stand-in exited before it was ready (see its lines above)")
-    raise StackError(
-        f"the MongoDB stand-in printed no MONGODB_URI within {STANDIN_READY_TIMEOUT:.0f} s"
-    )
+        async with asyncio.timeout(STANDIN_READY_TIMEOUT):
+            uri = await process.next_line("MONGODB_URI=")
+    except TimeoutError:
+        raise StackError(
+            f"the MongoDB stand-in printed no MONGODB_URI within {STANDIN_READY_TIMEOUT:.0f} s"
+        ) from None
+    if uri is None:
+        seen = f":\n{process.log_tail()}" if process.log_file else " (see its lines above)"
+        raise StackError(f"the MongoDB stand-in exited before it was ready{seen}")
+    return uri.strip()
 
 
 async def port_answers(host: str, port: int, within: float = 2.0) -> bool:

@@ -6,16 +6,23 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from devstack.console import Console
 
 _LINE_LIMIT = 1 << 20
+_KEPT_LINES = 1000  # unread kept lines beyond this: the oldest are dropped
 
 
 class ManagedProcess:
-    """A child started in its own session, so that stopping it reaches all its descendants."""
+    """A child started in its own session, so that stopping it reaches all its descendants.
+
+    Its output goes to the console, line by line; with `log_file`, appended to that file
+    instead (written by the child itself unless its standard output is read here). With
+    `keep_lines`, the lines of its standard output also wait for `next_line`.
+    """
 
     def __init__(
         self,
@@ -25,40 +32,54 @@ class ManagedProcess:
         env: Mapping[str, str],
         cwd: Path,
         console: Console,
-        on_line: Callable[[str], None] | None = None,
+        log_file: Path | None = None,
+        keep_lines: bool = False,
     ) -> None:
         self.name = name
         self.argv = list(argv)
+        self.log_file = log_file
         self._env = dict(env)
         self._cwd = cwd
         self._console = console
-        self._on_line = on_line
+        self._lines: asyncio.Queue[str | None] | None = (
+            asyncio.Queue(_KEPT_LINES) if keep_lines else None
+        )
         self._process: asyncio.subprocess.Process | None = None
         self._pump: asyncio.Task[None] | None = None
         self.stopping = False
 
     @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+    def pid(self) -> int:
+        """The process's id, which is also its process group's."""
+        if self._process is None:
+            raise RuntimeError(f"{self.name} was never started")
+        return self._process.pid
 
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.returncode is None
 
     async def start(self) -> None:
-        """Start the process; its stdout and stderr go to the console, line by line."""
+        """Start the process; its stdout and stderr go to the console (or the log file)."""
         self._console.register(self.name)
-        self._process = await asyncio.create_subprocess_exec(
-            *self.argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            env=self._env,
-            cwd=self._cwd,
-            start_new_session=True,
-            limit=_LINE_LIMIT,
-        )
-        self._pump = asyncio.create_task(self._pump_output(self._process))
+        sink = None if self.log_file is None else self.log_file.open("a", encoding="utf-8")
+        read_here = sink is None or self._lines is not None
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                *self.argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE if read_here else sink,
+                stderr=asyncio.subprocess.STDOUT if sink is None else sink,
+                env=self._env,
+                cwd=self._cwd,
+                start_new_session=True,
+                limit=_LINE_LIMIT,
+            )
+        except BaseException:
+            if sink is not None:
+                sink.close()
+            raise
+        self._pump = asyncio.create_task(self._pump_output(self._process, sink))
 
     async def wait(self) -> int:
         """Wait for the process to end and its output to be printed; return its exit code."""
@@ -70,42 +91,79 @@ class ManagedProcess:
                 await self._pump
         return code
 
+    async def next_line(self, prefix: str = "") -> str | None:
+        """The rest of the next kept line that starts with `prefix` (the lines before it are
+        dropped); None once the output has ended."""
+        if self._lines is None:
+            raise RuntimeError(f"{self.name} keeps no lines")
+        while (line := await self._lines.get()) is not None:
+            if line.startswith(prefix):
+                return line.removeprefix(prefix)
+        self._lines.put_nowait(None)  # the end, for any later call too
+        return None
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last `lines` lines of the log file ("" without one)."""
+        try:
+            text = self.log_file.read_text(errors="replace") if self.log_file else ""
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
     async def stop(self, *, grace: float = 15.0) -> None:
         """SIGTERM the process group, then SIGKILL it if it is still there after `grace` s."""
         self.stopping = True
         process = self._process
-        if process is None or process.returncode is not None:
+        if process is None:
             return
-        self._signal_group(process.pid, signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), grace)
-        except TimeoutError:
-            self._console.alarm(f"{self.name} ignored SIGTERM for {grace:.0f} s: killing it")
-            self._signal_group(process.pid, signal.SIGKILL)
-            await process.wait()
+        if process.returncode is None:
+            self._signal_group(process.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(process.wait(), grace)
+            except TimeoutError:
+                self._console.alarm(f"{self.name} ignored SIGTERM for {grace:.0f} s: killing it")
+                self._signal_group(process.pid, signal.SIGKILL)
+                await process.wait()
         # Workers left behind by a parent that exited first still belong to the group.
-        self._signal_group(process.pid, signal.SIGKILL)
+        self.kill()
         if self._pump is not None:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._pump, 5)
+
+    def kill(self) -> None:
+        """SIGKILL the process group at once, without waiting (needs no event loop)."""
+        if self._process is not None:
+            self._signal_group(self._process.pid, signal.SIGKILL)
 
     @staticmethod
     def _signal_group(pgid: int, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, sig)
 
-    async def _pump_output(self, process: asyncio.subprocess.Process) -> None:
+    async def _pump_output(self, process: asyncio.subprocess.Process, sink: TextIO | None) -> None:
         stream = process.stdout
-        if stream is None:
-            return
-        while True:
-            try:
-                raw = await stream.readline()
-            except ValueError:  # a line longer than the limit: print what fits
-                raw = await stream.read(_LINE_LIMIT)
-            if not raw:
-                return
-            text = raw.decode("utf-8", "replace").rstrip("\r\n")
-            if self._on_line is not None:
-                self._on_line(text)
-            self._console.line(self.name, text)
+        try:
+            while stream is not None:
+                try:
+                    raw = await stream.readline()
+                except ValueError:  # a line longer than the limit: print what fits
+                    raw = await stream.read(_LINE_LIMIT)
+                if not raw:
+                    return
+                text = raw.decode("utf-8", "replace").rstrip("\r\n")
+                self._keep(text)
+                if sink is None:
+                    self._console.line(self.name, text)
+                else:
+                    sink.write(text + "\n")
+                    sink.flush()
+        finally:
+            if sink is not None:
+                sink.close()
+            self._keep(None)
+
+    def _keep(self, line: str | None) -> None:
+        if self._lines is not None:
+            if self._lines.full():
+                self._lines.get_nowait()
+            self._lines.put_nowait(line)

@@ -103,9 +103,10 @@ async def _start_mongodb(stack: Stack) -> str:
         console.info("using MONGODB_URI from the environment; no stand-in started")
         return config.mongodb_uri
     standin_env = {k: v for k, v in stack.env.items() if k != "VIRTUAL_ENV"}
-    standin, uri = standin_process(config.repo_root, config.data_dir, standin_env, console)
+    database = config.data_dir / "mongodb.sqlite3"
+    standin = standin_process(config.repo_root, database, standin_env, console)
     await stack.start(standin)
-    mongodb_uri = await await_standin_uri(standin, uri)
+    mongodb_uri = await await_standin_uri(standin)
     console.info(f"MongoDB stand-in ready (data in {config.data_dir})")
     return mongodb_uri
 

@@ -58,8 +58,8 @@ async def _bare(groups: ProcessGroups, queue: str, tmp_path: Path) -> Drain:
     await read_prefixed_line(child, "READY=", timeout=60)
 
     async def start() -> Target:
-        os.kill(child.process.pid, START_SIGNAL)
-        return Target(queue, (child.process.pid,))
+        os.kill(child.pid, START_SIGNAL)
+        return Target(queue, (child.pid,))
 
     async def finished() -> None:
         await read_prefixed_line(child, "ACKED=", timeout=60)

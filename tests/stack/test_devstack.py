@@ -159,6 +159,27 @@ def test_stopping_a_process_ends_its_children_too(tmp_path: Path) -> None:
     assert not _running(child)
 
 
+def test_stopping_a_process_that_exited_ends_what_it_left_behind(tmp_path: Path) -> None:
+    script = "sleep 300 > /dev/null 2>&1 & echo $!"
+
+    async def scenario() -> int:
+        console = Console(colour=False, stream=io.StringIO())
+        process = ManagedProcess("sh", ["bash", "-c", script], env=os.environ, cwd=tmp_path,
+                                 console=console, keep_lines=True)  # fmt: skip
+        await process.start()
+        left = int(await process.next_line() or 0)
+        await process.wait()
+        assert _running(left)
+        await process.stop(grace=5)
+        return left
+
+    left = asyncio.run(scenario())
+    deadline = time.monotonic() + 5
+    while _running(left) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _running(left)
+
+
 def _running(pid: int) -> bool:
     """True while `pid` exists and is not a zombie waiting for its new parent to reap it."""
     try:
@@ -181,6 +202,53 @@ def test_process_output_is_printed_line_by_line_behind_its_name(tmp_path: Path) 
 
     assert asyncio.run(scenario()) == 3
     assert out.getvalue().splitlines() == ["login      | one", "login      | two"]
+
+
+def test_with_a_log_file_the_output_is_appended_there_and_kept_lines_can_be_awaited(
+    tmp_path: Path,
+) -> None:
+    out, log = io.StringIO(), tmp_path / "worker.log"
+    log.write_text("earlier run\n")
+    script = "echo noise; echo READY=1; echo oops >&2; sleep 0.1; echo DONE=2"
+
+    async def scenario() -> tuple[str | None, str | None, str | None, int]:
+        console = Console(colour=False, stream=out)
+        process = ManagedProcess("worker", ["bash", "-c", script], env=os.environ,
+                                 cwd=tmp_path, console=console, log_file=log,
+                                 keep_lines=True)  # fmt: skip
+        await process.start()
+        ready = await process.next_line("READY=")
+        done = await process.next_line("DONE=")
+        code = await process.wait()
+        return ready, done, await process.next_line(), code
+
+    assert asyncio.run(scenario()) == ("1", "2", None, 0)
+    assert out.getvalue() == ""  # nothing printed: it all went to the file
+    assert sorted(log.read_text().splitlines()) == sorted(
+        ["earlier run", "noise", "READY=1", "oops", "DONE=2"]
+    )
+
+
+def test_without_lines_to_read_the_process_writes_its_log_file_itself(tmp_path: Path) -> None:
+    log = tmp_path / "quiet.log"
+
+    async def scenario() -> tuple[str, bool]:
+        console = Console(colour=False, stream=io.StringIO())
+        process = ManagedProcess("quiet", ["bash", "-c", "echo one; echo two >&2; sleep 300"],
+                                 env=os.environ, cwd=tmp_path, console=console,
+                                 log_file=log)  # fmt: skip
+        await process.start()
+        for _ in range(100):
+            if len(process.log_tail().splitlines()) == 2:
+                break
+            await asyncio.sleep(0.05)
+        tail = process.log_tail(1)
+        process.kill()
+        await process.wait()
+        return tail, process.running
+
+    assert asyncio.run(scenario()) == ("two", False)
+    assert log.read_text().splitlines() == ["one", "two"]
 
 
 def test_printed_server_urls_never_show_a_password() -> None:

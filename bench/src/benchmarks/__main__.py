@@ -18,6 +18,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from devstack.config import find_repo_root
+
 from benchmarks.broker import dead_lettered, delete_run_objects
 from benchmarks.load import wrk_path
 from benchmarks.mongo_target import address_of, drop_databases
@@ -29,13 +31,6 @@ from benchmarks.report import write_report
 from benchmarks.results import RunResult
 from benchmarks.scenario import Run
 from benchmarks.stack import Stack
-
-
-def find_repo_root() -> Path:
-    for folder in Path(__file__).resolve().parents:
-        if (folder / "tools" / "mongo-standin").is_dir() and (folder / "login_service").is_dir():
-            return folder
-    raise SystemExit("cannot find the repository root (a folder with tools/mongo-standin)")
 
 
 def machine(command: str) -> dict[str, str]:
@@ -151,7 +146,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    repo = find_repo_root()
+    repo = find_repo_root(Path(__file__).resolve().parent)
     plan = QUICK if args.quick else FULL
     if args.sizes:
         plan = replace(plan, account_sizes=_counts(args.sizes))

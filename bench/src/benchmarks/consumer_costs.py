@@ -136,7 +136,7 @@ async def _consumer_drain(stack: Stack, plan: Plan, *, eligible: bool) -> Drain:
 
     async def start() -> Target:
         child = await stack.start_consumer(name, campaign, slots)
-        return Target("consumer", (child.process.pid,), (stack.consumer_metrics[name],))
+        return Target("consumer", (child.pid,), (stack.consumer_metrics[name],))
 
     async def finished() -> None:
         url = stack.consumer_metrics[name]
@@ -159,8 +159,8 @@ async def _bare_drain(stack: Stack, plan: Plan) -> Drain:
     await publish_backlog(stack.rabbitmq_url, stack.names, "bare-account", events, to_queue=queue)
 
     async def start() -> Target:
-        os.kill(child.process.pid, START_SIGNAL)
-        return Target("bare loop", (child.process.pid,))
+        os.kill(child.pid, START_SIGNAL)
+        return Target("bare loop", (child.pid,))
 
     async def finished() -> None:
         await read_prefixed_line(child, "ACKED=", timeout=drain_timeout(events))

@@ -1,17 +1,16 @@
-"""Child processes of a run: each in its own process group, all stopped at the end."""
+"""The run's children: devstack's processes, each appending its output to ``<name>.log``."""
 
 import asyncio
 import contextlib
-import os
-import signal
 import socket
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-
-from benchmarks.progress import say
+from devstack.console import Console
+from devstack.processes import ManagedProcess
 
 
 def free_port() -> int:
@@ -23,29 +22,13 @@ def free_port() -> int:
 
 
 @dataclass
-class Child:
-    name: str
-    process: asyncio.subprocess.Process
-    log_path: Path
-
-    @property
-    def alive(self) -> bool:
-        return self.process.returncode is None
-
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-@dataclass
 class ProcessGroups:
-    """Starts children in new sessions and stops whole groups (TERM, then KILL)."""
+    """Starts children in sessions of their own and stops whole groups (TERM, then KILL)."""
 
     log_dir: Path
-    children: list[Child] = field(default_factory=list)
+    children: list[ManagedProcess] = field(default_factory=list)
+    # Only a child that ignores SIGTERM is reported here; the output goes to the log files.
+    console: Console = field(default_factory=lambda: Console(colour=False, stream=sys.stderr))
 
     def log_path(self, name: str) -> Path:
         """Where the children called ``name`` write stdout and stderr, each run appended."""
@@ -59,39 +42,22 @@ class ProcessGroups:
         env: dict[str, str],
         cwd: Path,
         capture_stdout: bool = False,
-    ) -> Child:
-        log_path = self.log_path(name)
-        log_file = log_path.open("ab")
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *argv,
-                cwd=cwd,
-                env=env,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE if capture_stdout else log_file,
-                stderr=log_file,
-                start_new_session=True,
-            )
-        finally:
-            log_file.close()
-        child = Child(name, process, log_path)
+    ) -> ManagedProcess:
+        """``capture_stdout``: its stdout lines are kept for ``read_prefixed_line`` too."""
+        log_file = self.log_path(name)
+        child = ManagedProcess(name, argv, env=env, cwd=cwd, console=self.console,
+                               log_file=log_file, keep_lines=capture_stdout)  # fmt: skip
+        return await self.add(child)
+
+    async def add(self, child: ManagedProcess) -> ManagedProcess:
+        await child.start()
         self.children.append(child)
         return child
 
-    async def stop(self, child: Child, *, grace: float = 15.0) -> None:
-        """SIGTERM to the child's process group, SIGKILL after ``grace`` seconds."""
+    async def stop(self, child: ManagedProcess) -> None:
         if child in self.children:
             self.children.remove(child)
-        if child.alive:
-            _signal_group(child.process.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(child.process.wait(), timeout=grace)
-            except TimeoutError:
-                say(f"  {child.name} did not stop in {grace:.0f} s: killing it")
-        # Whatever is left of the group (uv's child, uvicorn workers) goes too.
-        _signal_group(child.process.pid, signal.SIGKILL)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(child.process.wait(), timeout=5)
+        await child.stop()
 
     async def stop_named(self, *names: str) -> None:
         for child in [child for child in self.children if child.name in names]:
@@ -104,41 +70,28 @@ class ProcessGroups:
     def kill_all_now(self) -> None:
         """Last resort, synchronous (used when the event loop is gone)."""
         for child in self.children:
-            _signal_group(child.process.pid, signal.SIGKILL)
+            child.kill()
         self.children.clear()
 
 
-def _signal_group(pid: int, signum: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signum)
+async def read_prefixed_line(child: ManagedProcess, prefix: str, timeout: float) -> str:
+    """The rest of the next stdout line starting with ``prefix`` (e.g. ``READY=``)."""
+    try:
+        async with asyncio.timeout(timeout):
+            value = await child.next_line(prefix)
+    except TimeoutError:
+        raise RuntimeError(f"{child.name} printed no {prefix} line in {timeout:.0f} s") from None
+    if value is None:
+        raise RuntimeError(f"{child.name} exited early:\n{child.log_tail()}")
+    return value
 
 
-async def read_prefixed_line(child: Child, prefix: str, timeout: float) -> str:
-    """The value of the first stdout line starting with ``prefix`` (e.g. ``MONGODB_URI=``)."""
-    stream = child.process.stdout
-    assert stream is not None
-    deadline = time.monotonic() + timeout
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise RuntimeError(f"{child.name} printed no {prefix} line in {timeout:.0f} s")
-        try:
-            line = await asyncio.wait_for(stream.readline(), timeout=remaining)
-        except TimeoutError:
-            continue
-        if not line:
-            raise RuntimeError(f"{child.name} exited early:\n{child.log_tail()}")
-        text = line.decode().strip()
-        if text.startswith(prefix):
-            return text.removeprefix(prefix)
-
-
-async def wait_until_ready(child: Child, url: str, timeout: float = 180.0) -> None:
+async def wait_until_ready(child: ManagedProcess, url: str, timeout: float = 180.0) -> None:
     """Poll ``url`` until it answers 200; fail with the child's log if it dies or times out."""
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(timeout=2.0) as client:
         while time.monotonic() < deadline:
-            if not child.alive:
+            if not child.running:
                 raise RuntimeError(f"{child.name} exited:\n{child.log_tail()}")
             with contextlib.suppress(httpx.HTTPError):
                 if (await client.get(url)).status_code == 200:

@@ -7,14 +7,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack.infra import await_standin_uri, standin_process
+from devstack.processes import ManagedProcess
+
 from benchmarks.broker import ROUTING_KEY, BrokerNames
-from benchmarks.processes import (
-    Child,
-    ProcessGroups,
-    free_port,
-    read_prefixed_line,
-    wait_until_ready,
-)
+from benchmarks.processes import ProcessGroups, free_port, wait_until_ready
 from benchmarks.progress import say
 
 DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -34,7 +31,7 @@ class Stack:
     http_workers: int
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     mongodb_uri: str = ""
-    standin: Child | None = None
+    standin: ManagedProcess | None = None
     # Set when the run targets a MongoDB server of the caller's (MONGODB_URI): nothing to start.
     external_mongodb_uri: str = ""
     login_database: str = LOGIN_DATABASE
@@ -42,7 +39,7 @@ class Stack:
     login_throttle: dict[str, str] = field(default_factory=dict)  # LOGIN_THROTTLE_* overrides
     login_tracing: dict[str, str] = field(default_factory=dict)  # OTEL_* of the login API
     consumer_metrics: dict[str, str] = field(default_factory=dict)  # consumer name -> /metrics
-    lean: Child | None = None
+    lean: ManagedProcess | None = None
     login_port: int = 0
     promotion_port: int = 0
     bare_port: int = 0
@@ -135,34 +132,31 @@ class Stack:
     async def start_standin(self, path: Path | None = None) -> None:
         if self.external_mongodb_uri:
             return
-        argv = self.uv_run(
-            "tools/mongo-standin",
-            "python",
-            "-m",
-            "mongo_standin",
-            "--port",
-            "0",
-            "--path",
-            str(path or self.db_path),
+        self.standin = await self.groups.add(
+            standin_process(
+                self.repo,
+                path or self.db_path,
+                self.base_env(),
+                self.groups.console,
+                name="standin",
+                log_file=self.groups.log_path("standin"),
+            )
         )
-        self.standin = await self.groups.start(
-            "standin", argv, env=self.base_env(), cwd=self.repo, capture_stdout=True
-        )
-        self.mongodb_uri = await read_prefixed_line(self.standin, "MONGODB_URI=", timeout=60)
+        self.mongodb_uri = await await_standin_uri(self.standin)
 
     async def stop_standin(self) -> None:
         if self.standin is not None:
             await self.groups.stop(self.standin)
             self.standin = None
 
-    async def start_login(self) -> Child:
+    async def start_login(self) -> ManagedProcess:
         self.login_port = self.login_port or free_port()
         argv = self.uv_run("login_service", "python", "-m", "login_service")
         child = await self.groups.start("login", argv, env=self.login_env(), cwd=self.work)
         await wait_until_ready(child, f"{self.login_url}/readyz")
         return child
 
-    async def start_promotion_api(self) -> Child:
+    async def start_promotion_api(self) -> ManagedProcess:
         self.promotion_port = self.promotion_port or free_port()
         argv = self.uv_run("promotion_service", "python", "-m", "promotion_service")
         child = await self.groups.start(
@@ -171,7 +165,7 @@ class Stack:
         await wait_until_ready(child, f"{self.promotion_url}/readyz")
         return child
 
-    async def start_consumer(self, name: str, campaign_id: str, slots: int) -> Child:
+    async def start_consumer(self, name: str, campaign_id: str, slots: int) -> ManagedProcess:
         argv = self.uv_run("promotion_service", "python", "-m", "promotion_service.consumer")
         port = free_port()
         env = self.promotion_env(campaign_id, slots) | {
@@ -181,16 +175,11 @@ class Stack:
         self.consumer_metrics[name] = f"http://127.0.0.1:{port}/metrics"
         return await self.groups.start(name, argv, env=env, cwd=self.work)
 
-    async def start_lean(self) -> Child:
+    async def start_lean(self) -> ManagedProcess:
         """The lean app (``lean_app``), reading the login service's JWKS."""
         self.bare_port = free_port()
-        argv = [
-            sys.executable,
-            "-m",
-            "benchmarks.lean_app",
-            str(self.bare_port),
-            str(self.http_workers),
-        ]
+        argv = [sys.executable, "-m", "benchmarks.lean_app", str(self.bare_port)]
+        argv.append(str(self.http_workers))
         env = self.base_env() | {
             "REFERENCE_JWKS_URL": f"{self.login_url}/.well-known/jwks.json",
             # The login service's development key (LOGIN_DEV_KEY_DIR): the lean login signs
@@ -212,14 +201,13 @@ class Stack:
         child = await self.groups.start(
             script.removesuffix(".py"), argv, env=env, cwd=self.work, capture_stdout=True
         )
-        assert child.process.stdout is not None
-        out = await child.process.stdout.read()
-        code = await child.process.wait()
+        code, last = await child.wait(), ""
+        while (line := await child.next_line()) is not None:
+            last = line.strip() or last
         await self.groups.stop(child)
-        lines = out.decode().strip().splitlines()
-        if code != 0 or not lines:
+        if code != 0 or not last:
             raise RuntimeError(f"{script} failed (exit {code}):\n{child.log_tail()}")
-        return lines[-1]
+        return last
 
     def describe(self) -> None:
         say(f"run {self.run_id}: exchange {self.names.exchange}, queue {self.names.queue}")

@@ -7,7 +7,7 @@ from benchmarks.stack import Stack
 
 
 def _groups(stack: Stack, name: str) -> tuple[int, ...]:
-    return tuple(child.process.pid for child in stack.groups.children if child.name == name)
+    return tuple(child.pid for child in stack.groups.children if child.name == name)
 
 
 def login(stack: Stack) -> Target:
@@ -32,7 +32,7 @@ def database(stack: Stack) -> Target | None:
     """The stand-in's process group; None when the database is not a process of the run."""
     if stack.standin is None:
         return None
-    return Target("stand-in", (stack.standin.process.pid,))
+    return Target("stand-in", (stack.standin.pid,))
 
 
 async def with_idle(target: Target | None, seconds: float) -> tuple[Target, IdleRates] | None:

@@ -23,9 +23,10 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
+from devstack.config import find_repo_root
 
 from benchmarks.cpu import group_cpu
+from benchmarks.drive import Call, send_each
 from benchmarks.plan import PASSWORD
 from benchmarks.processes import ProcessGroups
 from benchmarks.progress import say
@@ -68,35 +69,25 @@ class _Receiver:
             self._server.server_close()
 
 
-async def _log_in_each(url: str, names: list[str]) -> None:
-    limit = asyncio.Semaphore(CONCURRENCY)
-    async with httpx.AsyncClient(base_url=url, timeout=60.0) as client:
-
-        async def one(name: str) -> None:
-            async with limit:
-                answer = await client.post(
-                    "/v1/auth/login", json={"identifier": name, "password": PASSWORD}
-                )
-                if answer.status_code != 200:
-                    raise RuntimeError(f"login of {name}: {answer.status_code} {answer.text}")
-
-        await asyncio.gather(*(one(name) for name in names))
+async def _send_each(url: str, calls: list[Call], expected: int, concurrency: int) -> None:
+    answers = await send_each(url, calls, concurrency, seconds=3600.0, timeout=60.0)
+    wrong = [f"{answer.status} {answer.body}" for answer in answers if answer.status != expected]
+    if wrong or len(answers) < len(calls):
+        raise RuntimeError(f"{calls[0].path}: {len(answers)}/{len(calls)} answered, {wrong[:3]}")
 
 
-async def _register(url: str, names: list[str]) -> None:
-    async with httpx.AsyncClient(base_url=url, timeout=60.0) as client:
-        for number, name in enumerate(names):
-            answer = await client.post(
-                "/v1/accounts",
-                json={
-                    "username": name,
-                    "email": f"{name}@example.com",
-                    "phone": f"+1202555{number:04d}",
-                    "password": PASSWORD,
-                },
-            )
-            if answer.status_code != 201:
-                raise RuntimeError(f"registration of {name}: {answer.status_code} {answer.text}")
+def _logins(names: list[str]) -> list[Call]:
+    return [
+        Call("POST", "/v1/auth/login", {"identifier": name, "password": PASSWORD}) for name in names
+    ]
+
+
+def _registrations(names: list[str]) -> list[Call]:
+    return [
+        Call("POST", "/v1/accounts", {"username": name, "email": f"{name}@example.com",
+             "phone": f"+1202555{number:04d}", "password": PASSWORD})
+        for number, name in enumerate(names)
+    ]  # fmt: skip
 
 
 async def _round(stack: Stack, names: list[str], tracing: dict[str, str]) -> float:
@@ -104,10 +95,10 @@ async def _round(stack: Stack, names: list[str], tracing: dict[str, str]) -> flo
     stack.login_tracing = tracing
     child = await stack.start_login()
     try:
-        await _log_in_each(stack.login_url, names[: CONCURRENCY * 2])  # warm up
-        before = group_cpu(child.process.pid).seconds
-        await _log_in_each(stack.login_url, names)
-        return (group_cpu(child.process.pid).seconds - before) / len(names)
+        await _send_each(stack.login_url, _logins(names[: CONCURRENCY * 2]), 200, CONCURRENCY)
+        before = group_cpu(child.pid).seconds
+        await _send_each(stack.login_url, _logins(names), 200, CONCURRENCY)
+        return (group_cpu(child.pid).seconds - before) / len(names)
     finally:
         await stack.groups.stop(child)
 
@@ -125,8 +116,8 @@ async def measure(repo: Path, work: Path, logins: int, rounds: int) -> TracingCo
             await stack.start_standin()
             child = await stack.start_login()
             say(f"registering {logins} accounts and logging each in for the first time")
-            await _register(stack.login_url, names)
-            await _log_in_each(stack.login_url, names)
+            await _send_each(stack.login_url, _registrations(names), 201, 1)
+            await _send_each(stack.login_url, _logins(names), 200, CONCURRENCY)
             await groups.stop(child)
             for number in range(rounds):
                 off.append(await _round(stack, names, {}))
@@ -156,12 +147,11 @@ def main() -> None:
     args = parser.parse_args()
     logins = args.logins or (100 if args.quick else 400)
     rounds = args.rounds or (3 if args.quick else 7)
-    from benchmarks.__main__ import find_repo_root  # the command's entry only: no cycle
-
+    repo = find_repo_root(Path(__file__).resolve().parent)
     work = Path(tempfile.mkdtemp(prefix="bench-tracing-"))
     started = time.monotonic()
     try:
-        cost = asyncio.run(measure(find_repo_root(), work, logins, rounds))
+        cost = asyncio.run(measure(repo, work, logins, rounds))
     finally:
         if not os.environ.get("BENCH_KEEP_WORK"):
             shutil.rmtree(work, ignore_errors=True)
