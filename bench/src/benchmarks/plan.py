@@ -9,26 +9,26 @@ PASSWORD = "bench-Password-2026!"  # noqa: S105 - the seeded accounts' password,
 class Plan:
     """Parameters of one run (full or quick)."""
 
-    name: str
-    account_sizes: tuple[int, ...]
-    first_logins_per_size: int  # fresh accounts logged in, one at a time, for the latency
-    first_login_phase_seconds: float  # at most this long per size
-    login_seconds: float
-    login_connections: int
-    read_seconds: float
-    read_connections: int
-    argon2_seconds: float
-    argon2_processes: int
-    ceiling_seconds: float
-    ceiling_concurrency: int
-    consumer_counts: tuple[int, ...]
-    backlog_events: int
-    registrations: int  # per side (service, lean app), over the paired rounds, each sent once
-    redemptions: int  # per side (service, lean app), at most drive_seconds
-    consumer_events: int  # per consumer cost step of eligible events (each a transaction)
+    name: str = "full"
+    account_sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
+    first_logins_per_size: int = 40  # fresh accounts logged in, one at a time, for the latency
+    first_login_phase_seconds: float = 60.0  # at most this long per size
+    login_seconds: float = 10.0  # per side and paired round
+    login_connections: int = 8
+    read_seconds: float = 6.0
+    read_connections: int = 32
+    argon2_seconds: float = 6.0
+    argon2_processes: int = 2
+    ceiling_seconds: float = 6.0
+    ceiling_concurrency: int = 16
+    consumer_counts: tuple[int, ...] = (1, 2, 4)
+    backlog_events: int = 400
+    registrations: int = 200  # per side (service, lean app), over the paired rounds
+    redemptions: int = 200  # per side (service, lean app), at most drive_seconds
+    consumer_events: int = 300  # per consumer cost step of eligible events (each a transaction)
     # Per step of events beyond the campaign and of the bare loop: each costs 0.1-0.3 ms of
     # CPU, so a step needs thousands to span seconds of the consumer's steady state.
-    fast_consumer_events: int
+    fast_consumer_events: int = 20_000
     # Paired steps (the consumer's fast path, then the bare loop); the median pair is kept.
     fast_path_rounds: int = 5
     # Paired rounds of logins and of registrations (the service's, then the lean app's).
@@ -36,7 +36,10 @@ class Plan:
     burst_logins: int = 1000
     burst_concurrency: int = 16  # first logins in flight during the burst (the stand-in carries it)
     burst_drain_seconds: float = 300.0
-    idle_seconds: float = 3.0
+    # Idle rates are subtracted over windows of a minute at the largest size on the stand-in:
+    # measure them over one whole period of the drivers' periodic work (PyMongo's server
+    # heartbeat, every 10 s).
+    idle_seconds: float = 10.0
     drive_seconds: float = 15.0
     drive_concurrency: int = 4
     consumer_prefetch: int = 16  # the consumer's default (PROMOTION_CONSUMER_PREFETCH)
@@ -49,55 +52,12 @@ class Plan:
     failure_rounds: int = 5  # rounds of the failed-check timings, each kind per round
 
 
-FULL = Plan(
-    name="full",
-    account_sizes=(1_000, 10_000, 100_000),
-    first_logins_per_size=40,
-    first_login_phase_seconds=60.0,
-    login_seconds=10.0,
-    login_connections=8,
-    read_seconds=6.0,
-    read_connections=32,
-    argon2_seconds=6.0,
-    argon2_processes=2,
-    ceiling_seconds=6.0,
-    ceiling_concurrency=16,
-    consumer_counts=(1, 2, 4),
-    backlog_events=400,
-    registrations=200,
-    redemptions=200,
-    consumer_events=300,
-    fast_consumer_events=20000,
-    # Idle rates are subtracted over windows of a minute at the largest size on the
-    # stand-in: measure them over one whole period of the drivers' periodic work (PyMongo's
-    # server heartbeat, every 10 s).
-    idle_seconds=10.0,
-)
-
+FULL = Plan()
 QUICK = Plan(
-    name="quick",
-    account_sizes=(300, 1_000),
-    first_logins_per_size=10,
-    first_login_phase_seconds=40.0,
-    login_seconds=3.0,
-    login_connections=8,
-    read_seconds=3.0,
-    read_connections=32,
-    argon2_seconds=2.0,
-    argon2_processes=2,
-    ceiling_seconds=2.0,
-    ceiling_concurrency=16,
-    consumer_counts=(1, 2),
-    backlog_events=80,
-    registrations=40,
-    redemptions=40,
-    consumer_events=80,
-    fast_consumer_events=5000,
-    fast_path_rounds=1,
-    password_rounds=2,
-    idle_seconds=2.0,
-    drive_seconds=8.0,
-    tracing_logins=60,
-    tracing_rounds=2,
-    failure_rounds=2,
-)
+    name="quick", account_sizes=(300, 1_000), first_logins_per_size=10,
+    first_login_phase_seconds=40.0, login_seconds=3.0, read_seconds=3.0, argon2_seconds=2.0,
+    ceiling_seconds=2.0, consumer_counts=(1, 2), backlog_events=80, registrations=40,
+    redemptions=40, consumer_events=80, fast_consumer_events=5000, fast_path_rounds=1,
+    password_rounds=2, idle_seconds=2.0, drive_seconds=8.0, tracing_logins=60,
+    tracing_rounds=2, failure_rounds=2,
+)  # fmt: skip

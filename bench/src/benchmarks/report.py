@@ -2,11 +2,13 @@
 
 import math
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from string import Template
 
 from benchmarks.burst import BurstResult, longest_gap, status_counts
 from benchmarks.meter import Cost, ratio
+from benchmarks.plan import Plan
 from benchmarks.results import ROWS, Measured, RunResult, measurements, verdict
 from benchmarks.stack import RELAY_POLL_SECONDS
 
@@ -226,14 +228,32 @@ def failure_and_tracing(r: RunResult) -> dict[str, object]:
     }  # fmt: skip
 
 
-def render(r: RunResult, plot_folder: str) -> str:
-    p, m, b = r.plan, r.machine, r.burst
+def plan_figures(plan: Plan) -> dict[str, object]:
+    """The plan's parameters as the template shows them (whole seconds, thousands marked)."""
+
+    def shown(value: object) -> object:
+        if isinstance(value, float) and value.is_integer():
+            return f"{int(value):,}"
+        if isinstance(value, tuple):
+            return ", ".join(f"{item:,}" for item in value)
+        return f"{value:,}" if isinstance(value, int) else value
+
+    figures = {name: shown(value) for name, value in asdict(plan).items()}
+    return figures | {
+        "bare_events": f"{2 * plan.fast_consumer_events:,}",
+        "registrations_per_round": plan.registrations // plan.password_rounds,
+        "relay_poll_minutes": RELAY_POLL_SECONDS // 60,
+    }
+
+
+def run_figures(r: RunResult, plot_folder: str) -> dict[str, object]:
+    m, b = r.machine, r.burst
     assert b is not None, "the run always ends with the burst"
     external = r.server is not None and r.server.kind != "stand-in"
     database = r.server.label() if r.server else "the run's own stand-in"
     argon2 = r.sizes[0].argon2 if r.sizes else None
-    figures: dict[str, object] = {
-        "command": m["command"], "started_at": r.started_at, "plan_name": p.name,
+    return {
+        "command": m["command"], "started_at": r.started_at, "plan_name": r.plan.name,
         "duration_minutes": f"{r.duration_seconds / 60:.1f}",
         "notice": f"The database was {database}; every figure of this report comes from it."
         if external else STANDIN_NOTICE,
@@ -241,10 +261,7 @@ def render(r: RunResult, plot_folder: str) -> str:
         f"Python {m['python']}",
         "database": database, "plots": plot_folder,
         "sizes": " / ".join(f"{s.accounts:,}" for s in r.sizes),
-        "password_rounds": p.password_rounds, "password_round_ratios": round_ratios(r),
-        "prefetch": p.consumer_prefetch, "fast_path_rounds": len(r.fast_path_ratios),
-        "fast_events": f"{p.fast_consumer_events:,}",
-        "bare_events": f"{2 * p.fast_consumer_events:,}",
+        "password_round_ratios": round_ratios(r), "fast_path_rounds": len(r.fast_path_ratios),
         "fast_path_ratios": ", ".join(f"{v:.2f}" for v in r.fast_path_ratios) or "n/a",
         "database_cpu": f"{database}, not a process of this machine, so not measured"
         if external else "the stand-in's process",
@@ -257,32 +274,22 @@ def render(r: RunResult, plot_folder: str) -> str:
         "burst_throttle": "The login throttle's budgets were raised for this run "
         "(`--raise-login-throttle`)." if b.throttle_raised
         else "The login service ran with its default throttle settings.",
-        "burst_table": burst_table(b), "http_workers": p.http_workers,
-        "login_connections": p.login_connections, "login_seconds": f"{p.login_seconds:.0f}",
-        "argon2_processes": p.argon2_processes, "argon2_seconds": f"{p.argon2_seconds:.0f}",
-        "update_seconds": f"{p.update_seconds:.0f}", "read_connections": p.read_connections,
-        "read_seconds": f"{p.read_seconds:.0f}", "first_logins": p.first_logins_per_size,
-        "first_login_seconds": f"{p.first_login_phase_seconds:.0f}",
+        "burst_table": burst_table(b),
         "transaction_ms": f"{r.sequential.mean_seconds * 1000:.1f}" if r.sequential else "n/a",
-        "voucher_wait": f"{p.voucher_wait_seconds:.0f}", "backlog": p.backlog_events,
-        "ceiling_sessions": r.concurrent.concurrency if r.concurrent else "n/a",
         "ceiling_rate": f"{r.concurrent.per_second:.1f}" if r.concurrent else "n/a",
-        "idle_seconds": f"{p.idle_seconds:.0f}", "relay_poll_minutes": RELAY_POLL_SECONDS // 60,
         "seeding": ", ".join(f"{s.accounts:,} in {s.seed_seconds:.0f} s" for s in r.sizes)
         or "none",
         "hot_accounts": r.sizes[-1].hot_accounts if r.sizes else 0,
         "dead_lettered": r.dead_lettered,
         "skipped": "".join(f"- {note}\n" for note in r.skipped),
-        "planned_sizes": ", ".join(f"{s:,}" for s in p.account_sizes),
         "hasher": f"Argon2id m={argon2.memory_cost_kib} KiB, t={argon2.time_cost}, "
         f"p={argon2.parallelism} (the login service's configured hasher)" if argon2
         else "the login service's configured hasher",
-        "registrations_per_round": p.registrations // p.password_rounds,
-        "drive_concurrency": p.drive_concurrency, "drive_seconds": f"{p.drive_seconds:.0f}",
-        "ceiling_seconds": f"{p.ceiling_seconds:.0f}", "eligible_events": p.consumer_events,
-        "redemptions": p.redemptions,
-        "consumer_counts": ", ".join(str(c) for c in p.consumer_counts),
     }  # fmt: skip
+
+
+def render(r: RunResult, plot_folder: str) -> str:
+    figures = plan_figures(r.plan) | run_figures(r, plot_folder)
     figures |= section_tables(r) | failure_and_tracing(r)
     return Template(TEMPLATE.read_text()).substitute(figures)
 

@@ -1,6 +1,7 @@
 """One run, start to end: ceilings, each account size, the consumer, then the launch burst."""
 
 import json
+from dataclasses import fields
 
 from benchmarks.broker import wait_for_consumers
 from benchmarks.burst import burst_phase
@@ -13,7 +14,7 @@ from benchmarks.plan import PASSWORD, Plan
 from benchmarks.progress import elapsed, say
 from benchmarks.results import Argon2Ceiling, FailureTiming, RunResult, SizeResult
 from benchmarks.seeding import seed
-from benchmarks.stack import Stack
+from benchmarks.stack import FIRST_LOGIN_CAMPAIGN, Stack
 from benchmarks.standin_ceiling import (
     measure_account_reads,
     measure_account_updates,
@@ -48,31 +49,19 @@ class Run:
         self.fresh: list[str] = []
 
     async def argon2(self) -> Argon2Ceiling:
-        line = await self.stack.run_probe(
-            "login_service",
-            "argon2_ceiling.py",
-            "--processes",
-            str(self.plan.argon2_processes),
-            "--seconds",
-            str(self.plan.argon2_seconds),
-            "--password",
-            PASSWORD,
-        )
-        data = json.loads(line)
+        """The login service's hasher verifying in several processes; keeps the hash it made."""
+        plan = self.plan
+        data = json.loads(await self.stack.run_probe(
+            "login_service", "argon2_ceiling.py", "--processes", str(plan.argon2_processes),
+            "--seconds", str(plan.argon2_seconds), "--password", PASSWORD,
+        ))  # fmt: skip
         self.password_hash = data["hash"]
-        return Argon2Ceiling(
-            per_second=data["per_second"],
-            processes=data["processes"],
-            memory_cost_kib=data["memory_cost_kib"],
-            time_cost=data["time_cost"],
-            parallelism=data["parallelism"],
-        )
+        return Argon2Ceiling(**{f.name: data[f.name] for f in fields(Argon2Ceiling)})
 
     async def failure_timing(self) -> FailureTiming:
         """A failed check's time by the hash it met (decision 5), on a hashing thread."""
-        line = await self.stack.run_probe(
-            "login_service", "failure_timing.py", "--rounds", str(self.plan.failure_rounds)
-        )
+        rounds = str(self.plan.failure_rounds)
+        line = await self.stack.run_probe("login_service", "failure_timing.py", "--rounds", rounds)
         return FailureTiming(**json.loads(line))
 
     async def start_services(self) -> None:
@@ -150,82 +139,55 @@ class Run:
         return took
 
     async def size(self, size: int) -> SizeResult:
-        plan, stack = self.plan, self.stack
         seed_seconds = await self.seed(size)
-        say(f"accounts = {size}: starting the stand-in, both APIs, the lean app and a consumer")
-        await self.start_services()
-        await stack.start_lean()
-        await stack.start_consumer("consumer", "first-login", 1_000_000)
-        # The consumer declares and binds the queue: events published before would be
-        # unroutable (and retried later by the outbox), and its start-up index builds
-        # would overlap the first transactions.
-        await wait_for_consumers(stack.rabbitmq_url, stack.names.queue, 1)
-        costs = SizeCosts(stack, plan)
-        await costs.measure_idle()
-        say(f"  {len(self.fresh)} first logins, one at a time, each voucher awaited")
+        costs = await self.start_size(size)
         first = await costs.first_logins(self.fresh)
-        errors = f", {first.server_errors} answers 5xx (retried)" if first.server_errors else ""
-        errors += f", {first.missing} vouchers missing" if first.missing else ""
-        say(
-            f"  first login to voucher: p50 {first.p50_ms:.0f} ms, "
-            f"p99 {first.p99_ms:.0f} ms{errors}"
-        )
         self.hot += self.fresh[: first.accounts]
         self.tokens += first.tokens
         argon2 = await self.argon2()
         # The floor is measured once every process of the run has settled (the consumer
         # granting the first logins' vouchers, the stand-in writing them): Argon2 is
         # memory-bound, and a busy neighbour on the other core inflates it by a third.
-        await settle(stack)
+        await settle(self.stack)
         floor = measure_argon2(PASSWORD)
         say(
             f"  Argon2: {argon2.per_second:.1f} verifications/s in 2 processes; one costs "
             f"{floor.verify_cpu * 1000:.1f} ms CPU to verify, {floor.hash_cpu * 1000:.1f} to hash"
         )
-        updates = await measure_account_updates(
-            stack.mongodb_uri, stack.login_database, self.hot, plan.update_seconds
-        )
-        say(f"  database alone: {updates.per_second:.1f} account updates/s")
-        say(
-            f"  non-first logins, {plan.login_connections} in flight, {plan.login_seconds:.0f} s, "
-            f"in {plan.password_rounds} rounds paired with the lean app's"
-        )
-        bodies = [{"identifier": n, "password": PASSWORD} for n in self.hot]
-        login = await costs.logins(bodies)
-        say(f"  login (median round): {login.ok_per_second:.1f}/s, p50 {login.p50_ms:.0f} ms")
-        account_reads = await measure_account_reads(
-            stack.mongodb_uri, stack.login_database, self.hot, plan.update_seconds, 16
-        )
-        say(f"  database alone: {account_reads.per_second:.1f} account reads/s")
+        database = self.stack.mongodb_uri, self.stack.login_database, self.hot
+        updates = await measure_account_updates(*database, self.plan.update_seconds)
+        login = await costs.logins([{"identifier": n, "password": PASSWORD} for n in self.hot])
+        account_reads = await measure_account_reads(*database, self.plan.update_seconds, 16)
+        say(f"  database alone: {updates.per_second:.1f} account updates/s, "
+            f"{account_reads.per_second:.1f} account reads/s")  # fmt: skip
         reads = await costs.reads(self.tokens)
-        say(f"  {plan.registrations} registrations a side, {plan.drive_concurrency} in flight")
         # Registrations stop being sent after the drive's time limit: count those made.
         self.registration_names += await costs.registrations(self.registration_names)
         self.registered += costs.registered
-        say(f"  {plan.redemptions} redemptions through the service, then the lean app")
         await costs.redemptions(self.tokens)
         await self.stop_services()
-        for row, cost in costs.service.items():
-            floor_cost = costs.floors.get(row) or costs.floors.get(f"{row}_lean")
-            against = f" (lean {floor_cost.cpu_per_op * 1000:.2f})" if floor_cost else ""
-            say(f"  {row}: {cost.cpu_per_op * 1000:.2f} ms CPU/op{against}")
         return SizeResult(
-            accounts=size,
-            seed_seconds=seed_seconds,
-            first_logins=first,
-            argon2=argon2,
-            account_updates=updates,
-            account_reads=account_reads,
-            login=login,
-            bare=reads["bare"],
-            me=reads["me"],
-            vouchers=reads["vouchers"],
-            hot_accounts=len(self.hot),
-            argon2_floor=floor,
-            costs=dict(costs.service),
-            floors=dict(costs.floors),
-            round_ratios=dict(costs.round_ratios),
-        )
+            accounts=size, seed_seconds=seed_seconds, first_logins=first, argon2=argon2,
+            account_updates=updates, account_reads=account_reads, login=login,
+            bare=reads["bare"], me=reads["me"], vouchers=reads["vouchers"],
+            hot_accounts=len(self.hot), argon2_floor=floor, costs=dict(costs.service),
+            floors=dict(costs.floors), round_ratios=dict(costs.round_ratios),
+        )  # fmt: skip
+
+    async def start_size(self, size: int) -> SizeCosts:
+        """Every process of one size started, the queue bound, their idle rates measured."""
+        stack = self.stack
+        say(f"accounts = {size}: starting the stand-in, both APIs, the lean app and a consumer")
+        await self.start_services()
+        await stack.start_lean()
+        await stack.start_consumer("consumer", FIRST_LOGIN_CAMPAIGN, 1_000_000)
+        # The consumer declares and binds the queue: events published before would be
+        # unroutable (and retried later by the outbox), and its start-up index builds
+        # would overlap the first transactions.
+        await wait_for_consumers(stack.rabbitmq_url, stack.names.queue, 1)
+        costs = SizeCosts(stack, self.plan)
+        await costs.measure_idle()
+        return costs
 
     async def consumer(self) -> None:
         say(
