@@ -13,6 +13,7 @@ import httpx
 from benchmarks import targets
 from benchmarks.broker import wait_for_consumers
 from benchmarks.consumer_costs import CAMPAIGN_SLOTS, CONSUMED
+from benchmarks.drain import wait_handled
 from benchmarks.drive import Answer, Call, percentile, send_each
 from benchmarks.meter import Cost, counter_total, idle_rates, measure_many
 from benchmarks.mongo_target import connect
@@ -164,49 +165,20 @@ async def run_burst(
         idle_rates(consumers, plan.idle_seconds),
         targets.with_idle(targets.database(stack), plan.idle_seconds),
     )
-    calls = [
-        Call("POST", "/v1/auth/login", {"identifier": name, "password": PASSWORD})
-        for name in usernames
-    ]
-    say(f"  {len(calls)} first logins from one address, {plan.burst_concurrency} in flight")
     started_wall, started = time.time(), time.monotonic()
     answers: list[Answer] = []
 
-    async def progress() -> None:
-        while True:
-            await asyncio.sleep(10)
-            say(f"    {len(answers)}/{len(calls)} logins answered")
-
-    async def events_handled() -> float:
-        async with httpx.AsyncClient(timeout=10.0) as client:
-            pages = [await client.get(stack.consumer_metrics[name]) for name in names]
-        return sum(counter_total(page.text, CONSUMED) or 0.0 for page in pages)
-
     async def action() -> int:
-        shown = asyncio.create_task(progress())
-        try:
-            await send_each(stack.login_url, calls, plan.burst_concurrency, 3600.0, answers=answers)
-        finally:
-            shown.cancel()
+        await _send(stack, plan, usernames, answers)
         result.statuses = dict(Counter(answer.status for answer in answers))
-        expected, others = result.logins_ok, status_counts(result.not_ok)
+        others = status_counts(result.not_ok)
         say(
             f"  all answered after {time.monotonic() - started:.1f} s"
             + (f" ({others})" if others else "")
-            + f"; waiting for the {expected} events of the logins answered 200"
+            + f"; waiting for the {result.logins_ok} events of the logins answered 200"
         )
-        deadline = time.monotonic() + plan.burst_drain_seconds
-        last = 0.0
-        while (handled := await events_handled()) < expected:
-            if time.monotonic() > deadline:
-                say(f"  only {handled:.0f} of {expected} events handled in time")
-                break
-            if time.monotonic() - last > 10:
-                say(f"    {handled:.0f}/{expected} events handled")
-                last = time.monotonic()
-            await asyncio.sleep(0.3)
-        result.events_handled = int(handled)
-        return expected
+        result.events_handled = await _events_handled(stack, names, result.logins_ok)
+        return result.logins_ok
 
     result.login_cost, result.consumer_cost = await measure_many(
         [(login, login_idle), (consumers, consumer_idle)], action, database
@@ -216,9 +188,41 @@ async def run_burst(
     result.failed_after = [a.answered_at - a.sent_at for a in answers if a.status != 200]
     result.logged_problems = logged_problems(login_log, log_offset)
     await _check(stack, usernames, started_wall, result)
-    for child in [c for c in stack.groups.children if c.name in {"login", *names}]:
-        await stack.groups.stop(child)
+    await stack.groups.stop_named("login", *names)
     return result
+
+
+async def _send(stack: Stack, plan: Plan, usernames: list[str], answers: list[Answer]) -> None:
+    """Every first login, ``burst_concurrency`` in flight, saying how far it got every 10 s."""
+    calls = [Call("POST", "/v1/auth/login", {"identifier": name, "password": PASSWORD})
+             for name in usernames]  # fmt: skip
+    say(f"  {len(calls)} first logins from one address, {plan.burst_concurrency} in flight")
+
+    async def progress() -> None:
+        while True:
+            await asyncio.sleep(10)
+            say(f"    {len(answers)}/{len(calls)} logins answered")
+
+    shown = asyncio.create_task(progress())
+    try:
+        await send_each(stack.login_url, calls, plan.burst_concurrency, 3600.0, answers=answers)
+    finally:
+        shown.cancel()
+
+
+async def _events_handled(stack: Stack, names: list[str], expected: int) -> int:
+    """The consumers' handled events once they reach ``expected``, or when time is up."""
+
+    async def handled() -> float:
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            pages = [await client.get(stack.consumer_metrics[name]) for name in names]
+        return sum(counter_total(page.text, CONSUMED) or 0.0 for page in pages)
+
+    try:
+        await wait_handled(handled, expected, "the burst's consumers")
+    except RuntimeError as exc:
+        say(f"  {exc} in time")
+    return int(await handled())
 
 
 async def _check(

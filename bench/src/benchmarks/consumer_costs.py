@@ -98,17 +98,30 @@ async def drain_costs(drains: list[Drain], *, rabbitmq_url: str, idle_seconds: f
         after = [replace(r, counters=c) for r, c in zip(closing, counters, strict=True)]
     for drain in drains:
         await drain.finished()
+    moved = [first - last for first, last in zip(opened, left, strict=True)]
+    return await _window_costs(drains, targets, (before, after), moved, idle_seconds)
+
+
+async def _window_costs(
+    drains: list[Drain],
+    targets: list[Target],
+    window: tuple[list[Reading], list[Reading]],
+    moved: list[int],
+    idle_seconds: float,
+) -> list[Cost]:
+    """Each drain's cost per message over the window, its idle rate measured once it is empty."""
     costs = []
-    for index, drain in enumerate(drains):
-        operations = opened[index] - left[index]
+    for drain, target, before, after, operations in zip(
+        drains, targets, *window, moved, strict=True
+    ):
         if operations < drain.total // 10:
             raise RuntimeError(
                 f"only {operations} of {drain.total} messages of {drain.queue} fell in the "
                 "window: the backlogs drained faster than their readings could follow, or "
                 "at very different speeds; make them larger"
             )
-        idle = await idle_rates(targets[index], idle_seconds)  # the queues are empty now
-        costs.append(window_cost(before[index], after[index], idle, operations, None))
+        idle = await idle_rates(target, idle_seconds)
+        costs.append(window_cost(before, after, idle, operations, None))
     return costs
 
 

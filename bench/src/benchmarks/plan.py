@@ -35,7 +35,6 @@ class Plan:
     password_rounds: int = 5
     burst_logins: int = 1000
     burst_concurrency: int = 16  # first logins in flight during the burst (the stand-in carries it)
-    burst_drain_seconds: float = 300.0
     # Idle rates are subtracted over windows of a minute at the largest size on the stand-in:
     # measure them over one whole period of the drivers' periodic work (PyMongo's server
     # heartbeat, every 10 s).
