@@ -14,7 +14,7 @@ import jwt
 import pytest
 
 from benchmarks.broker import delete_run_objects
-from benchmarks.lean_models import AUDIENCE, ISSUER
+from benchmarks.lean_app import AUDIENCE, ISSUER
 from benchmarks.plan import PASSWORD
 from benchmarks.processes import ProcessGroups
 from benchmarks.stack import Stack

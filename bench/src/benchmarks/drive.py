@@ -25,11 +25,10 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    index: int  # position of the call in the list
     sent_at: float  # monotonic
     answered_at: float
     status: int  # 0: no answer (connection error or timeout)
-    body: Any
+    body: str  # the response's text, for error messages
 
 
 async def send_each(
@@ -40,17 +39,16 @@ async def send_each(
     timeout: float = ANSWER_TIMEOUT_SECONDS,
     answers: list[Answer] | None = None,
 ) -> list[Answer]:
-    """Send each call once with ``concurrency`` in flight; stop starting new ones after
-    ``seconds``. Answers come back in the order they arrived, appended to ``answers`` as
-    they arrive when given (so a caller can show progress)."""
+    """Send each call once, ``concurrency`` at a time, starting none after ``seconds``;
+    append the answers as they arrive to ``answers`` (if given, so progress can be shown)."""
     answers = [] if answers is None else answers
-    queue = iter(enumerate(calls))
+    queue = iter(calls)
     deadline = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, timeout=timeout, limits=limits) as client:
 
         async def worker() -> None:
-            for index, call in queue:
+            for call in queue:
                 if time.monotonic() > deadline:
                     return
                 sent = time.monotonic()
@@ -58,20 +56,13 @@ async def send_each(
                     response = await client.request(
                         call.method, call.path, json=call.json, headers=call.headers
                     )
-                    status, body = response.status_code, _json_or_none(response)
+                    status, body = response.status_code, response.text
                 except httpx.HTTPError:
-                    status, body = 0, None
-                answers.append(Answer(index, sent, time.monotonic(), status, body))
+                    status, body = 0, ""
+                answers.append(Answer(sent, time.monotonic(), status, body))
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return answers
-
-
-def _json_or_none(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 def percentile(values: list[float], fraction: float) -> float:

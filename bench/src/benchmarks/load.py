@@ -1,15 +1,12 @@
-"""Fixed-duration HTTP load from a separate process: wrk (``make bench`` installs it).
-
-Each request takes the next line of a data file: a JSON body (``kind="body"``) or a
-bearer token (``kind="token"``), so logins cycle through accounts and reads through
-sessions.
-"""
+"""Fixed-duration HTTP load from wrk, in a process of its own: each request takes the next
+line of a data file, a JSON body (``kind="body"``) or a bearer token (``kind="token"``)."""
 
 import asyncio
 import json
 import resource
 import shutil
-from dataclasses import dataclass, replace
+from asyncio.subprocess import PIPE
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -98,18 +95,14 @@ async def run_load(spec: LoadSpec, work_dir: Path, tag: str) -> LoadResult:
     # The generator is the only child this process reaps during the load, so the change in
     # the reaped children's usage is the generator's own CPU.
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    process = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
+    process = await asyncio.create_subprocess_exec(*argv, stdout=PIPE, stderr=PIPE)
     out, err = await process.communicate()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     for line in out.decode().splitlines():
         if line.startswith(RESULT_PREFIX):
             fields = json.loads(line.removeprefix(RESULT_PREFIX))
-            return replace(
-                LoadResult(**fields), generator_cpu_seconds=cpu, left_in_flight=spec.connections
-            )
+            return LoadResult(**fields, generator_cpu_seconds=cpu, left_in_flight=spec.connections)
     raise RuntimeError(
         f"load generator gave no result: {out.decode()[-500:]} {err.decode()[-500:]}"
     )
