@@ -1,12 +1,16 @@
-"""The two servers the services need: a MongoDB-wire stand-in and a local RabbitMQ."""
+"""The two servers the services need (a MongoDB-wire stand-in and a local RabbitMQ), and
+waiting for a started process to be ready."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import shutil
+import time
 from collections.abc import Mapping
 from pathlib import Path
+
+import httpx
 
 from devstack.console import Console
 from devstack.processes import ManagedProcess
@@ -47,17 +51,42 @@ def standin_process(
 
 async def await_standin_uri(process: ManagedProcess) -> str:
     """The stand-in's MONGODB_URI, or a StackError if it exits or stays silent for 60 s."""
+    return await read_prefixed_line(
+        process, "MONGODB_URI=", STANDIN_READY_TIMEOUT, who="the MongoDB stand-in"
+    )
+
+
+async def read_prefixed_line(
+    process: ManagedProcess, prefix: str, within: float, *, who: str = ""
+) -> str:
+    """The rest of the next kept line starting with `prefix` (`KEY=`), stripped; a StackError
+    naming the process (as `who`) if it exits first or prints none within `within` s."""
+    who = who or process.name
     try:
-        async with asyncio.timeout(STANDIN_READY_TIMEOUT):
-            uri = await process.next_line("MONGODB_URI=")
+        async with asyncio.timeout(within):
+            value = await process.next_line(prefix)
     except TimeoutError:
-        raise StackError(
-            f"the MongoDB stand-in printed no MONGODB_URI within {STANDIN_READY_TIMEOUT:.0f} s"
-        ) from None
-    if uri is None:
+        raise StackError(f"{who} printed no {prefix.rstrip('=')} within {within:.0f} s") from None
+    if value is None:
         seen = f":\n{process.log_tail()}" if process.log_file else " (see its lines above)"
-        raise StackError(f"the MongoDB stand-in exited before it was ready{seen}")
-    return uri.strip()
+        raise StackError(f"{who} exited before it was ready{seen}")
+    return value.strip()
+
+
+async def wait_until_ready(process: ManagedProcess, url: str, within: float = 180.0) -> None:
+    """Poll `url` until it answers 200; a StackError with the log's tail if `process` exits
+    first or `within` s pass."""
+    deadline = time.monotonic() + within
+    async with httpx.AsyncClient(timeout=2.0) as client:
+        while time.monotonic() < deadline:
+            if not process.running:
+                raise StackError(f"{process.name} exited:\n{process.log_tail()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get(url)).status_code == 200:
+                    return
+            await asyncio.sleep(0.3)
+    tail = process.log_tail()
+    raise StackError(f"{process.name} not ready at {url} after {within:.0f} s:\n{tail}")
 
 
 async def port_answers(host: str, port: int, within: float = 2.0) -> bool:

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -29,6 +30,7 @@ from devstack.config import (
     with_env_file,
 )
 from devstack.console import Console
+from devstack.infra import StackError, read_prefixed_line, wait_until_ready
 from devstack.processes import ManagedProcess
 from devstack.supervisor import Stack, _local_broker_users
 
@@ -249,6 +251,73 @@ def test_without_lines_to_read_the_process_writes_its_log_file_itself(tmp_path: 
 
     assert asyncio.run(scenario()) == ("two", False)
     assert log.read_text().splitlines() == ["one", "two"]
+
+
+def _logged(name: str, script: str, tmp_path: Path) -> ManagedProcess:
+    console = Console(colour=False, stream=io.StringIO())
+    return ManagedProcess(name, ["bash", "-c", script], env=os.environ, cwd=tmp_path,
+                          console=console, log_file=tmp_path / f"{name}.log",
+                          keep_lines=True)  # fmt: skip
+
+
+async def _failure(waiting: Awaitable[object]) -> str:
+    with pytest.raises(StackError) as failed:
+        await waiting
+    return str(failed.value)
+
+
+def test_a_prefixed_line_is_awaited_and_a_dead_or_silent_process_is_named(tmp_path: Path) -> None:
+    async def scenario() -> list[str]:
+        ok = _logged("ok", "echo noise; echo 'READY= 7 '; sleep 300", tmp_path)
+        dead = _logged("dead", "echo broken >&2", tmp_path)
+        silent = _logged("silent", "sleep 300", tmp_path)
+        for process in (ok, dead, silent):
+            await process.start()
+        try:
+            return [
+                await read_prefixed_line(ok, "READY=", 30),
+                await _failure(read_prefixed_line(dead, "READY=", 30)),
+                await _failure(read_prefixed_line(silent, "READY=", 0.2)),
+            ]
+        finally:
+            for process in (ok, dead, silent):
+                await process.stop()
+
+    assert asyncio.run(scenario()) == [
+        "7",
+        "dead exited before it was ready:\nbroken",
+        "silent printed no READY within 0 s",
+    ]
+
+
+def test_waiting_for_a_url_ends_at_its_200_or_fails_with_the_log_tail(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    web = f"echo serving >&2; exec {sys.executable} -m http.server {port} --bind 127.0.0.1"
+
+    async def scenario() -> list[str]:
+        server = _logged("web", web, tmp_path)
+        gone = _logged("gone", "echo no settings >&2; exit 1", tmp_path)
+        slow = _logged("slow", "echo starting >&2; sleep 300", tmp_path)
+        for process in (server, gone, slow):
+            await process.start()
+        try:
+            await wait_until_ready(server, url, within=30)
+            await server.stop()
+            return [
+                await _failure(wait_until_ready(gone, url, within=30)),
+                await _failure(wait_until_ready(slow, url, within=0.5)),
+            ]
+        finally:
+            for process in (server, gone, slow):
+                await process.stop()
+
+    assert asyncio.run(scenario()) == [
+        "gone exited:\nno settings",
+        f"slow not ready at {url} after 0 s:\nstarting",
+    ]
 
 
 def test_printed_server_urls_never_show_a_password() -> None:

@@ -6,6 +6,7 @@ stops it all at the end, also on Ctrl-C, SIGTERM or failure.
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import shutil
@@ -14,6 +15,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Awaitable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,24 +36,16 @@ from benchmarks.stack import Stack
 
 
 def machine(command: str) -> dict[str, str]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        kib = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f"{kib / 1024 / 1024:.0f} GiB RAM"
-    except (OSError, ValueError, IndexError):
-        memory = "RAM unknown"
-    return {
-        "cpu": cpu,
-        "cores": str(os.cpu_count() or 0),
-        "memory": memory,
-        "os": f"{platform.system()} {platform.release()}",
-        "python": platform.python_version(),
-        "command": command,
-    }
+    cpu, memory = platform.processor() or platform.machine(), "RAM unknown"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next(
+            (ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), cpu
+        )
+        memory = f"{int(Path('/proc/meminfo').read_text().split()[1]) / 1024 / 1024:.0f} GiB RAM"
+    return {"cpu": cpu, "cores": str(os.cpu_count() or 0), "memory": memory,
+            "os": f"{platform.system()} {platform.release()}",
+            "python": platform.python_version(), "command": command}  # fmt: skip
 
 
 def _cancel_once(task: asyncio.Task[None]) -> None:
@@ -61,65 +55,52 @@ def _cancel_once(task: asyncio.Task[None]) -> None:
         task.cancel()
 
 
-async def run(
-    plan: Plan,
-    repo: Path,
-    work: Path,
-    output: Path,
-    command: str,
-    groups: ProcessGroups,
-    raise_throttle: bool,
-) -> None:
+async def run(plan: Plan, stack: Stack, output: Path, command: str, raise_throttle: bool) -> None:
     task = asyncio.current_task()
     assert task is not None
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, _cancel_once, task)
-    stack = Stack(
-        repo=repo,
-        work=work,
-        groups=groups,
-        http_workers=plan.http_workers,
-        external_mongodb_uri=os.environ.get("MONGODB_URI", ""),
-    )
-    result = RunResult(
-        plan=plan,
-        started_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        machine=machine(command),
-    )
+        asyncio.get_running_loop().add_signal_handler(signum, _cancel_once, task)
+    started_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    result = RunResult(plan=plan, started_at=started_at, machine=machine(command))
     started = time.monotonic()
     target = address_of(stack.mongodb_uri) if stack.external_mongodb_uri else "its own stand-in"
-    say(f"{plan.name} run; work folder {work}; load generator {wrk_path()}; "
+    say(f"{plan.name} run; work folder {stack.work}; load generator {wrk_path()}; "
         f"database {target}")  # fmt: skip
     try:
         await Run(plan, stack, result, raise_throttle).everything()
         result.dead_lettered = await dead_lettered(stack.rabbitmq_url, stack.names)
     finally:
-        say("stopping every process of the run")
-        await groups.stop_all()
-        try:
-            await delete_run_objects(stack.rabbitmq_url, stack.names)
-        except Exception as exc:  # noqa: BLE001 - never hide the run's own outcome
-            say(f"could not delete the run's queues and exchanges: {exc}")
-        if stack.external_mongodb_uri:
-            await _drop_run_databases(stack)
+        await _clean_up(stack)
     result.duration_seconds = time.monotonic() - started
     draw_all(result, output.parent / output.stem)
     write_report(result, output)
     say(f"report written: {output} (plots in {output.parent / output.stem}/)")
 
 
-async def _drop_run_databases(stack: Stack) -> None:
-    """Leave the caller's server as the run found it."""
-    names = [stack.login_database, stack.promotion_database]
-    for tag in ("main", "burst"):
-        stack.use_databases(tag)
-        names += [stack.login_database, stack.promotion_database]
+async def _done(what: str, work: Awaitable[object]) -> bool:
+    """A clean-up step; its failure is said, never hiding the run's own outcome."""
     try:
-        await drop_databases(stack.mongodb_uri, sorted(set(names)))
-        say(f"dropped the run's databases: {', '.join(sorted(set(names)))}")
-    except Exception as exc:  # noqa: BLE001 - never hide the run's own outcome
-        say(f"could not drop the run's databases: {exc}")
+        await work
+    except Exception as exc:  # noqa: BLE001
+        say(f"could not {what}: {exc}")
+        return False
+    return True
+
+
+async def _clean_up(stack: Stack) -> None:
+    """Stop every process and leave the broker, and a server of the caller's, as found."""
+    say("stopping every process of the run")
+    await stack.groups.stop_all()
+    broker = delete_run_objects(stack.rabbitmq_url, stack.names)
+    await _done("delete the run's queues and exchanges", broker)
+    if stack.external_mongodb_uri:
+        names = {stack.login_database, stack.promotion_database}
+        for tag in ("main", "burst"):
+            stack.use_databases(tag)
+            names |= {stack.login_database, stack.promotion_database}
+        dropped = sorted(names)
+        if await _done("drop the run's databases", drop_databases(stack.mongodb_uri, dropped)):
+            say(f"dropped the run's databases: {', '.join(dropped)}")
 
 
 def _counts(text: str) -> tuple[int, ...]:
@@ -129,31 +110,28 @@ def _counts(text: str) -> tuple[int, ...]:
     return counts
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small sizes, about 2 minutes")
-    parser.add_argument("--output", type=Path, help="report path (default: docs/benchmarks.md)")
-    parser.add_argument(
-        "--sizes", help="account sizes, comma-separated (default: 1000,10000,100000)"
-    )
-    parser.add_argument("--consumers", help="consumer process counts (default: 1,2,4)")
-    parser.add_argument("--burst-logins", type=int, help="first logins in the burst (1000)")
-    parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, data)")
-    parser.add_argument(
-        "--raise-login-throttle",
-        action="store_true",
-        help="raise the login throttle's failure budgets for the burst (the report says so)",
-    )
-    args = parser.parse_args()
+    add = parser.add_argument
+    add("--quick", action="store_true", help="small sizes, about 2 minutes")
+    add("--output", type=Path, help="report path (default: docs/benchmarks.md)")
+    add("--sizes", type=_counts, help="account sizes, comma-separated (default: 1000,10000,100000)")
+    add("--consumers", type=_counts, help="consumer process counts (default: 1,2,4)")
+    add("--burst-logins", type=int, help="first logins in the burst (1000)")
+    add("--keep", action="store_true", help="keep the work folder (logs, data)")
+    raised = "raise the login throttle's failure budgets for the burst (the report says so)"
+    add("--raise-login-throttle", action="store_true", help=raised)
+    return parser.parse_args()
 
-    repo = find_repo_root(Path(__file__).resolve().parent)
-    plan = QUICK if args.quick else FULL
-    if args.sizes:
-        plan = replace(plan, account_sizes=_counts(args.sizes))
-    if args.consumers:
-        plan = replace(plan, consumer_counts=_counts(args.consumers))
-    if args.burst_logins:
-        plan = replace(plan, burst_logins=max(args.burst_logins, 101))
+
+def _plan(args: argparse.Namespace) -> Plan:
+    given = {"account_sizes": args.sizes, "consumer_counts": args.consumers,
+             "burst_logins": args.burst_logins and max(args.burst_logins, 101)}  # fmt: skip
+    return replace(QUICK if args.quick else FULL, **{k: v for k, v in given.items() if v})
+
+
+def main() -> None:
+    args, repo = _arguments(), find_repo_root(Path(__file__).resolve().parent)
     if args.output is not None:
         output = args.output.resolve()
     elif args.quick:  # a smoke run never overwrites the published report
@@ -163,10 +141,12 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="benchmarks-run-"))
     shown = [arg for arg in sys.argv[1:] if arg != "--keep"]  # --keep changes no figure
     command = " ".join(["uv run --project bench python -m benchmarks", *shown])
-    groups = ProcessGroups(log_dir=work)
+    plan, groups = _plan(args), ProcessGroups(log_dir=work)
     ok = interrupted = False
     try:
-        asyncio.run(run(plan, repo, work, output, command, groups, args.raise_login_throttle))
+        stack = Stack(repo=repo, work=work, groups=groups, http_workers=plan.http_workers,
+                      external_mongodb_uri=os.environ.get("MONGODB_URI", ""))  # fmt: skip
+        asyncio.run(run(plan, stack, output, command, args.raise_login_throttle))
         ok = True
     except (KeyboardInterrupt, asyncio.CancelledError):
         interrupted = True

@@ -1,16 +1,16 @@
 """The run's children: devstack's processes, each appending its output to ``<name>.log``."""
 
-import asyncio
-import contextlib
 import socket
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 from devstack.console import Console
+from devstack.infra import read_prefixed_line as read_line
+from devstack.infra import wait_until_ready
 from devstack.processes import ManagedProcess
+
+__all__ = ["ProcessGroups", "free_port", "read_prefixed_line", "wait_until_ready"]
 
 
 def free_port() -> int:
@@ -19,6 +19,11 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
+
+
+async def read_prefixed_line(child: ManagedProcess, prefix: str, timeout: float) -> str:
+    """The rest of the next stdout line starting with ``prefix`` (e.g. ``READY=``)."""
+    return await read_line(child, prefix, timeout)
 
 
 @dataclass
@@ -35,19 +40,12 @@ class ProcessGroups:
         return self.log_dir / f"{name}.log"
 
     async def start(
-        self,
-        name: str,
-        argv: list[str],
-        *,
-        env: dict[str, str],
-        cwd: Path,
+        self, name: str, argv: list[str], *, env: dict[str, str], cwd: Path,
         capture_stdout: bool = False,
-    ) -> ManagedProcess:
+    ) -> ManagedProcess:  # fmt: skip
         """``capture_stdout``: its stdout lines are kept for ``read_prefixed_line`` too."""
-        log_file = self.log_path(name)
-        child = ManagedProcess(name, argv, env=env, cwd=cwd, console=self.console,
-                               log_file=log_file, keep_lines=capture_stdout)  # fmt: skip
-        return await self.add(child)
+        return await self.add(ManagedProcess(name, argv, env=env, cwd=cwd, console=self.console,
+                              log_file=self.log_path(name), keep_lines=capture_stdout))  # fmt: skip
 
     async def add(self, child: ManagedProcess) -> ManagedProcess:
         await child.start()
@@ -64,7 +62,7 @@ class ProcessGroups:
             await self.stop(child)
 
     async def stop_all(self) -> None:
-        for child in reversed(list(self.children)):
+        for child in reversed(self.children[:]):
             await self.stop(child)
 
     def kill_all_now(self) -> None:
@@ -72,31 +70,3 @@ class ProcessGroups:
         for child in self.children:
             child.kill()
         self.children.clear()
-
-
-async def read_prefixed_line(child: ManagedProcess, prefix: str, timeout: float) -> str:
-    """The rest of the next stdout line starting with ``prefix`` (e.g. ``READY=``)."""
-    try:
-        async with asyncio.timeout(timeout):
-            value = await child.next_line(prefix)
-    except TimeoutError:
-        raise RuntimeError(f"{child.name} printed no {prefix} line in {timeout:.0f} s") from None
-    if value is None:
-        raise RuntimeError(f"{child.name} exited early:\n{child.log_tail()}")
-    return value
-
-
-async def wait_until_ready(child: ManagedProcess, url: str, timeout: float = 180.0) -> None:
-    """Poll ``url`` until it answers 200; fail with the child's log if it dies or times out."""
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=2.0) as client:
-        while time.monotonic() < deadline:
-            if not child.running:
-                raise RuntimeError(f"{child.name} exited:\n{child.log_tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(url)).status_code == 200:
-                    return
-            await asyncio.sleep(0.3)
-    raise RuntimeError(
-        f"{child.name} not ready at {url} after {timeout:.0f} s:\n{child.log_tail()}"
-    )

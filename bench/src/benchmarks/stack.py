@@ -1,7 +1,6 @@
 """The processes a run needs, on free ports, with per-run broker names and databases."""
 
 import os
-import shutil
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -15,12 +14,14 @@ from benchmarks.processes import ProcessGroups, free_port, wait_until_ready
 from benchmarks.progress import say
 
 DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
-LOGIN_DATABASE = "login"
-PROMOTION_DATABASE = "promotion"
 FIRST_LOGIN_CAMPAIGN = "first-login"
 # The login service's outbox poll (1 s by default) waits its turn on a slow database, so its
 # idle rate, subtracted over a long window, would eat the operations' own CPU and commands.
 RELAY_POLL_SECONDS = 3600
+
+
+def _prefixed(prefix: str, values: dict[str, object]) -> dict[str, str]:
+    return {prefix + name: str(value) for name, value in values.items()}
 
 
 @dataclass
@@ -34,8 +35,8 @@ class Stack:
     standin: ManagedProcess | None = None
     # Set when the run targets a MongoDB server of the caller's (MONGODB_URI): nothing to start.
     external_mongodb_uri: str = ""
-    login_database: str = LOGIN_DATABASE
-    promotion_database: str = PROMOTION_DATABASE
+    login_database: str = "login"
+    promotion_database: str = "promotion"
     login_throttle: dict[str, str] = field(default_factory=dict)  # LOGIN_THROTTLE_* overrides
     login_tracing: dict[str, str] = field(default_factory=dict)  # OTEL_* of the login API
     consumer_metrics: dict[str, str] = field(default_factory=dict)  # consumer name -> /metrics
@@ -51,10 +52,6 @@ class Stack:
         if self.external_mongodb_uri:
             self.mongodb_uri = self.external_mongodb_uri
             self.use_databases("main")
-        uv = shutil.which("uv")
-        if uv is None:
-            raise RuntimeError("uv is not on PATH")
-        self.uv = uv
 
     @property
     def login_url(self) -> str:
@@ -75,73 +72,53 @@ class Stack:
             self.promotion_database = f"bench_{self.run_id}_{tag}_promotion"
 
     def uv_run(self, project: str, *args: str) -> list[str]:
-        return [self.uv, "run", "--frozen", "--project", str(self.repo / project), *args]
+        return ["uv", "run", "--frozen", "--project", str(self.repo / project), *args]
 
     def base_env(self) -> dict[str, str]:
-        env = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith(("LOGIN_", "PROMOTION_", "VIRTUAL_ENV"))
-        }
+        drop = ("LOGIN_", "PROMOTION_", "VIRTUAL_ENV")
+        env = {key: value for key, value in os.environ.items() if not key.startswith(drop)}
         env.setdefault("UV_PYTHON_DOWNLOADS", "never")
-        env["MONGODB_URI"] = self.mongodb_uri
-        env["RABBITMQ_URL"] = self.rabbitmq_url
-        return env
+        return env | {"MONGODB_URI": self.mongodb_uri, "RABBITMQ_URL": self.rabbitmq_url}
+
+    def _service_env(self, prefix: str, port: int, database: str, **more: object) -> dict[str, str]:
+        """What both services are given alike, under their own prefix, and ``more``."""
+        return self.base_env() | _prefixed(prefix, {
+            "PORT": port, "WORKERS": self.http_workers, "MONGODB_DATABASE": database,
+            "EVENTS_EXCHANGE": self.names.exchange, "FIRST_LOGIN_ROUTING_KEY": ROUTING_KEY,
+            "LOG_FORMAT": "json", **more,
+        })  # fmt: skip
 
     def login_env(self) -> dict[str, str]:
-        return (
-            self.base_env()
-            | {
-                "LOGIN_PORT": str(self.login_port),
-                "LOGIN_WORKERS": str(self.http_workers),
-                "LOGIN_MONGODB_DATABASE": self.login_database,
-                "LOGIN_EVENTS_EXCHANGE": self.names.exchange,
-                "LOGIN_FIRST_LOGIN_ROUTING_KEY": ROUTING_KEY,
-                "LOGIN_DEV_KEY_DIR": str(self.work / "keys"),
-                "LOGIN_LOG_FORMAT": "json",
-                # Registrations come from one address here; the default budget (20 an hour per
-                # network) would refuse the run's registrations after the twentieth.
-                "LOGIN_THROTTLE_REGISTRATION_MAX_ATTEMPTS": "1000000",
-                # A first login wakes the relay, which publishes at once; its fallback poll
-                # is background work paced by the database's speed (see RELAY_POLL_SECONDS).
-                "LOGIN_OUTBOX_POLL_INTERVAL_SECONDS": str(RELAY_POLL_SECONDS),
-            }
-            | self.login_throttle
-            | self.login_tracing
-        )
+        env = self._service_env(
+            "LOGIN_", self.login_port, self.login_database, DEV_KEY_DIR=self.work / "keys",
+            # Registrations come from one address here; the default budget (20 an hour per
+            # network) would refuse the run's registrations after the twentieth.
+            THROTTLE_REGISTRATION_MAX_ATTEMPTS=1_000_000,
+            # A first login wakes the relay, which publishes at once; its fallback poll is
+            # background work paced by the database's speed (see RELAY_POLL_SECONDS).
+            OUTBOX_POLL_INTERVAL_SECONDS=RELAY_POLL_SECONDS,
+        )  # fmt: skip
+        return env | self.login_throttle | self.login_tracing
 
     def promotion_env(
         self, campaign_id: str = FIRST_LOGIN_CAMPAIGN, slots: int = 1_000_000
     ) -> dict[str, str]:
-        return self.base_env() | {
-            "PROMOTION_PORT": str(self.promotion_port),
-            "PROMOTION_WORKERS": str(self.http_workers),
-            "PROMOTION_MONGODB_DATABASE": self.promotion_database,
-            "PROMOTION_JWKS_URL": f"{self.login_url}/.well-known/jwks.json",
-            "PROMOTION_EVENTS_EXCHANGE": self.names.exchange,
-            "PROMOTION_FIRST_LOGIN_ROUTING_KEY": ROUTING_KEY,
-            "PROMOTION_QUEUE_NAME": self.names.queue,
-            "PROMOTION_DEAD_LETTER_EXCHANGE": self.names.dead_letter_exchange,
-            "PROMOTION_DEAD_LETTER_QUEUE": self.names.dead_letter_queue,
-            "PROMOTION_CAMPAIGN_ID": campaign_id,
-            "PROMOTION_CAMPAIGN_SLOTS": str(slots),
-            "PROMOTION_CONSUMER_METRICS_PORT": "0",
-            "PROMOTION_LOG_FORMAT": "json",
-        }
+        names = self.names
+        return self._service_env(
+            "PROMOTION_", self.promotion_port, self.promotion_database,
+            JWKS_URL=f"{self.login_url}/.well-known/jwks.json", QUEUE_NAME=names.queue,
+            DEAD_LETTER_EXCHANGE=names.dead_letter_exchange,
+            DEAD_LETTER_QUEUE=names.dead_letter_queue, CAMPAIGN_ID=campaign_id,
+            CAMPAIGN_SLOTS=slots, CONSUMER_METRICS_PORT=0,
+        )  # fmt: skip
 
     async def start_standin(self, path: Path | None = None) -> None:
         if self.external_mongodb_uri:
             return
-        self.standin = await self.groups.add(
-            standin_process(
-                self.repo,
-                path or self.db_path,
-                self.base_env(),
-                self.groups.console,
-                name="standin",
-                log_file=self.groups.log_path("standin"),
-            )
-        )
+        log = self.groups.log_path("standin")
+        standin = standin_process(self.repo, path or self.db_path, self.base_env(),
+                                  self.groups.console, name="standin", log_file=log)  # fmt: skip
+        self.standin = await self.groups.add(standin)
         self.mongodb_uri = await await_standin_uri(self.standin)
 
     async def stop_standin(self) -> None:
@@ -149,54 +126,54 @@ class Stack:
             await self.groups.stop(self.standin)
             self.standin = None
 
+    async def _start(
+        self, name: str, argv: list[str], env: dict[str, str], ready: str = ""
+    ) -> ManagedProcess:
+        """Start ``name``; with ``ready``, wait until that URL answers 200."""
+        child = await self.groups.start(name, argv, env=env, cwd=self.work)
+        if ready:
+            await wait_until_ready(child, ready)
+        return child
+
     async def start_login(self) -> ManagedProcess:
         self.login_port = self.login_port or free_port()
         argv = self.uv_run("login_service", "python", "-m", "login_service")
-        child = await self.groups.start("login", argv, env=self.login_env(), cwd=self.work)
-        await wait_until_ready(child, f"{self.login_url}/readyz")
-        return child
+        return await self._start("login", argv, self.login_env(), f"{self.login_url}/readyz")
 
     async def start_promotion_api(self) -> ManagedProcess:
         self.promotion_port = self.promotion_port or free_port()
         argv = self.uv_run("promotion_service", "python", "-m", "promotion_service")
-        child = await self.groups.start(
-            "promotion-api", argv, env=self.promotion_env(), cwd=self.work
-        )
-        await wait_until_ready(child, f"{self.promotion_url}/readyz")
-        return child
+        env, ready = self.promotion_env(), f"{self.promotion_url}/readyz"
+        return await self._start("promotion-api", argv, env, ready)
 
     async def start_consumer(self, name: str, campaign_id: str, slots: int) -> ManagedProcess:
         argv = self.uv_run("promotion_service", "python", "-m", "promotion_service.consumer")
         port = free_port()
-        env = self.promotion_env(campaign_id, slots) | {
-            "PROMOTION_CONSUMER_NAME": name,
-            "PROMOTION_CONSUMER_METRICS_PORT": str(port),
-        }
         self.consumer_metrics[name] = f"http://127.0.0.1:{port}/metrics"
-        return await self.groups.start(name, argv, env=env, cwd=self.work)
+        env = self.promotion_env(campaign_id, slots) | _prefixed(
+            "PROMOTION_CONSUMER_", {"NAME": name, "METRICS_PORT": port}
+        )
+        return await self._start(name, argv, env)
 
     async def start_lean(self) -> ManagedProcess:
         """The lean app (``lean_app``), reading the login service's JWKS."""
         self.bare_port = free_port()
         argv = [sys.executable, "-m", "benchmarks.lean_app", str(self.bare_port)]
         argv.append(str(self.http_workers))
-        env = self.base_env() | {
-            "REFERENCE_JWKS_URL": f"{self.login_url}/.well-known/jwks.json",
+        env = self.base_env() | _prefixed("REFERENCE_", {
+            "JWKS_URL": f"{self.login_url}/.well-known/jwks.json",
             # The login service's development key (LOGIN_DEV_KEY_DIR): the lean login signs
             # with the same RSA key size.
-            "REFERENCE_SIGNING_KEY_FILE": str(self.work / "keys" / "jwt-rs256.pem"),
-            "REFERENCE_WORKERS": str(self.http_workers),
-            "REFERENCE_LOGIN_DATABASE": self.login_database,
-            "REFERENCE_PROMOTION_DATABASE": self.promotion_database,
-        }
-        self.lean = await self.groups.start("lean", argv, env=env, cwd=self.work)
-        await wait_until_ready(self.lean, f"{self.lean_url}/healthz")
+            "SIGNING_KEY_FILE": self.work / "keys" / "jwt-rs256.pem",
+            "WORKERS": self.http_workers, "LOGIN_DATABASE": self.login_database,
+            "PROMOTION_DATABASE": self.promotion_database,
+        })  # fmt: skip
+        self.lean = await self._start("lean", argv, env, f"{self.lean_url}/healthz")
         return self.lean
 
     async def run_probe(self, project: str, script: str, *args: str) -> str:
         """Run one of ``probes/`` in another project's environment; return its last stdout line."""
-        path = Path(__file__).parent / "probes" / script
-        argv = self.uv_run(project, "python", str(path), *args)
+        argv = self.uv_run(project, "python", str(Path(__file__).parent / "probes" / script), *args)
         env = self.login_env() if project == "login_service" else self.base_env()
         child = await self.groups.start(
             script.removesuffix(".py"), argv, env=env, cwd=self.work, capture_stdout=True

@@ -6,39 +6,36 @@ from benchmarks.meter import IdleRates, Target, idle_rates, wait_until_quiet
 from benchmarks.stack import Stack
 
 
-def _groups(stack: Stack, name: str) -> tuple[int, ...]:
-    return tuple(child.pid for child in stack.groups.children if child.name == name)
+def _target(stack: Stack, label: str, names: list[str], metrics: tuple[str, ...] = ()) -> Target:
+    pids = tuple(
+        child.pid for name in names for child in stack.groups.children if child.name == name
+    )
+    return Target(label, pids, metrics)
 
 
 def login(stack: Stack) -> Target:
-    return Target("login", _groups(stack, "login"), (f"{stack.login_url}/metrics",))
+    return _target(stack, "login", ["login"], (f"{stack.login_url}/metrics",))
 
 
 def promotion_api(stack: Stack) -> Target:
-    metrics = (f"{stack.promotion_url}/metrics",)
-    return Target("promotion API", _groups(stack, "promotion-api"), metrics)
+    return _target(stack, "promotion API", ["promotion-api"], (f"{stack.promotion_url}/metrics",))
 
 
 def lean(stack: Stack) -> Target:
-    return Target("lean", _groups(stack, "lean"))
+    return _target(stack, "lean", ["lean"])
 
 
 def consumers(stack: Stack, names: list[str]) -> Target:
-    groups = tuple(pid for name in names for pid in _groups(stack, name))
-    return Target("consumer", groups, tuple(stack.consumer_metrics[name] for name in names))
+    return _target(stack, "consumer", names, tuple(stack.consumer_metrics[n] for n in names))
 
 
 def database(stack: Stack) -> Target | None:
     """The stand-in's process group; None when the database is not a process of the run."""
-    if stack.standin is None:
-        return None
-    return Target("stand-in", (stack.standin.pid,))
+    return None if stack.standin is None else Target("stand-in", (stack.standin.pid,))
 
 
 async def with_idle(target: Target | None, seconds: float) -> tuple[Target, IdleRates] | None:
-    if target is None:
-        return None
-    return target, await idle_rates(target, seconds)
+    return None if target is None else (target, await idle_rates(target, seconds))
 
 
 async def settle(stack: Stack) -> None:

@@ -1,13 +1,7 @@
 """``python -m benchmarks.tracing_cost [--quick]``: CPU seconds per login, tracing off and on.
 
-One login API process (one worker) on the stand-in, started afresh for each round, rounds
-alternating off, on, off, on, ... (paired, so a machine that slows down during the run moves
-both sides alike). Tracing on means what an operator sets: ``OTEL_EXPORTER_OTLP_ENDPOINT``,
-here a local OTLP/HTTP receiver of this program that answers every export with 200. Each
-round logs the same accounts in again (ordinary logins: the first logins were made before
-the rounds) and measures the CPU of the API's whole process group over those logins. The
-result is the median of each side and their ratio: section 6 of the report (the full run), or
-printed (this command).
+One login API worker on the stand-in, started afresh for each round, rounds alternating off
+and on; tracing on is ``OTEL_EXPORTER_OTLP_ENDPOINT`` naming a local receiver.
 """
 
 import argparse
@@ -18,8 +12,6 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -36,40 +28,31 @@ from benchmarks.stack import Stack
 CONCURRENCY = 2  # clients logging in at once (the machine's two cores)
 
 
-class _Receiver:
-    """Accepts OTLP/HTTP exports (``POST /v1/traces``) and counts them, unread."""
+class _Receiver(ThreadingHTTPServer):
+    """An OTLP/HTTP endpoint answering every export with 200, counting ``/v1/traces`` ones."""
 
     def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Export)
         self.exports = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                receiver.exports += self.path == "/v1/traces"
-                self.send_response(200)
-                self.send_header("Content-Type", "application/x-protobuf")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    @contextmanager
-    def running(self) -> Iterator["_Receiver"]:
-        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self._server.shutdown()
-            self._server.server_close()
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
 
-async def _send_each(url: str, calls: list[Call], expected: int, concurrency: int) -> None:
+class _Export(BaseHTTPRequestHandler):
+    server: _Receiver
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.server.exports += self.path == "/v1/traces"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+async def _send(url: str, calls: list[Call], expected: int, concurrency: int = CONCURRENCY) -> None:
     answers = await send_each(url, calls, concurrency, seconds=3600.0, timeout=60.0)
     wrong = [f"{answer.status} {answer.body}" for answer in answers if answer.status != expected]
     if wrong or len(answers) < len(calls):
@@ -77,9 +60,7 @@ async def _send_each(url: str, calls: list[Call], expected: int, concurrency: in
 
 
 def _logins(names: list[str]) -> list[Call]:
-    return [
-        Call("POST", "/v1/auth/login", {"identifier": name, "password": PASSWORD}) for name in names
-    ]
+    return [Call("POST", "/v1/auth/login", {"identifier": n, "password": PASSWORD}) for n in names]
 
 
 def _registrations(names: list[str]) -> list[Call]:
@@ -95,9 +76,9 @@ async def _round(stack: Stack, names: list[str], tracing: dict[str, str]) -> flo
     stack.login_tracing = tracing
     child = await stack.start_login()
     try:
-        await _send_each(stack.login_url, _logins(names[: CONCURRENCY * 2]), 200, CONCURRENCY)
+        await _send(stack.login_url, _logins(names[: CONCURRENCY * 2]), 200)
         before = group_cpu(child.pid).seconds
-        await _send_each(stack.login_url, _logins(names), 200, CONCURRENCY)
+        await _send(stack.login_url, _logins(names), 200)
         return (group_cpu(child.pid).seconds - before) / len(names)
     finally:
         await stack.groups.stop(child)
@@ -105,31 +86,30 @@ async def _round(stack: Stack, names: list[str], tracing: dict[str, str]) -> flo
 
 async def measure(repo: Path, work: Path, logins: int, rounds: int) -> TracingCost:
     work.mkdir(parents=True, exist_ok=True)
-    groups = ProcessGroups(log_dir=work)
-    stack = Stack(repo=repo, work=work, groups=groups, http_workers=1)
+    stack = Stack(repo=repo, work=work, groups=ProcessGroups(log_dir=work), http_workers=1)
     names = [f"trace{number:05d}" for number in range(logins)]
     off: list[float] = []
     on: list[float] = []
-    with _Receiver().running() as receiver:
-        tracing_on = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}
-        try:
-            await stack.start_standin()
-            child = await stack.start_login()
-            say(f"registering {logins} accounts and logging each in for the first time")
-            await _send_each(stack.login_url, _registrations(names), 201, 1)
-            await _send_each(stack.login_url, _logins(names), 200, CONCURRENCY)
-            await groups.stop(child)
-            for number in range(rounds):
-                off.append(await _round(stack, names, {}))
-                on.append(await _round(stack, names, tracing_on))
-                say(
-                    f"round {number + 1}/{rounds}: {off[-1] * 1000:.2f} ms off, "
-                    f"{on[-1] * 1000:.2f} ms on (CPU per login)"
-                )
-        finally:
-            await groups.stop_all()
-        if receiver.exports == 0:
-            raise SystemExit("tracing on exported nothing: the figures would not be comparable")
+    receiver = _Receiver()
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        await stack.start_standin()
+        child = await stack.start_login()
+        say(f"registering {logins} accounts and logging each in for the first time")
+        await _send(stack.login_url, _registrations(names), 201, concurrency=1)
+        await _send(stack.login_url, _logins(names), 200)
+        await stack.groups.stop(child)
+        for number in range(rounds):
+            off.append(await _round(stack, names, {}))
+            on.append(await _round(stack, names, {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url}))
+            say(f"round {number + 1}/{rounds}: {off[-1] * 1000:.2f} ms off, "
+                f"{on[-1] * 1000:.2f} ms on (CPU per login)")  # fmt: skip
+    finally:
+        await stack.groups.stop_all()
+        receiver.shutdown()
+        receiver.server_close()
+    if receiver.exports == 0:
+        raise SystemExit("tracing on exported nothing: the figures would not be comparable")
     return TracingCost(
         off_ms=statistics.median(off) * 1000,
         on_ms=statistics.median(on) * 1000,
@@ -147,11 +127,12 @@ def main() -> None:
     args = parser.parse_args()
     logins = args.logins or (100 if args.quick else 400)
     rounds = args.rounds or (3 if args.quick else 7)
-    repo = find_repo_root(Path(__file__).resolve().parent)
     work = Path(tempfile.mkdtemp(prefix="bench-tracing-"))
     started = time.monotonic()
     try:
-        cost = asyncio.run(measure(repo, work, logins, rounds))
+        cost = asyncio.run(
+            measure(find_repo_root(Path(__file__).resolve().parent), work, logins, rounds)
+        )
     finally:
         if not os.environ.get("BENCH_KEEP_WORK"):
             shutil.rmtree(work, ignore_errors=True)
