@@ -74,11 +74,9 @@ def _stderr_logger(*args: object) -> _StderrLogger:
     return _StderrLogger(str(args[0]) if args else "")
 
 
-def configure_logging(settings: Settings, *, trace_ids: bool = False) -> None:
-    """Configure structlog and the root logger (idempotent: one handler of ours).
-
-    ``trace_ids`` (tracing on): each line made while a span is active names its
-    ``trace_id`` and ``span_id``; off, not even the look-up is made."""
+def _shared_processors(*, json_logs: bool, trace_ids: bool) -> list[structlog.types.Processor]:
+    """What every line gets, ours and libraries': context, level, logger name and time; the
+    active span's ids when tracing; in JSON, a traceback as data (without local variables)."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -87,18 +85,35 @@ def configure_logging(settings: Settings, *, trace_ids: bool = False) -> None:
     ]
     if trace_ids:
         shared.append(add_trace_ids)
-    renderer: structlog.types.Processor
-    own_renderer: structlog.types.Processor
-    if settings.effective_log_format == "json":
+    if json_logs:
         shared.append(
             structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
         )
-        renderer = structlog.processors.JSONRenderer()  # text, for the stdlib handler
-        own_renderer = structlog.processors.JSONRenderer(serializer=_json_bytes)  # bytes
-    else:
-        renderer = own_renderer = structlog.dev.ConsoleRenderer(
-            colors=False, exception_formatter=structlog.dev.plain_traceback
+    return shared
+
+
+def _renderers(*, json_logs: bool) -> tuple[structlog.types.Processor, structlog.types.Processor]:
+    """The renderer of libraries' records (text, for the stdlib handler) and of our own lines
+    (bytes in JSON, written as they are)."""
+    if json_logs:
+        return (
+            structlog.processors.JSONRenderer(),
+            structlog.processors.JSONRenderer(serializer=_json_bytes),
         )
+    console = structlog.dev.ConsoleRenderer(
+        colors=False, exception_formatter=structlog.dev.plain_traceback
+    )
+    return console, console
+
+
+def configure_logging(settings: Settings, *, trace_ids: bool = False) -> None:
+    """Configure structlog and the root logger (idempotent: one handler of ours).
+
+    ``trace_ids`` (tracing on): each line made while a span is active names its
+    ``trace_id`` and ``span_id``; off, not even the look-up is made."""
+    json_logs = settings.effective_log_format == "json"
+    shared = _shared_processors(json_logs=json_logs, trace_ids=trace_ids)
+    renderer, own_renderer = _renderers(json_logs=json_logs)
     level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
     structlog.configure(
         processors=[*shared, own_renderer],

@@ -92,6 +92,14 @@ class ServiceMetrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._declare_http_series()
+        self._declare_login_series()
+        self._declare_account_series()
+        self._declare_mongodb_series()
+        self._declare_outbox_series()
+
+    def _declare_http_series(self) -> None:
+        """Requests and their durations, by route template."""
         self.http_requests = Counter(
             "login_http_requests_total",
             "HTTP requests by route template, method and status.",
@@ -105,6 +113,10 @@ class ServiceMetrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
+
+    def _declare_login_series(self) -> None:
+        """Logins by outcome, the throttle's refusals by rule, and the Argon2 work they cost;
+        every outcome and rule starts at 0."""
         self.logins = Counter(
             "login_attempts_total",
             "Login attempts by outcome (success, invalid, throttled; shed: refused with 503 "
@@ -131,12 +143,18 @@ class ServiceMetrics:
             ["parameters"],
             registry=self.registry,
         )
+
+    def _declare_account_series(self) -> None:
+        """Accounts created and first logins recorded."""
         self.registrations = Counter(
             "login_registrations_total", "Accounts created.", registry=self.registry
         )
         self.first_logins = Counter(
             "login_first_logins_total", "First logins recorded.", registry=self.registry
         )
+
+    def _declare_mongodb_series(self) -> None:
+        """MongoDB commands by name: sent, timed and failed (see ``MongoCommandCounter``)."""
         self.mongodb_commands = Counter(
             "mongodb_commands_total",
             "MongoDB commands sent, by command name (find, update, commitTransaction, ...).",
@@ -156,6 +174,9 @@ class ServiceMetrics:
             ["command"],
             registry=self.registry,
         )
+
+    def _declare_outbox_series(self) -> None:
+        """The relay's publishes of first-login events: confirmed and failed."""
         self.outbox_published = Counter(
             "login_outbox_published_total",
             "Outbox events confirmed by the broker.",

@@ -79,13 +79,7 @@ class RequestContextMiddleware:
             replay = await self._bounded_body(scope, receive)
             await self.app(scope, replay, send_with_id)
         except _BodyTooLarge:
-            response = problem_response(
-                Request(scope),
-                413,
-                "payload-too-large",
-                f"The request body must not exceed {self.max_body_bytes} bytes.",
-            )
-            await response(scope, receive, send_with_id)
+            await self._too_large(scope, receive, send_with_id)
         except Exception as exc:  # noqa: BLE001 - the last resort: answer 500, never crash
             # Type and place only: exception messages may quote data (inputs, documents).
             log.error("unhandled_error", error=type(exc).__name__, at=raised_at(exc))
@@ -97,6 +91,16 @@ class RequestContextMiddleware:
         finally:
             self._record(scope, status, time.perf_counter() - started)
             structlog.contextvars.clear_contextvars()
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 413: the body, declared or read, is over the limit."""
+        response = problem_response(
+            Request(scope),
+            413,
+            "payload-too-large",
+            f"The request body must not exceed {self.max_body_bytes} bytes.",
+        )
+        await response(scope, receive, send)
 
     async def _bounded_body(self, scope: Scope, receive: Receive) -> Receive:
         """Read the whole body (at most the limit) before the app sees it."""

@@ -76,22 +76,25 @@ class RequestContextMiddleware:
                 raise
             await internal_error_response(Request(scope))(scope, receive, send_with_id)
         finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            self.metrics.http_requests.labels(scope["method"], template, str(status)).inc()
-            self.metrics.http_duration.labels(scope["method"], template).observe(elapsed)
-            state: dict[str, Any] = scope.get("state", {})
-            log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                route=template,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-                account_id=state.get("account_id"),
-            )
+            self._record(scope, status, time.perf_counter() - started)
             structlog.contextvars.unbind_contextvars("request_id")
+
+    def _record(self, scope: Scope, status: int, elapsed: float) -> None:
+        """The request's metrics, by route template, and its one log line."""
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        self.metrics.http_requests.labels(scope["method"], template, str(status)).inc()
+        self.metrics.http_duration.labels(scope["method"], template).observe(elapsed)
+        state: dict[str, Any] = scope.get("state", {})
+        log.info(
+            "request",
+            method=scope["method"],
+            path=scope["path"],
+            route=template,
+            status=status,
+            duration_ms=round(elapsed * 1000, 2),
+            account_id=state.get("account_id"),
+        )
 
 
 class BodySizeLimitMiddleware:

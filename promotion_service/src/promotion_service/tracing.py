@@ -110,16 +110,14 @@ class NoRootDatabaseSpans(Sampler):
         return f"NoRootDatabaseSpans{{{self._delegate.get_description()}}}"
 
 
-def build_tracer_provider(
-    config: TracingConfig, default_service_name: str, processors: Sequence[SpanProcessor] = ()
-) -> TracerProvider:
-    """A provider named after this process, exporting as ``config`` says (or to ``processors``)."""
+def build_tracer_provider(config: TracingConfig, default_service_name: str) -> TracerProvider:
+    """A provider named after this process, exporting as ``config`` says."""
     detected = OTELResourceDetector().detect()
     named = SERVICE_NAME in detected.attributes
     resource = Resource.create({} if named else {SERVICE_NAME: default_service_name})
     provider = TracerProvider(resource=resource)
     provider.sampler = NoRootDatabaseSpans(provider.sampler)  # before any tracer is made
-    for processor in processors or _processors(config):
+    for processor in _processors(config):
         provider.add_span_processor(processor)
     return provider
 
@@ -141,17 +139,14 @@ def _processors(config: TracingConfig) -> list[SpanProcessor]:
 _provider: TracerProvider | None = None
 
 
-def start_tracing(
-    default_service_name: str, app: FastAPI | None = None, env: Mapping[str, str] | None = None
-) -> TracerProvider | None:
+def start_tracing(default_service_name: str, app: FastAPI | None = None) -> TracerProvider | None:
     """Trace this process (once) and ``app``, if the environment asks; the provider, or None.
 
     The consumer passes no app: the aio-pika instrumentation's consume span continues the
     trace named by a message's ``traceparent`` header (a new trace without one), and the
     grant's database commands are its children."""
     global _provider
-    env = os.environ if env is None else env
-    config = tracing_config(env)
+    config = tracing_config(os.environ)
     if config is None:
         return None
     if _provider is None:
@@ -161,7 +156,7 @@ def start_tracing(
         AioPikaInstrumentor().instrument(tracer_provider=_provider)
         log.info("tracing_started", exporters=list(config.exporters))
     if app is not None:
-        excluded = env.get("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS") or DEFAULT_EXCLUDED_URLS
+        excluded = os.environ.get("OTEL_PYTHON_FASTAPI_EXCLUDED_URLS") or DEFAULT_EXCLUDED_URLS
         FastAPIInstrumentor.instrument_app(
             app,
             tracer_provider=_provider,

@@ -15,6 +15,7 @@ from login_service.first_login.recorder import FirstLoginRecorder
 from login_service.guard.client_address import client_network
 from login_service.guard.device_tokens import DeviceToken, DeviceTokens
 from login_service.guard.login_guard import LoginAttempt, LoginGuard
+from login_service.guard.passwords import Verification
 from login_service.metrics import ServiceMetrics
 
 _OUTCOMES = {
@@ -82,17 +83,7 @@ class LoginService:
             account_id=account.id if account else None,
             device=device,
         )
-        try:
-            result = await self._guard.check_password(
-                attempt, password, account.password_hash if account else None
-            )
-        except (InvalidCredentials, LoginThrottled, VerificationQueueFull) as exc:
-            outcome = _OUTCOMES[type(exc)]
-            self._metrics.logins.labels(outcome).inc()
-            if isinstance(exc, LoginThrottled):
-                self._metrics.throttle_refusals.labels(exc.rule).inc()
-            structlog.contextvars.bind_contextvars(login=outcome)
-            raise
+        result = await self._checked_password(attempt, password, account)
         assert account is not None  # a verification without an account always fails
 
         if result.new_hash is not None:
@@ -107,6 +98,23 @@ class LoginService:
             token=self._sessions.issue(account.id, self._clock()),
             device_token=self._device_tokens.issue(device, account.id),
         )
+
+    async def _checked_password(
+        self, attempt: LoginAttempt, password: str, account: Account | None
+    ) -> Verification:
+        """The guard's verification; a refusal is counted by outcome (and a throttle's by
+        rule) and joins the request's log line before it is raised again."""
+        try:
+            return await self._guard.check_password(
+                attempt, password, account.password_hash if account else None
+            )
+        except (InvalidCredentials, LoginThrottled, VerificationQueueFull) as exc:
+            outcome = _OUTCOMES[type(exc)]
+            self._metrics.logins.labels(outcome).inc()
+            if isinstance(exc, LoginThrottled):
+                self._metrics.throttle_refusals.labels(exc.rule).inc()
+            structlog.contextvars.bind_contextvars(login=outcome)
+            raise
 
     async def _record_login(self, account: Account, request_id: str | None) -> None:
         """The first login goes through the recorder's transaction; later ones need none."""

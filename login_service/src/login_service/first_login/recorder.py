@@ -60,18 +60,7 @@ class FirstLoginRecorder:
         trace_context = current_trace_context()
 
         async def in_transaction(session: AsyncClientSession) -> FirstLoginEvent:
-            # Read again on each attempt: a retried transaction is a new recording.
-            host_now = self._clock()
-            order, now = await self._take_order(host_now, session)
-            await self._mark_first_login(account_id, order, now, session)
-            event = FirstLoginEvent.new(
-                account_id=account_id,
-                first_login_at=now,
-                first_login_order=order,
-                correlation_id=correlation_id,
-            )
-            await self._add_to_outbox(event, host_now, trace_context, session)
-            return event
+            return await self._recording(account_id, correlation_id, trace_context, session)
 
         async with self._client.start_session() as session:
             try:
@@ -85,6 +74,27 @@ class FirstLoginRecorder:
                 return None
         # The relay need not wait for its next poll to publish the committed event.
         self._on_recorded()
+        return event
+
+    async def _recording(
+        self,
+        account_id: str,
+        correlation_id: str | None,
+        trace_context: dict[str, str],
+        session: AsyncClientSession,
+    ) -> FirstLoginEvent:
+        """One attempt of the transaction: order number and time, account, outbox entry."""
+        # Read again on each attempt: a retried transaction is a new recording.
+        host_now = self._clock()
+        order, now = await self._take_order(host_now, session)
+        await self._mark_first_login(account_id, order, now, session)
+        event = FirstLoginEvent.new(
+            account_id=account_id,
+            first_login_at=now,
+            first_login_order=order,
+            correlation_id=correlation_id,
+        )
+        await self._add_to_outbox(event, host_now, trace_context, session)
         return event
 
     async def _take_order(

@@ -55,6 +55,17 @@ class ConsumerMetrics:
         self.heartbeat = Heartbeat(heartbeat_seconds, clock)
         self.registry.register(self.heartbeat)
         self.registry.register(BuildInfo())
+        self._declare_outcome_series()
+        self._declare_retry_series()
+        self.mongo_commands = MongoCommandCounter(self.registry)
+        self.handle_seconds = Histogram(
+            "promotion_event_handle_seconds",
+            "Time from delivery to ack/reject of one message.",
+            registry=self.registry,
+        )
+
+    def _declare_outcome_series(self) -> None:
+        """What became of each event: handled, granted, a duplicate, or dead-lettered."""
         self.consumed = Counter(
             "promotion_events_consumed_total",
             "First-login events handled to an acknowledged outcome.",
@@ -78,6 +89,9 @@ class ConsumerMetrics:
             ["reason"],
             registry=self.registry,
         )
+
+    def _declare_retry_series(self) -> None:
+        """Work done again: claim transactions rerun, messages handed back for later."""
         self.claim_retries = Counter(
             "promotion_claim_transaction_retries_total",
             "Claim transactions run again after a transient error or a concurrent writer.",
@@ -86,12 +100,6 @@ class ConsumerMetrics:
         self.message_retries = Counter(
             "promotion_event_retries_total",
             "Messages handed back for a later attempt after a failure.",
-            registry=self.registry,
-        )
-        self.mongo_commands = MongoCommandCounter(self.registry)
-        self.handle_seconds = Histogram(
-            "promotion_event_handle_seconds",
-            "Time from delivery to ack/reject of one message.",
             registry=self.registry,
         )
 

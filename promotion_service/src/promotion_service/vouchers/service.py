@@ -12,7 +12,7 @@ from promotion_service.errors import (
     VoucherExpired,
     VoucherNotFound,
 )
-from promotion_service.vouchers.money import apply_discount, check_amount
+from promotion_service.vouchers.money import Amount, apply_discount, check_amount
 from promotion_service.vouchers.repositories import VoucherRepository
 
 LIST_LIMIT = 100
@@ -71,6 +71,21 @@ def _settled(voucher: Document, wanted: Redemption, now: datetime) -> Redemption
     return None
 
 
+def _priced(voucher: Document, amount: Amount, *, purchase_id: str, now: datetime) -> Redemption:
+    """The redemption `voucher` would make of this purchase: its amount, discount and total."""
+    price = apply_discount(amount, voucher["discount_percent"])
+    original, discount, final = price.as_strings()
+    return Redemption(
+        voucher_id=voucher["_id"],
+        purchase_id=purchase_id,
+        original_amount=original,
+        discount_amount=discount,
+        final_amount=final,
+        currency=amount.currency,
+        redeemed_at=now,
+    )
+
+
 class VoucherService:
     """A caller's vouchers: listing and redemption."""
 
@@ -105,24 +120,19 @@ class VoucherService:
         voucher = await self._vouchers.owned(voucher_id, account_id)
         if voucher is None:
             raise VoucherNotFound
-        price = apply_discount(checked, voucher["discount_percent"])
-        original, discount, final = price.as_strings()
-        redemption = Redemption(
-            voucher_id=voucher_id,
-            purchase_id=purchase_id,
-            original_amount=original,
-            discount_amount=discount,
-            final_amount=final,
-            currency=currency,
-            redeemed_at=now,
-        )
+        redemption = _priced(voucher, checked, purchase_id=purchase_id, now=now)
         earlier = _settled(voucher, redemption, now)
         if earlier is not None:
             return earlier
         stored = {field: getattr(redemption, field) for field in _STORED_FIELDS}
         if await self._vouchers.mark_redeemed(voucher_id, account_id, stored, now=now):
             return redemption
-        # Lost a race (or the voucher just expired): decide from what is stored now.
+        return await self._settle_lost_race(voucher_id, account_id, redemption, now)
+
+    async def _settle_lost_race(
+        self, voucher_id: str, account_id: str, redemption: Redemption, now: datetime
+    ) -> Redemption:
+        """Lost a race (or the voucher just expired): decide from what is stored now."""
         current = await self._vouchers.owned(voucher_id, account_id)
         if current is None:
             raise VoucherNotFound  # pragma: no cover - vouchers are never deleted
