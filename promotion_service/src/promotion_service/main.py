@@ -32,7 +32,7 @@ Vouchers of the first-login promotion: the first accounts to log in (by the logi
 first-login order) get a discount voucher for their next purchase.
 
 Authenticate with the access token of the login service (`Authorization: Bearer ...`).
-Errors are `application/problem+json` (RFC 9457) with the login service's members: `type`
+Errors are `application/problem+json` (RFC 9457) with these members: `type`
 (`urn:bank:promotion:problem:<name>`), `title`, `status`, `detail`, `instance` (the request
 path), `request_id` (the response's `X-Request-ID`) and, for invalid input,
 `errors: [{field, message, type}]`. A 503 carries `Retry-After`.
