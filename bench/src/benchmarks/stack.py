@@ -165,9 +165,11 @@ class Stack:
             # The login service's development key (LOGIN_DEV_KEY_DIR): the lean login signs
             # with the same RSA key size.
             "SIGNING_KEY_FILE": self.work / "keys" / "jwt-rs256.pem",
-            "WORKERS": self.http_workers, "LOGIN_DATABASE": self.login_database,
-            "PROMOTION_DATABASE": self.promotion_database,
-        })  # fmt: skip
+            "WORKERS": self.http_workers,
+        }) | {
+            "REFERENCE_LOGIN_DATABASE": self.login_database,
+            "REFERENCE_PROMOTION_DATABASE": self.promotion_database,
+        }  # fmt: skip
         self.lean = await self._start("lean", argv, env, f"{self.lean_url}/healthz")
         return self.lean
 
