@@ -52,14 +52,19 @@ def size(accounts: int, login_ms: float) -> SizeResult:
             "redeem": cost(2.0),
         },
         floors={
-            "me": cost(1.0),
-            "vouchers": cost(1.0),
+            "me_lean": cost(1.0),
+            "vouchers_lean": cost(1.0),
             "redeem": cost(1.9),
             "bare": cost(0.2),
             "login_lean": cost(32.0),
             "register_lean": cost(30.0),
         },
-        round_ratios={"login": [1.2, login_ms / 32.0, 0.9], "register": [1.1, 1.0]},
+        round_ratios={
+            "login": [1.2, login_ms / 32.0, 0.9],
+            "register": [1.1, 1.0],
+            "me": [1.2, 1.1],
+            "vouchers": [1.5, 1.4],
+        },
     )
 
 

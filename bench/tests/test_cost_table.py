@@ -70,7 +70,7 @@ def test_rows_without_a_goal_are_reported() -> None:
 
 
 def test_a_missing_floor_gives_no_ratio(run_result: RunResult) -> None:
-    run_result.sizes[0].floors.pop("me")
+    run_result.sizes[0].floors.pop("me_lean")
     first = measurements(_row("`GET /v1/accounts/me`"), run_result)[0]
     assert math.isnan(first.ratio)
 

@@ -196,7 +196,8 @@ def test_every_paired_rounds_ratio_is_shown_per_size(run_result: RunResult) -> N
     text = render(run_result, "benchmarks")
     assert (
         "(ratios of every round: logins 1.20, 1.03, 0.90 / 1.20, 1.12, 0.90; "
-        "registrations 1.10, 1.00 / 1.10, 1.00)"
+        "registrations 1.10, 1.00 / 1.10, 1.00; `/v1/accounts/me` 1.20, 1.10 / 1.20, 1.10; "
+        "`/v1/vouchers` 1.50, 1.40 / 1.50, 1.40)"
     ) in text
 
 

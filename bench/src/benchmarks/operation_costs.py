@@ -1,8 +1,9 @@
 """Per-operation costs at one account size: each HTTP operation of the services and its floor.
 
-The services' loads (logins, reads) run as before; each is wrapped in ``measure`` so it
-also yields CPU, MongoDB commands and publishes per operation. Registrations and
-redemptions, which cannot repeat, are sent once each (``drive.send_each``).
+Each load is wrapped in ``measure`` so it yields CPU, MongoDB commands and publishes per
+operation; logins, registrations and the token-protected reads alternate with the lean app's
+in paired rounds. Registrations and redemptions, which cannot repeat, are sent once each
+(``drive.send_each``).
 """
 
 import asyncio
@@ -61,31 +62,6 @@ class SizeCosts:
         (self.floors if floor else self.service)[row] = cost
         return cost
 
-    async def load(
-        self,
-        row: str,
-        target: str,
-        run: Callable[[], Awaitable[LoadResult]],
-        *,
-        floor: bool = False,
-    ) -> LoadResult:
-        """Run a fixed-duration load and cost its successful requests.
-
-        When wrk stops, each of its connections has one request in flight, which the
-        service still completes (and pays for): the window stays open until those are
-        done, and they count as operations.
-        """
-        holder: list[LoadResult] = []
-
-        async def action() -> int:
-            holder.append(await run())
-            result = holder[0]
-            await asyncio.sleep(max(SETTLE_SECONDS, 2 * result.p99_ms / 1000))
-            return result.requests - result.failed + result.left_in_flight
-
-        await self.cost(row, target, action, floor=floor)
-        return holder[0]
-
     async def first_logins(self, usernames: list[str]) -> FirstLoginRun:
         """Fresh accounts log in one at a time, each voucher awaited (section 4a's latency)."""
         stack, plan = self.stack, self.plan
@@ -113,48 +89,65 @@ class SizeCosts:
         return run
 
     async def reads(self, tokens: list[str]) -> dict[str, LoadResult]:
-        """The token-protected reads, the lean app's, and the bare route, one by one."""
+        """The bare route once, then each token-protected read and the lean app's in paired
+        rounds; the service's loads of the median rounds are returned (section 3)."""
         stack, plan = self.stack, self.plan
-        reads: dict[str, LoadResult] = {}
-        for tag, target, base, path in (
-            ("bare", "lean", stack.lean_url, "/bare"),
-            ("me", "login", stack.login_url, "/v1/accounts/me"),
-            ("vouchers", "promotion", stack.promotion_url, "/v1/vouchers"),
-            ("lean me", "lean", stack.lean_url, "/me"),
-            ("lean vouchers", "lean", stack.lean_url, "/vouchers"),
-        ):
-            spec = LoadSpec(
+
+        def spec(base: str, path: str) -> LoadSpec:
+            return LoadSpec(
                 "GET", base, path, "token", tokens, plan.read_connections, plan.read_seconds
             )
-            reads[tag] = await self.load(
-                tag.removeprefix("lean "),
+
+        bare: list[LoadResult] = []
+        bare_load = partial(self._loaded, "bare", spec(stack.lean_url, "/bare"), bare, 0)
+        await self.cost("bare", "lean", bare_load, floor=True)
+        reads = {"bare": bare[0]}
+        for row, target, base, path in (
+            ("me", "login", stack.login_url, "/v1/accounts/me"),
+            ("vouchers", "promotion", stack.promotion_url, "/v1/vouchers"),
+        ):
+            loads: list[LoadResult] = []
+            median = await self.paired(
+                row,
                 target,
-                partial(self._fixed_load, tag, spec),
-                floor=target == "lean",
+                partial(self._loaded, row, spec(base, path), loads),
+                partial(self._loaded, f"lean {row}", spec(stack.lean_url, f"/{row}"), []),
+                plan.read_rounds,
             )
+            reads[row] = loads[median]
         return reads
 
-    async def _fixed_load(self, tag: str, spec: LoadSpec) -> LoadResult:
+    async def _loaded(
+        self, tag: str, spec: LoadSpec, results: list[LoadResult], _round: int
+    ) -> int:
+        """Run a fixed-duration load, keep its result in ``results``, and count its successful
+        requests. When wrk stops, each of its connections has one request in flight, which the
+        service still completes (and pays for): the window stays open until those are done,
+        and they count as operations."""
         result = await run_load(spec, self.stack.work, tag)
+        results.append(result)
         failed = f", {result.failed} failed" if result.failed else ""
         say(
             f"  {tag}: {result.ok_per_second:.1f}/s, p50 {result.p50_ms:.1f} ms, "
             f"p99 {result.p99_ms:.1f} ms{failed}"
         )
-        return result
+        await asyncio.sleep(max(SETTLE_SECONDS, 2 * result.p99_ms / 1000))
+        return result.requests - result.failed + result.left_in_flight
 
     async def paired(
         self,
         row: str,
+        target: str,
         service: Callable[[int], Awaitable[int]],
         lean: Callable[[int], Awaitable[int]],
+        rounds: int,
     ) -> int:
-        """``plan.password_rounds`` rounds of the service's operations then the lean app's,
-        back to back (each ``action(round)`` returns its successful operations): the median
-        round's costs are kept, and every round's ratio. Returns the median round's index."""
+        """``rounds`` rounds of the service's operations then the lean app's, back to back
+        (each ``action(round)`` returns its successful operations): the median round's costs
+        are kept, and every round's ratio. Returns the median round's index."""
         pairs = []
-        for number in range(self.plan.password_rounds):
-            service_cost = await self.cost(row, "login", partial(service, number))
+        for number in range(rounds):
+            service_cost = await self.cost(row, target, partial(service, number))
             pairs.append(
                 (
                     service_cost,
@@ -163,11 +156,11 @@ class SizeCosts:
             )
         ratios = [ratio(mine.cpu_per_op, theirs.cpu_per_op) for mine, theirs in pairs]
         median = median_round(ratios)
-        chosen = pairs[median if median is not None else 0]
-        self.service[row], self.floors[f"{row}_lean"] = chosen
+        median = median if median is not None else 0
+        self.service[row], self.floors[f"{row}_lean"] = pairs[median]
         self.round_ratios[row] = ratios
         say(f"  {row}: service ÷ lean app by round: {', '.join(f'{v:.2f}' for v in ratios)}")
-        return median if median is not None else 0
+        return median
 
     async def logins(self, bodies: list[dict[str, Any]]) -> LoadResult:
         """Non-first logins, cycling over the accounts, for ``login_seconds`` per side and
@@ -188,8 +181,10 @@ class SizeCosts:
 
         median = await self.paired(
             "login",
+            "login",
             partial(send, stack.login_url, "/v1/auth/login", True),
             partial(send, stack.lean_url, "/login", False),
+            plan.password_rounds,
         )
         return as_load_result(answered[median], 200)
 
@@ -218,7 +213,9 @@ class SizeCosts:
             self.registered += made
             return made
 
-        await self.paired("register", partial(send, False), partial(send, True))
+        await self.paired(
+            "register", "login", partial(send, False), partial(send, True), plan.password_rounds
+        )
         return per_round * plan.password_rounds
 
     async def redemptions(self, tokens: list[str]) -> None:

@@ -118,7 +118,10 @@ def round_ratios(r: RunResult) -> str:
             [", ".join(number(v) for v in s.round_ratios.get(key, [])) for s in r.sizes]
         )
 
-    return f"logins {rounds('login')}; registrations {rounds('register')}"
+    return (
+        f"logins {rounds('login')}; registrations {rounds('register')}; "
+        f"`/v1/accounts/me` {rounds('me')}; `/v1/vouchers` {rounds('vouchers')}"
+    )
 
 
 def _gap(times: list[float]) -> str:

@@ -75,7 +75,7 @@ class SizeResult:
     argon2_floor: Argon2Floor
     costs: dict[str, Cost]  # per row key: the service's cost (the median round when paired)
     floors: dict[str, Cost]  # per floor key: the lean app's cost (and "bare")
-    # Per paired row ("login", "register"): the ratio of each round, service ÷ lean.
+    # Per paired row ("login", "register", "me", "vouchers"): each round's service ÷ lean.
     round_ratios: dict[str, list[float]] = field(default_factory=dict)
 
     @property
@@ -146,6 +146,8 @@ class OperationRow:
 
 LEAN_LOGIN = "lean login (the same work, same Uvicorn setup; paired rounds, median)"
 LEAN_REGISTRATION = "lean registration (the same work, same Uvicorn setup; paired rounds, median)"
+LEAN_ME = "lean `/me` (same Uvicorn setup; paired rounds, median)"
+LEAN_VOUCHERS = "lean `/vouchers` (paired rounds, median)"
 ROWS = (
     OperationRow("login", "successful non-first login", LEAN_LOGIN, 1.10, "lean", "login_lean"),
     OperationRow(
@@ -154,8 +156,8 @@ ROWS = (
     OperationRow("first_login", "first login", "one Argon2id verification", None, "verify"),
     OperationRow("register", "registration", LEAN_REGISTRATION, 1.10, "lean", "register_lean"),
     OperationRow("register", "registration (context)", "one Argon2id hash", None, "hash"),
-    OperationRow("me", "`GET /v1/accounts/me`", "lean `/me` (same Uvicorn setup)", 1.25, "lean"),
-    OperationRow("vouchers", "`GET /v1/vouchers`", "lean `/vouchers`", 1.25, "lean"),
+    OperationRow("me", "`GET /v1/accounts/me`", LEAN_ME, 1.25, "lean", "me_lean"),
+    OperationRow("vouchers", "`GET /v1/vouchers`", LEAN_VOUCHERS, 1.25, "lean", "vouchers_lean"),
     OperationRow("redeem", "`POST /v1/vouchers/{id}/redeem`", "lean redeem", None, "lean"),
     OperationRow(
         "beyond",
