@@ -1,10 +1,9 @@
 """The report's plots (PNG, matplotlib's Agg backend: no display needed)."""
 
-import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import matplotlib
 
@@ -14,13 +13,6 @@ from matplotlib.axes import Axes
 
 from benchmarks.burst import BurstResult, longest_gap
 from benchmarks.results import ROWS, RunResult, measurements
-
-
-def _accounts_axis(axis: Axes, sizes: list[int]) -> None:
-    axis.set_xscale("log")
-    axis.set_xticks(sizes, [f"{size:,}" for size in sizes])
-    axis.minorticks_off()
-    axis.set_xlabel("accounts in the login database")
 
 
 @contextmanager
@@ -43,21 +35,27 @@ def _figure(
         plt.close(figure)
 
 
+def _accounts_axis(axis: Axes, sizes: list[int], ylabel: str) -> None:
+    axis.set_xscale("log")
+    axis.set_xticks(sizes, [f"{size:,}" for size in sizes])
+    axis.minorticks_off()
+    axis.set_xlabel("accounts in the login database")
+    axis.set_ylabel(ylabel)
+    axis.grid(True, which="both", alpha=0.3)
+
+
 def ratios_by_accounts(result: RunResult, path: Path) -> None:
     sizes = [s.accounts for s in result.sizes]
+    login = [s.login_ratio for s in result.sizes]
     with _figure(path, "Throughput as a fraction of its ceiling") as axis:
-        login = [s.login_ratio for s in result.sizes]
-        axis.plot(sizes, login, "o-", label="login ÷ Argon2 ceiling")
-        axis.plot(
-            sizes, [s.me_ratio for s in result.sizes], "s-", label="GET /v1/accounts/me ÷ bare"
-        )
-        axis.plot(
-            sizes, [s.vouchers_ratio for s in result.sizes], "^-", label="GET /v1/vouchers ÷ bare"
-        )
-        _accounts_axis(axis, sizes)
-        axis.set_ylabel("ratio to its ceiling (same run)")
+        for values, style, label in (
+            (login, "o-", "login ÷ Argon2 ceiling"),
+            ([s.me_ratio for s in result.sizes], "s-", "GET /v1/accounts/me ÷ bare"),
+            ([s.vouchers_ratio for s in result.sizes], "^-", "GET /v1/vouchers ÷ bare"),
+        ):
+            axis.plot(sizes, values, style, label=label)
+        _accounts_axis(axis, sizes, "ratio to its ceiling (same run)")
         axis.set_ylim(0, max(1.05, *login) * 1.05)
-        axis.grid(True, which="both", alpha=0.3)
 
 
 def latency_by_accounts(result: RunResult, path: Path) -> None:
@@ -65,40 +63,28 @@ def latency_by_accounts(result: RunResult, path: Path) -> None:
     with _figure(path, "First login to voucher") as axis:
         axis.plot(sizes, [s.first_logins.p50_ms for s in result.sizes], "o-", label="p50")
         axis.plot(sizes, [s.first_logins.p99_ms for s in result.sizes], "s-", label="p99")
-        _accounts_axis(axis, sizes)
-        axis.set_ylabel("first login → voucher granted (ms)")
+        _accounts_axis(axis, sizes, "first login → voucher granted (ms)")
         axis.set_ylim(bottom=0)
         if result.sequential is not None:
             unit = result.sequential.mean_seconds * 1000
-
-            def to_transactions(ms: Any) -> Any:
-                return ms / unit
-
-            def to_ms(transactions: Any) -> Any:
-                return transactions * unit
-
-            secondary = axis.secondary_yaxis("right", functions=(to_transactions, to_ms))
+            scale = (lambda ms: ms / unit, lambda transactions: transactions * unit)
+            secondary = axis.secondary_yaxis("right", functions=scale)
             secondary.set_ylabel("in database transactions (one alone)")
-        axis.grid(True, which="both", alpha=0.3)
 
 
 def drain_by_consumers(result: RunResult, path: Path) -> None:
-    counts = [d.consumers for d in result.drains]
     rates = [d.per_second for d in result.drains]
     with _figure(path, "Consumer throughput draining a backlog", "upper right") as axis:
-        bars = axis.bar([str(c) for c in counts], rates, color="#4c72b0", label="events/s drained")
+        counts = [str(d.consumers) for d in result.drains]
+        bars = axis.bar(counts, rates, color="#4c72b0", label="events/s drained")
         ceiling = result.concurrent.per_second if result.concurrent else 0.0
         axis.set_ylim(0, max(ceiling, *rates) * 1.35)
         if ceiling:
             labels = [f"{rate / ceiling:.2f} of ceiling" for rate in rates]
             axis.bar_label(bars, labels=labels, padding=3, fontsize="small")
         if result.concurrent is not None:
-            axis.axhline(
-                result.concurrent.per_second,
-                color="#c44e52",
-                linestyle="--",
-                label="database ceiling (claim-shaped transactions/s)",
-            )
+            line = "database ceiling (claim-shaped transactions/s)"
+            axis.axhline(ceiling, color="#c44e52", linestyle="--", label=line)
         axis.set_xlabel("consumer processes")
         axis.set_ylabel("events/s")
 
@@ -108,12 +94,11 @@ def cpu_ratios(result: RunResult, path: Path) -> None:
     labels, values, goals = [], [], []
     for row in ROWS:
         for item in measurements(row, result):
-            if math.isnan(item.ratio) or item.ratio <= 0:
-                continue
-            size = f" ({item.accounts:,} accounts)" if item.accounts else ""
-            labels.append(row.label.replace("`", "") + size)
-            values.append(item.ratio)
-            goals.append(row.goal)
+            if item.ratio > 0:  # neither NaN nor zero: a bar on a log scale
+                size = f" ({item.accounts:,} accounts)" if item.accounts else ""
+                labels.append(row.label.replace("`", "") + size)
+                values.append(item.ratio)
+                goals.append(row.goal)
     title = "What one operation costs, against its floor"
     with _figure(path, title, None, (8, 0.32 * len(values) + 1.6)) as axis:
         positions = list(range(len(values)))[::-1]
@@ -139,17 +124,13 @@ def burst_timeline(burst: BurstResult, path: Path) -> None:
         ):
             if times:
                 axis.step(times, range(1, len(times) + 1), where="post", label=label, color=color)
-                axis.annotate(
-                    f"{len(times):,} at {times[-1]:.1f} s", (times[-1], len(times)),
-                    textcoords="offset points", xytext=(-10, 6), ha="right", fontsize="small",
-                    color=color,
-                )  # fmt: skip
+                axis.annotate(f"{len(times):,} at {times[-1]:.1f} s", (times[-1], len(times)),
+                              textcoords="offset points", xytext=(-10, 6), ha="right",
+                              fontsize="small", color=color)  # fmt: skip
         gap = longest_gap(burst.answered_at + burst.granted_at)
         if gap is not None and gap.seconds >= 1.0:
-            axis.axvspan(
-                gap.at, gap.at + gap.seconds, color="#c44e52", alpha=0.15,
-                label=f"longest pause ({gap.seconds:.1f} s)",
-            )  # fmt: skip
+            pause = f"longest pause ({gap.seconds:.1f} s)"
+            axis.axvspan(gap.at, gap.at + gap.seconds, color="#c44e52", alpha=0.15, label=pause)
         axis.set_yscale("log")
         axis.set_ylim(0.8, burst.logins * 2)
         axis.set_xlim(left=0)
@@ -159,7 +140,6 @@ def burst_timeline(burst: BurstResult, path: Path) -> None:
 
 
 def draw_all(result: RunResult, folder: Path) -> None:
-    """Write every plot of the report into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     assert result.burst is not None, "the run always ends with the burst"
     cpu_ratios(result, folder / "cpu-ratios.png")

@@ -81,31 +81,27 @@ def summary_table(r: RunResult) -> str:
     return table(header, rows)
 
 
-def split(costs: list[Cost]) -> str:
-    """Per size, the CPU per operation of the event loops and of the other threads (where
-    Argon2 runs), and the whole against those other threads."""
-    others = [cost.cpu_per_op - cost.main_threads_cpu_per_op for cost in costs]
-    loops = per_size([ms(cost.main_threads_cpu_per_op) for cost in costs])
-    own = per_size([number(ratio(c.cpu_per_op, o)) for c, o in zip(costs, others, strict=True)])
-    rest = per_size([ms(other) for other in others])
-    return f"event loops {loops} ms, other threads {rest} ms (whole ÷ other threads {own})"
-
-
 def splits(r: RunResult) -> str:
+    """Per password operation and size, the CPU per operation of the event loops and of the
+    other threads (where Argon2 runs), and the whole against those other threads."""
     parts = []
     for key, label, argon2 in (
-        ("login", "successful non-first login", "verification"),
+        ("login", "successful non-first login", ""),
         ("first_login", "first login", ""),
         ("register", "registration", ""),
         ("login_lean", "the lean login (the same work, no middleware)", "verification"),
         ("register_lean", "the lean registration (the same work, no middleware)", "hash"),
     ):
-        lean = key.endswith("_lean")
-        costs = [c for s in r.sizes if (c := (s.floors if lean else s.costs).get(key))]
-        text = f"{label}: {split(costs)}"
-        if lean:
+        sizes = [s for s in r.sizes if key in (s.floors if argon2 else s.costs)]
+        costs = [(s.floors if argon2 else s.costs)[key] for s in sizes]
+        loops = per_size([ms(c.main_threads_cpu_per_op) for c in costs])
+        others = [c.cpu_per_op - c.main_threads_cpu_per_op for c in costs]
+        own = per_size([number(ratio(c.cpu_per_op, o)) for c, o in zip(costs, others, strict=True)])
+        text = f"{label}: event loops {loops} ms, other threads {per_size([ms(o) for o in others])}"
+        text += f" ms (whole ÷ other threads {own})"
+        if argon2:
             floors = [s.argon2_floor.verify_cpu if argon2 == "verification" else
-                      s.argon2_floor.hash_cpu for s in r.sizes if key in s.floors]  # fmt: skip
+                      s.argon2_floor.hash_cpu for s in sizes]  # fmt: skip
             against = [number(ratio(c.cpu_per_op, f)) for c, f in zip(costs, floors, strict=True)]
             text += f", {per_size(against)} of one Argon2id {argon2}"
         parts.append(text)
@@ -114,9 +110,7 @@ def splits(r: RunResult) -> str:
 
 def round_ratios(r: RunResult) -> str:
     def rounds(key: str) -> str:
-        return per_size(
-            [", ".join(number(v) for v in s.round_ratios.get(key, [])) for s in r.sizes]
-        )
+        return per_size([", ".join(map(number, s.round_ratios.get(key, []))) for s in r.sizes])
 
     return (
         f"logins {rounds('login')}; registrations {rounds('register')}; "

@@ -116,10 +116,6 @@ class RunResult:
     dead_lettered: int = 0
     duration_seconds: float = 0.0
 
-    def latency_in_transactions(self, milliseconds: float) -> float:
-        assert self.sequential is not None
-        return milliseconds / (self.sequential.mean_seconds * 1000)
-
     def drain_ratio(self, drain: DrainRun) -> float:
         assert self.concurrent is not None
         return drain.per_second / self.concurrent.per_second
@@ -127,9 +123,6 @@ class RunResult:
     def drain_scaling(self, drain: DrainRun) -> float:
         base = next((d for d in self.drains if d.consumers == 1), self.drains[0])
         return drain.per_second / base.per_second if base.per_second else 0.0
-
-
-FloorKind = Literal["lean", "verify", "hash", "bare_loop"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +133,7 @@ class OperationRow:
     label: str
     floor_label: str
     goal: float | None  # None: reported, no goal
-    floor: FloorKind
+    floor: Literal["lean", "verify", "hash", "bare_loop"]
     floor_key: str = ""  # the lean app's cost it is divided by (default: ``key``)
 
 
@@ -148,26 +141,20 @@ LEAN_LOGIN = "lean login (the same work, same Uvicorn setup; paired rounds, medi
 LEAN_REGISTRATION = "lean registration (the same work, same Uvicorn setup; paired rounds, median)"
 LEAN_ME = "lean `/me` (same Uvicorn setup; paired rounds, median)"
 LEAN_VOUCHERS = "lean `/vouchers` (paired rounds, median)"
+VERIFICATION = "one Argon2id verification"
 ROWS = (
     OperationRow("login", "successful non-first login", LEAN_LOGIN, 1.10, "lean", "login_lean"),
-    OperationRow(
-        "login", "successful non-first login (context)", "one Argon2id verification", None, "verify"
-    ),
-    OperationRow("first_login", "first login", "one Argon2id verification", None, "verify"),
+    OperationRow("login", "successful non-first login (context)", VERIFICATION, None, "verify"),
+    OperationRow("first_login", "first login", VERIFICATION, None, "verify"),
     OperationRow("register", "registration", LEAN_REGISTRATION, 1.10, "lean", "register_lean"),
     OperationRow("register", "registration (context)", "one Argon2id hash", None, "hash"),
     OperationRow("me", "`GET /v1/accounts/me`", LEAN_ME, 1.25, "lean", "me_lean"),
     OperationRow("vouchers", "`GET /v1/vouchers`", LEAN_VOUCHERS, 1.25, "lean", "vouchers_lean"),
     OperationRow("redeem", "`POST /v1/vouchers/{id}/redeem`", "lean redeem", None, "lean"),
-    OperationRow(
-        "beyond",
-        "consumed event beyond the campaign",
-        "bare aio-pika loop, same prefetch",
-        1.5,
-        "bare_loop",
-    ),
+    OperationRow("beyond", "consumed event beyond the campaign",
+                 "bare aio-pika loop, same prefetch", 1.5, "bare_loop"),
     OperationRow("eligible", "consumed eligible event", "bare aio-pika loop", None, "bare_loop"),
-)
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,20 +172,17 @@ class Measured:
         return ratio(self.cost.cpu_per_op, self.floor_cpu)
 
 
-def _size_floor(row: OperationRow, size: SizeResult) -> float | None:
-    if row.floor == "verify":
-        return size.argon2_floor.verify_cpu
-    if row.floor == "hash":
-        return size.argon2_floor.hash_cpu
-    floor = size.floors.get(row.floor_key or row.key)
-    return floor.cpu_per_op if floor else None
-
-
 def measurements(row: OperationRow, result: RunResult) -> list[Measured]:
     if row.floor == "bare_loop":
         floor = result.bare_loop.cpu_per_op if result.bare_loop else None
         return [Measured(None, result.consumer_costs.get(row.key), floor)]
-    return [Measured(s.accounts, s.costs.get(row.key), _size_floor(row, s)) for s in result.sizes]
+    found = []
+    for size in result.sizes:
+        lean = size.floors.get(row.floor_key or row.key)
+        argon2 = {"verify": size.argon2_floor.verify_cpu, "hash": size.argon2_floor.hash_cpu}
+        floor = argon2.get(row.floor, lean.cpu_per_op if lean else None)
+        found.append(Measured(size.accounts, size.costs.get(row.key), floor))
+    return found
 
 
 def verdict(ratios: list[float], goal: float | None) -> str:
