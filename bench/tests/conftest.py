@@ -33,7 +33,7 @@ def size(accounts: int, login_ms: float) -> SizeResult:
     return SizeResult(
         accounts=accounts,
         seed_seconds=1.0,
-        first_logins=FirstLoginRun(3, 1.0, [100.0, 120.0, 150.0], ["t"], 0, 0),
+        first_logins=FirstLoginRun(3, [100.0, 120.0, 150.0], ["t"], 0, 0),
         argon2=Argon2Ceiling(60.0, 2, 19456, 2, 1),
         account_updates=OperationRate(30, 3.0),
         account_reads=OperationRate(300, 3.0),

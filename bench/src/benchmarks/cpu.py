@@ -32,9 +32,8 @@ def parse_stat(text: str) -> ProcessCpu:
     """One ``/proc/PID/stat`` line (the command name may hold spaces and parentheses)."""
     fields = text[text.rindex(")") + 2 :].split()  # field N of proc(5) is fields[N - 3]
     utime, stime, cutime, cstime = (int(fields[n - 3]) for n in (14, 15, 16, 17))
-    return ProcessCpu(
-        int(text.split(" ", 1)[0]), int(fields[5 - 3]), utime + stime, cutime + cstime
-    )
+    pid, group = int(text.split(" ", 1)[0]), int(fields[5 - 3])
+    return ProcessCpu(pid, group, utime + stime, cutime + cstime)
 
 
 def process_seconds(pid: int) -> float | None:

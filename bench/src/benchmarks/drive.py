@@ -49,9 +49,8 @@ async def send_each(
 
         async def worker() -> None:
             for call in queue:
-                if time.monotonic() > deadline:
+                if (sent := time.monotonic()) > deadline:
                     return
-                sent = time.monotonic()
                 try:
                     response = await client.request(
                         call.method, call.path, json=call.json, headers=call.headers
@@ -74,7 +73,6 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def as_load_result(answers: list[Answer], expected: int) -> LoadResult:
-    """The answers as a fixed-duration load's figures (rate, failures, latency)."""
     if not answers:
         return LoadResult(0, 0.0, 0, float("nan"), float("nan"))
     seconds = max(a.answered_at for a in answers) - min(a.sent_at for a in answers)

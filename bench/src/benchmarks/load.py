@@ -11,12 +11,11 @@ from pathlib import Path
 from typing import Literal
 
 RESULT_PREFIX = "LOAD_RESULT "
-
-RequestKind = Literal["body", "token"]
+GENERATOR_SATURATED = 0.9  # of one core: the generator, not the server, set the pace
+MIN_REFERENCE_RATE = 1000.0  # req/s a bare route must reach for its rate to be a reference
 
 _WRK_SCRIPT = """
-local lines = {}
-local index = 0
+local lines, index = {}, 0
 local method, path, kind = "%(method)s", "%(path)s", "%(kind)s"
 function init(args)
   for line in io.lines(args[1]) do lines[#lines + 1] = line end
@@ -49,9 +48,7 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     generator_cpu_seconds: float = 0.0  # the load generator's own CPU over the load
-    # Requests still in flight when wrk stopped (one per connection), which the service
-    # completes anyway.
-    left_in_flight: int = 0
+    left_in_flight: int = 0  # requests in flight when wrk stopped, one a connection: served too
 
     @property
     def generator_busy(self) -> float:
@@ -68,28 +65,24 @@ class LoadSpec:
     method: str
     base_url: str
     path: str
-    kind: RequestKind
+    kind: Literal["body", "token"]
     lines: list[str]
     connections: int
     seconds: float
 
 
 def wrk_path() -> str:
-    wrk = shutil.which("wrk")
-    if wrk is None:
+    if (wrk := shutil.which("wrk")) is None:
         raise RuntimeError("wrk is not installed: `make bench` installs it (scripts/ensure-wrk.sh)")
     return wrk
 
 
 async def run_load(spec: LoadSpec, work_dir: Path, tag: str) -> LoadResult:
-    """Run ``spec`` in a child process and return what it measured."""
     data = work_dir / f"{tag}.lines"
     data.write_text("\n".join(spec.lines) + "\n")
     script = work_dir / f"{tag}.lua"
-    script.write_text(
-        _WRK_SCRIPT
-        % {"method": spec.method, "path": spec.path, "kind": spec.kind, "prefix": RESULT_PREFIX}
-    )
+    values = {"method": spec.method, "path": spec.path, "kind": spec.kind, "prefix": RESULT_PREFIX}
+    script.write_text(_WRK_SCRIPT % values)
     argv = [wrk_path(), "-t1", f"-c{spec.connections}", f"-d{spec.seconds:.0f}s"]
     argv += ["--timeout", "15s", "-s", str(script), spec.base_url, "--", str(data)]
     # The generator is the only child this process reaps during the load, so the change in
@@ -103,21 +96,14 @@ async def run_load(spec: LoadSpec, work_dir: Path, tag: str) -> LoadResult:
         if line.startswith(RESULT_PREFIX):
             fields = json.loads(line.removeprefix(RESULT_PREFIX))
             return LoadResult(**fields, generator_cpu_seconds=cpu, left_in_flight=spec.connections)
-    raise RuntimeError(
-        f"load generator gave no result: {out.decode()[-500:]} {err.decode()[-500:]}"
-    )
-
-
-GENERATOR_SATURATED = 0.9  # of one core: the generator, not the server, set the pace
-MIN_REFERENCE_RATE = 1000.0  # req/s a bare route must reach for its rate to be a reference
+    tail = f"{out.decode()[-500:]} {err.decode()[-500:]}"
+    raise RuntimeError(f"load generator gave no result: {tail}")
 
 
 def generator_bound(reference: LoadResult) -> str | None:
     """Why a throughput ratio against ``reference`` would mean nothing, or None if it holds."""
     if reference.generator_busy >= GENERATOR_SATURATED:
         return f"load generator saturated ({reference.generator_busy:.0%} of a core)"
-    if reference.ok_per_second < MIN_REFERENCE_RATE:
-        return (
-            f"bare rate {reference.ok_per_second:.0f} req/s is below {MIN_REFERENCE_RATE:.0f} req/s"
-        )
+    if (rate := reference.ok_per_second) < MIN_REFERENCE_RATE:
+        return f"bare rate {rate:.0f} req/s is below {MIN_REFERENCE_RATE:.0f} req/s"
     return None

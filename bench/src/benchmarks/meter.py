@@ -24,6 +24,8 @@ COUNTERS = (COMMANDS_COUNTER, PUBLISHES_COUNTER)
 IDLE_SLICE_SECONDS = 0.5
 QUIET_CPU = 0.05  # CPU s/s under which a service counts as settled after its start
 SETTLE_TIMEOUT = 90.0
+type Idling = tuple[Target, IdleRates]  # a target and its idle rates, measured beforehand
+type Action = Callable[[], Awaitable[int]]  # runs the operations, returns how many succeeded
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,48 +69,36 @@ class Cost:
     # subtracted); the rest ran on other threads (the login service's Argon2 threads).
     main_threads_cpu_per_op: float = float("nan")
 
-    @property
-    def per_second(self) -> float:
-        return self.operations / self.seconds if self.seconds > 0 else 0.0
-
 
 def counter_total(text: str, name: str) -> float | None:
     """Counter ``name`` of a Prometheus text exposition summed over its labels, named with or
     without its ``_total`` suffix; None when it is not exported."""
     wanted = {name, name.removesuffix("_total") + "_total"}
-    values = [
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name in wanted
-    ]
+    families = text_string_to_metric_families(text)
+    values = [sample.value for f in families for sample in f.samples if sample.name in wanted]
     return sum(values) if values else None
 
 
-async def scrape(client: httpx.AsyncClient, url: str, names: tuple[str, ...]) -> dict[str, float]:
-    """The named counters exported at ``url`` (missing ones, or an unreachable url, left out)."""
-    try:
-        response = await client.get(url)
-    except httpx.HTTPError:
-        return {}
-    if response.status_code != 200:
-        return {}
-    values = {name: counter_total(response.text, name) for name in names}
-    return {name: value for name, value in values.items() if value is not None}
-
-
 async def scrape_counters(target: Target) -> dict[str, float]:
-    """``target``'s counters summed over its endpoints; one missing at any endpoint is left
-    out (a partial sum would be wrong)."""
+    """``target``'s counters summed over its endpoints; one missing at any endpoint (or an
+    endpoint that does not answer 200) is left out: a partial sum would be wrong."""
     if not target.metrics_urls:
         return {}
+    totals = dict.fromkeys(COUNTERS, 0.0)
     async with httpx.AsyncClient(timeout=10.0) as client:
-        scraped = [await scrape(client, url, COUNTERS) for url in target.metrics_urls]
-    return {
-        name: sum(values[name] for values in scraped)
-        for name in COUNTERS
-        if all(name in values for values in scraped)
-    }
+        for url in target.metrics_urls:
+            try:
+                response = await client.get(url)
+            except httpx.HTTPError:
+                response = None
+            text = response.text if response is not None and response.status_code == 200 else ""
+            for name in list(totals):
+                value = counter_total(text, name)
+                if value is None:
+                    del totals[name]
+                else:
+                    totals[name] += value
+    return totals
 
 
 def group_cpus(target: Target) -> tuple[float, float]:
@@ -128,7 +118,6 @@ async def read(target: Target, *, cpu_last: bool = False) -> Reading:
 
 
 async def cpu_slices(target: Target, seconds: float) -> list[float]:
-    """``target``'s CPU seconds per second over consecutive half-second slices of ``seconds``."""
     rates: list[float] = []
     end = time.monotonic() + seconds
     last, at = group_cpus(target)[0], time.monotonic()
@@ -163,16 +152,14 @@ async def idle_rates(target: Target, seconds: float) -> IdleRates:
     middle = await read(target)
     rates += await cpu_slices(target, seconds * 2 / 3)
     after = await read(target)
-    counters: dict[str, float] = {}
-    per_reading: dict[str, float] = {}
-    for name in after.counters:
-        if name in before.counters and name in middle.counters:
-            counters[name], per_reading[name] = split_counter(
-                (middle.counters[name] - before.counters[name], middle.at - before.at),
-                (after.counters[name] - middle.counters[name], after.at - middle.at),
-            )
     cpu = statistics.median(rates) if rates else (after.cpu - before.cpu) / (after.at - before.at)
-    return IdleRates(cpu=cpu, counters=counters, per_reading=per_reading)
+    idle = IdleRates(cpu)
+    for name in after.counters.keys() & middle.counters.keys() & before.counters.keys():
+        idle.counters[name], idle.per_reading[name] = split_counter(
+            (middle.counters[name] - before.counters[name], middle.at - before.at),
+            (after.counters[name] - middle.counters[name], after.at - middle.at),
+        )
+    return idle
 
 
 def split_counter(short: tuple[float, float], long: tuple[float, float]) -> tuple[float, float]:
@@ -213,22 +200,17 @@ def window_cost(
 
 
 async def measure_many(
-    services: list[tuple[Target, IdleRates]],
-    action: Callable[[], Awaitable[int]],
-    database: tuple[Target, IdleRates] | None = None,
+    services: list[Idling], action: Action, database: Idling | None = None
 ) -> list[Cost]:
-    """Run ``action`` (it returns how many operations succeeded) and cost it for each
-    service, over one window; the database's CPU per operation, where known, as context."""
+    """Run ``action`` and cost it for each service, over one window; the database's CPU per
+    operation, where known, as context."""
     targets = [target for target, _ in services] + ([database[0]] if database else [])
     before = [await read(target, cpu_last=True) for target in targets]
     operations = await action()
     after = [await read(target) for target in targets]
     database_cpu = None
     if database:
-        db_before, db_after = before[-1], after[-1]
-        database_cpu = per_operation(
-            db_after.cpu - db_before.cpu, database[1].cpu, db_after.at - db_before.at, operations
-        )
+        database_cpu = window_cost(before[-1], after[-1], database[1], operations, None).cpu_per_op
     return [
         window_cost(before[index], after[index], idle, operations, database_cpu)
         for index, (_, idle) in enumerate(services)
@@ -236,10 +218,7 @@ async def measure_many(
 
 
 async def measure(
-    service: Target,
-    service_idle: IdleRates,
-    action: Callable[[], Awaitable[int]],
-    database: tuple[Target, IdleRates] | None = None,
+    service: Target, service_idle: IdleRates, action: Action, database: Idling | None = None
 ) -> Cost:
     """``measure_many`` for one service."""
     return (await measure_many([(service, service_idle)], action, database))[0]

@@ -7,10 +7,8 @@ from benchmarks.stack import Stack
 
 
 def _target(stack: Stack, label: str, names: list[str], metrics: tuple[str, ...] = ()) -> Target:
-    pids = tuple(
-        child.pid for name in names for child in stack.groups.children if child.name == name
-    )
-    return Target(label, pids, metrics)
+    children = stack.groups.children
+    return Target(label, tuple(c.pid for n in names for c in children if c.name == n), metrics)
 
 
 def login(stack: Stack) -> Target:
