@@ -23,8 +23,7 @@ async def consume(url: str, queue_name: str, prefetch: int, count: int) -> None:
         channel = await connection.channel()
         await channel.set_qos(prefetch_count=prefetch)
         queue = await channel.declare_queue(queue_name, durable=True)
-        done = asyncio.Event()
-        acked = 0
+        done, acked = asyncio.Event(), 0
 
         async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
             nonlocal acked
@@ -41,10 +40,6 @@ async def consume(url: str, queue_name: str, prefetch: int, count: int) -> None:
         await asyncio.Event().wait()  # stopped by the run (SIGTERM)
 
 
-def main() -> None:
+if __name__ == "__main__":
     url, queue_name, prefetch, count = sys.argv[1:5]
     asyncio.run(consume(url, queue_name, int(prefetch), int(count)))
-
-
-if __name__ == "__main__":
-    main()

@@ -36,23 +36,6 @@ class BrokerNames:
         )
 
 
-def first_login_body(account_id: str, order: int, at: datetime) -> bytes:
-    """A message body as the login service publishes it (docs/events/first-login.v1)."""
-    stamp = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return json.dumps(
-        {
-            "event_id": str(uuid.uuid4()),
-            "type": "account.first_login",
-            "version": 1,
-            "occurred_at": stamp,
-            "account_id": account_id,
-            "first_login_at": stamp,
-            "first_login_order": order,
-            "correlation_id": None,
-        }
-    ).encode()
-
-
 async def publish_backlog(
     url: str,
     names: BrokerNames,
@@ -62,8 +45,8 @@ async def publish_backlog(
     first_order: int = 1,
     to_queue: str | None = None,
 ) -> None:
-    """Publish ``count`` events (orders first_order, first_order+1, ...) with confirms to the
-    run's exchange, or straight to ``to_queue``."""
+    """Publish ``count`` events as the login service does (docs/events/first-login.v1), orders
+    from ``first_order`` on, with confirms to the run's exchange or straight to ``to_queue``."""
     # Sent as the login service sends: the consumer handles only its broker user's events.
     user_id = unquote(urlsplit(url).username or "guest")
     connection = await aio_pika.connect_robust(url)
@@ -73,30 +56,37 @@ async def publish_backlog(
             exchange, routing_key = await channel.get_exchange(names.exchange), ROUTING_KEY
         else:
             exchange, routing_key = channel.default_exchange, to_queue
-        now = datetime.now(UTC)
-        batch: list[asyncio.Future[object]] = []
-        for order in range(first_order, first_order + count):
-            body = first_login_body(f"{account_prefix}-{order}", order, now)
-            message = aio_pika.Message(
-                body,
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+        def message(order: int) -> aio_pika.Message:
+            event_id = str(uuid.uuid4())
+            event = {
+                "event_id": event_id,
+                "type": "account.first_login",
+                "version": 1,
+                "occurred_at": now,
+                "account_id": f"{account_prefix}-{order}",
+                "first_login_at": now,
+                "first_login_order": order,
+                "correlation_id": None,
+            }
+            return aio_pika.Message(
+                json.dumps(event).encode(),
                 content_type="application/json",
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                message_id=json.loads(body)["event_id"],
+                message_id=event_id,
                 type="account.first_login",
                 headers={"x-event-version": 1},
                 user_id=user_id,
             )
-            batch.append(
-                asyncio.ensure_future(exchange.publish(message, routing_key, mandatory=True))
-            )
-            if len(batch) >= 200:
-                await asyncio.gather(*batch)
-                batch.clear()
-        await asyncio.gather(*batch)
+
+        end = first_order + count
+        for first in range(first_order, end, 200):  # 200 confirms awaited at a time
+            batch = [message(order) for order in range(first, min(end, first + 200))]
+            await asyncio.gather(*(exchange.publish(m, routing_key, mandatory=True) for m in batch))
 
 
 async def wait_for_consumers(url: str, queue: str, count: int, timeout: float = 90.0) -> None:
-    """Wait until ``count`` consumers are attached to ``queue``."""
     deadline = time.monotonic() + timeout
     connection = await aio_pika.connect_robust(url)
     async with connection:
@@ -104,8 +94,7 @@ async def wait_for_consumers(url: str, queue: str, count: int, timeout: float = 
             channel = await connection.channel()
             try:
                 declared = await channel.declare_queue(queue, passive=True)
-                consumers = declared.declaration_result.consumer_count or 0
-                if consumers >= count:
+                if (declared.declaration_result.consumer_count or 0) >= count:
                     return
             except AMQPError:
                 pass  # not declared yet

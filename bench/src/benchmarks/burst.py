@@ -6,16 +6,14 @@ import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-import httpx
-
 from benchmarks import targets
-from benchmarks.broker import wait_for_consumers
-from benchmarks.consumer_costs import CAMPAIGN_SLOTS, CONSUMED
-from benchmarks.drain import wait_handled
+from benchmarks.consumer_costs import CAMPAIGN_SLOTS, consumed
+from benchmarks.drain import start_consumers, wait_handled
 from benchmarks.drive import Answer, Call, percentile, send_each
-from benchmarks.meter import Cost, counter_total, idle_rates, measure_many
+from benchmarks.meter import Cost, idle_rates, measure_many
 from benchmarks.mongo_target import connect
 from benchmarks.plan import PASSWORD, Plan
 from benchmarks.progress import say
@@ -150,15 +148,12 @@ async def burst_phase(
 async def run_burst(
     stack: Stack, plan: Plan, usernames: list[str], throttle_raised: bool
 ) -> BurstResult:
-    """Start the burst's processes, send the logins, wait for every event, check, stop."""
     result = BurstResult(len(usernames), plan.burst_concurrency, throttle_raised)
     login_log = stack.groups.log_path("login")
     log_offset = login_log.stat().st_size if login_log.exists() else 0
     await stack.start_login()
     names = [f"burst-consumer-{index}" for index in range(CONSUMERS)]
-    for name in names:
-        await stack.start_consumer(name, FIRST_LOGIN_CAMPAIGN, CAMPAIGN_SLOTS)
-    await wait_for_consumers(stack.rabbitmq_url, stack.names.queue, CONSUMERS)
+    await start_consumers(stack, names, FIRST_LOGIN_CAMPAIGN, CAMPAIGN_SLOTS)
     login, consumers = targets.login(stack), targets.consumers(stack, names)
     login_idle, consumer_idle, database = await asyncio.gather(
         idle_rates(login, plan.idle_seconds),
@@ -167,6 +162,7 @@ async def run_burst(
     )
     started_wall, started = time.time(), time.monotonic()
     answers: list[Answer] = []
+    handled = partial(consumed, *(stack.consumer_metrics[name] for name in names))
 
     async def action() -> int:
         await _send(stack, plan, usernames, answers)
@@ -177,7 +173,11 @@ async def run_burst(
             + (f" ({others})" if others else "")
             + f"; waiting for the {result.logins_ok} events of the logins answered 200"
         )
-        result.events_handled = await _events_handled(stack, names, result.logins_ok)
+        try:
+            await wait_handled(handled, result.logins_ok, "the burst's consumers")
+        except RuntimeError as exc:
+            say(f"  {exc} in time")
+        result.events_handled = int(await handled())
         return result.logins_ok
 
     result.login_cost, result.consumer_cost = await measure_many(
@@ -210,42 +210,26 @@ async def _send(stack: Stack, plan: Plan, usernames: list[str], answers: list[An
         shown.cancel()
 
 
-async def _events_handled(stack: Stack, names: list[str], expected: int) -> int:
-    """The consumers' handled events once they reach ``expected``, or when time is up."""
-
-    async def handled() -> float:
-        async with httpx.AsyncClient(timeout=10.0) as client:
-            pages = [await client.get(stack.consumer_metrics[name]) for name in names]
-        return sum(counter_total(page.text, CONSUMED) or 0.0 for page in pages)
-
-    try:
-        await wait_handled(handled, expected, "the burst's consumers")
-    except RuntimeError as exc:
-        say(f"  {exc} in time")
-    return int(await handled())
-
-
 async def _check(
     stack: Stack, usernames: list[str], started_wall: float, result: BurstResult
 ) -> None:
     """Exactly 100 vouchers, held by the accounts whose first-login order is 1..100."""
+    wanted = set(usernames)
     async with connect(stack.mongodb_uri) as client:
         # The burst's database holds only its own accounts: read them all rather than
         # send a thousand names in one filter.
-        wanted = set(usernames)
-        orders = {
-            doc["_id"]: doc.get("first_login_order")
-            async for doc in client[stack.login_database]["accounts"].find(
-                {}, {"username_key": 1, "first_login_order": 1}
-            )
-            if doc["username_key"] in wanted
-        }
-        vouchers = (
-            await client[stack.promotion_database]["vouchers"]
-            .find({"campaign_id": FIRST_LOGIN_CAMPAIGN})
-            .to_list()
+        accounts = client[stack.login_database]["accounts"].find(
+            {}, {"username_key": 1, "first_login_order": 1}
         )
-    first_100 = {account for account, order in orders.items() if order and order <= CAMPAIGN_SLOTS}
+        first_100 = {
+            doc["_id"]
+            async for doc in accounts
+            if doc["username_key"] in wanted
+            and (order := doc.get("first_login_order"))
+            and order <= CAMPAIGN_SLOTS
+        }
+        campaign = {"campaign_id": FIRST_LOGIN_CAMPAIGN}
+        vouchers = await client[stack.promotion_database]["vouchers"].find(campaign).to_list()
     holders = {voucher["account_id"] for voucher in vouchers}
     result.vouchers = len(vouchers)
     result.first_100_hold_them = holders == first_100 and len(first_100) == CAMPAIGN_SLOTS

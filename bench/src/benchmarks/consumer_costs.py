@@ -7,13 +7,14 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
 import aio_pika
 import httpx
 
 from benchmarks.bare_consumer import START_SIGNAL
-from benchmarks.broker import publish_backlog, wait_for_consumers
-from benchmarks.drain import drain_timeout, wait_handled
+from benchmarks.broker import publish_backlog
+from benchmarks.drain import drain_timeout, start_consumers, wait_handled
 from benchmarks.meter import (
     Cost,
     Reading,
@@ -93,12 +94,11 @@ async def drain_costs(drains: list[Drain], *, rabbitmq_url: str, idle_seconds: f
         opened = [await ready(drain) for drain in drains]
         await until_one_at_most([(drain, warm_up(drain.total)) for drain in drains])
         closing = _readings(targets)
-        left = [await ready(drain) for drain in drains]
+        moved = [first - await ready(drain) for first, drain in zip(opened, drains, strict=True)]
         counters = [await scrape_counters(target) for target in targets]
         after = [replace(r, counters=c) for r, c in zip(closing, counters, strict=True)]
     for drain in drains:
         await drain.finished()
-    moved = [first - last for first, last in zip(opened, left, strict=True)]
     return await _window_costs(drains, targets, (before, after), moved, idle_seconds)
 
 
@@ -125,9 +125,11 @@ async def _window_costs(
     return costs
 
 
-async def _consumed(url: str) -> float:
+async def consumed(*urls: str) -> float:
+    """Events handled by the consumers at these metrics endpoints."""
     async with httpx.AsyncClient(timeout=10.0) as client:
-        return counter_total((await client.get(url)).text, CONSUMED) or 0.0
+        pages = [await client.get(url) for url in urls]
+    return sum(counter_total(page.text, CONSUMED) or 0.0 for page in pages)
 
 
 async def _consumer_drain(stack: Stack, plan: Plan, *, eligible: bool) -> Drain:
@@ -138,11 +140,8 @@ async def _consumer_drain(stack: Stack, plan: Plan, *, eligible: bool) -> Drain:
     slots = events if eligible else CAMPAIGN_SLOTS
     # The consumer declares and binds its queue (with its own arguments); stopped, it leaves
     # the queue to fill.
-    first = await stack.start_consumer(name, campaign, slots)
-    try:
-        await wait_for_consumers(stack.rabbitmq_url, stack.names.queue, 1)
-    finally:
-        await stack.groups.stop(first)
+    await start_consumers(stack, [name], campaign, slots)
+    await stack.groups.stop_named(name)
     first_order = 1 if eligible else CAMPAIGN_SLOTS + 1
     account = f"{campaign}-account"
     await publish_backlog(stack.rabbitmq_url, stack.names, account, events, first_order=first_order)
@@ -152,8 +151,7 @@ async def _consumer_drain(stack: Stack, plan: Plan, *, eligible: bool) -> Drain:
         return Target("consumer", (child.pid,), (stack.consumer_metrics[name],))
 
     async def finished() -> None:
-        url = stack.consumer_metrics[name]
-        await wait_handled(lambda: _consumed(url), events, "the consumer")
+        await wait_handled(partial(consumed, stack.consumer_metrics[name]), events, "the consumer")
 
     return Drain(stack.names.queue, events, start, finished)
 

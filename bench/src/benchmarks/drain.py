@@ -27,7 +27,6 @@ class DrainRun:
 
 
 def drain_timeout(events: int) -> float:
-    """How long handling a backlog of ``events`` may take."""
     return max(180.0, events / 2.0)
 
 
@@ -44,19 +43,22 @@ async def wait_handled(handled: Callable[[], Awaitable[float]], events: int, who
         await asyncio.sleep(1.0)
 
 
+async def start_consumers(stack: Stack, names: list[str], campaign: str, slots: int) -> None:
+    """A consumer per name, returning once all are attached (each declares and binds the queue)."""
+    for name in names:
+        await stack.start_consumer(name, campaign, slots)
+    await wait_for_consumers(stack.rabbitmq_url, stack.names.queue, len(names))
+
+
 async def measure_drain(stack: Stack, consumers: int, events: int) -> DrainRun:
     campaign = f"drain-{consumers}-{stack.run_id}"
-    children = [
-        await stack.start_consumer(f"consumer-x{consumers}-{index}", campaign, events)
-        for index in range(consumers)
-    ]
+    names = [f"consumer-x{consumers}-{index}" for index in range(consumers)]
+    await start_consumers(stack, names, campaign, events)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
-    vouchers = client[stack.promotion_database]["vouchers"]
+    vouchers, granted = client[stack.promotion_database]["vouchers"], {"campaign_id": campaign}
     try:
-        await wait_for_consumers(stack.rabbitmq_url, stack.names.queue, consumers)
         started = time.perf_counter()
         await publish_backlog(stack.rabbitmq_url, stack.names, f"{campaign}-account", events)
-        granted = {"campaign_id": campaign}
         await wait_handled(
             lambda: vouchers.count_documents(granted), events, f"{consumers} consumers"
         )
@@ -64,7 +66,6 @@ async def measure_drain(stack: Stack, consumers: int, events: int) -> DrainRun:
         stamps = [doc["granted_at"] async for doc in vouchers.find(granted, {"granted_at": 1})]
     finally:
         await client.close()
-        for child in children:
-            await stack.groups.stop(child)
+        await stack.groups.stop_named(*names)
     span = (max(stamps) - min(stamps)).total_seconds()
     return DrainRun(consumers, events, span, wall)
