@@ -11,6 +11,7 @@ from functools import partial
 
 import aio_pika
 import httpx
+from devstack.infra import read_prefixed_line
 
 from benchmarks.bare_consumer import START_SIGNAL
 from benchmarks.broker import publish_backlog
@@ -27,7 +28,6 @@ from benchmarks.meter import (
     window_cost,
 )
 from benchmarks.plan import Plan
-from benchmarks.processes import read_prefixed_line
 from benchmarks.progress import say
 from benchmarks.stack import Stack
 
@@ -166,7 +166,7 @@ async def _bare_drain(stack: Stack, plan: Plan) -> Drain:
     child = await stack.groups.start(
         "bare-consumer", argv, env=stack.base_env(), cwd=stack.work, capture_stdout=True
     )
-    await read_prefixed_line(child, "READY=", timeout=60)  # its queue is declared
+    await read_prefixed_line(child, "READY=", 60)  # its queue is declared
     await publish_backlog(stack.rabbitmq_url, stack.names, "bare-account", events, to_queue=queue)
 
     async def start() -> Target:
@@ -174,7 +174,7 @@ async def _bare_drain(stack: Stack, plan: Plan) -> Drain:
         return Target("bare loop", (child.pid,))
 
     async def finished() -> None:
-        await read_prefixed_line(child, "ACKED=", timeout=drain_timeout(events))
+        await read_prefixed_line(child, "ACKED=", drain_timeout(events))
 
     return Drain(queue, events, start, finished)
 

@@ -6,11 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devstack.console import Console
-from devstack.infra import read_prefixed_line as read_line
-from devstack.infra import wait_until_ready
 from devstack.processes import ManagedProcess
-
-__all__ = ["ProcessGroups", "free_port", "read_prefixed_line", "wait_until_ready"]
 
 
 def free_port() -> int:
@@ -19,11 +15,6 @@ def free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
-
-
-async def read_prefixed_line(child: ManagedProcess, prefix: str, timeout: float) -> str:
-    """The rest of the next stdout line starting with ``prefix`` (e.g. ``READY=``)."""
-    return await read_line(child, prefix, timeout)
 
 
 @dataclass
@@ -43,7 +34,7 @@ class ProcessGroups:
         self, name: str, argv: list[str], *, env: dict[str, str], cwd: Path,
         capture_stdout: bool = False,
     ) -> ManagedProcess:  # fmt: skip
-        """``capture_stdout``: its stdout lines are kept for ``read_prefixed_line`` too."""
+        """``capture_stdout``: its stdout lines are kept for ``next_line`` too."""
         return await self.add(ManagedProcess(name, argv, env=env, cwd=cwd, console=self.console,
                               log_file=self.log_path(name), keep_lines=capture_stdout))  # fmt: skip
 

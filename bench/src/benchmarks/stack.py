@@ -6,11 +6,11 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.infra import await_standin_uri, standin_process
+from devstack.infra import await_standin_uri, standin_process, wait_until_ready
 from devstack.processes import ManagedProcess
 
 from benchmarks.broker import ROUTING_KEY, BrokerNames
-from benchmarks.processes import ProcessGroups, free_port, wait_until_ready
+from benchmarks.processes import ProcessGroups, free_port
 from benchmarks.progress import say
 
 DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
