@@ -37,9 +37,7 @@ async def _operations_counted(work: Path, connections: int) -> tuple[int, int]:
     counting = CountingServer(delay=0.02)
     server = await counting.start()
     async with server:
-        spec = LoadSpec(
-            "GET", f"http://127.0.0.1:{counting.port}", "/", "token", ["t"], connections, 1.0
-        )
+        spec = LoadSpec(f"http://127.0.0.1:{counting.port}", "/", ["t"], connections, 1.0)
         result = await run_load(spec, work, "count")
         await asyncio.sleep(0.5)  # what was left in flight is answered meanwhile
     return result.requests - result.failed + result.left_in_flight, counting.answered

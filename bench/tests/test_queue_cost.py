@@ -8,11 +8,12 @@ from pathlib import Path
 
 import aio_pika
 import pytest
+from devstack.infra import read_prefixed_line
 
 from benchmarks.bare_consumer import START_SIGNAL
 from benchmarks.consumer_costs import Drain, drain_costs, warm_up
 from benchmarks.meter import Target
-from benchmarks.processes import ProcessGroups, read_prefixed_line
+from benchmarks.processes import ProcessGroups
 
 RABBITMQ_URL = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 BACKLOG = 10_000
@@ -55,14 +56,14 @@ async def _bare(groups: ProcessGroups, queue: str, tmp_path: Path) -> Drain:
         queue, [*argv, "16", str(BACKLOG)], env=dict(os.environ), cwd=tmp_path,
         capture_stdout=True,
     )  # fmt: skip
-    await read_prefixed_line(child, "READY=", timeout=60)
+    await read_prefixed_line(child, "READY=", 60)
 
     async def start() -> Target:
         os.kill(child.pid, START_SIGNAL)
         return Target(queue, (child.pid,))
 
     async def finished() -> None:
-        await read_prefixed_line(child, "ACKED=", timeout=60)
+        await read_prefixed_line(child, "ACKED=", 60)
 
     return Drain(queue, BACKLOG, start, finished)
 

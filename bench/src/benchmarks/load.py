@@ -1,5 +1,5 @@
-"""Fixed-duration HTTP load from wrk, in a process of its own: each request takes the next
-line of a data file, a JSON body (``kind="body"``) or a bearer token (``kind="token"``)."""
+"""Fixed-duration HTTP load from wrk, in a process of its own: GET requests, each with the
+next line of a data file as its bearer token."""
 
 import asyncio
 import json
@@ -8,7 +8,6 @@ import shutil
 from asyncio.subprocess import PIPE
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 RESULT_PREFIX = "LOAD_RESULT "
 GENERATOR_SATURATED = 0.9  # of one core: the generator, not the server, set the pace
@@ -16,17 +15,14 @@ MIN_REFERENCE_RATE = 1000.0  # req/s a bare route must reach for its rate to be 
 
 _WRK_SCRIPT = """
 local lines, index = {}, 0
-local method, path, kind = "%(method)s", "%(path)s", "%(kind)s"
+local path = "%(path)s"
 function init(args)
   for line in io.lines(args[1]) do lines[#lines + 1] = line end
   index = math.random(#lines)
 end
 function request()
   index = index %% #lines + 1
-  if kind == "body" then
-    return wrk.format(method, path, {["Content-Type"] = "application/json"}, lines[index])
-  end
-  return wrk.format(method, path, {["Authorization"] = "Bearer " .. lines[index]}, nil)
+  return wrk.format("GET", path, {["Authorization"] = "Bearer " .. lines[index]}, nil)
 end
 function done(summary, latency, requests)
   local e = summary.errors
@@ -62,11 +58,9 @@ class LoadResult:
 
 @dataclass(frozen=True, slots=True)
 class LoadSpec:
-    method: str
     base_url: str
     path: str
-    kind: Literal["body", "token"]
-    lines: list[str]
+    tokens: list[str]
     connections: int
     seconds: float
 
@@ -79,10 +73,9 @@ def wrk_path() -> str:
 
 async def run_load(spec: LoadSpec, work_dir: Path, tag: str) -> LoadResult:
     data = work_dir / f"{tag}.lines"
-    data.write_text("\n".join(spec.lines) + "\n")
+    data.write_text("\n".join(spec.tokens) + "\n")
     script = work_dir / f"{tag}.lua"
-    values = {"method": spec.method, "path": spec.path, "kind": spec.kind, "prefix": RESULT_PREFIX}
-    script.write_text(_WRK_SCRIPT % values)
+    script.write_text(_WRK_SCRIPT % {"path": spec.path, "prefix": RESULT_PREFIX})
     argv = [wrk_path(), "-t1", f"-c{spec.connections}", f"-d{spec.seconds:.0f}s"]
     argv += ["--timeout", "15s", "-s", str(script), spec.base_url, "--", str(data)]
     # The generator is the only child this process reaps during the load, so the change in

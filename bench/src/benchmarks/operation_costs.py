@@ -94,9 +94,7 @@ class SizeCosts:
         stack, plan = self.stack, self.plan
 
         def spec(base: str, path: str) -> LoadSpec:
-            return LoadSpec(
-                "GET", base, path, "token", tokens, plan.read_connections, plan.read_seconds
-            )
+            return LoadSpec(base, path, tokens, plan.read_connections, plan.read_seconds)
 
         bare: list[LoadResult] = []
         bare_load = partial(self._loaded, "bare", spec(stack.lean_url, "/bare"), bare, 0)
