@@ -92,3 +92,15 @@ def test_the_lean_password_routes_do_the_work_with_the_services_key(seen: Seen) 
         token, jwt.PyJWK(key).key, algorithms=[key["alg"]], audience=AUDIENCE, issuer=ISSUER
     )
     assert claims["sub"] == registered.json()["id"]
+
+
+def test_the_lean_routes_read_a_presented_device_token_as_the_service_does(seen: Seen) -> None:
+    def claims(response: httpx.Response) -> dict[str, object]:
+        token = response.headers["x-device-token"]
+        decoded: dict[str, object] = jwt.decode(token, options={"verify_signature": False})
+        return decoded
+
+    # The login presented the registration's cookie: the same device, the account named once.
+    registered, login = claims(seen.registered), claims(seen.login)
+    assert login["jti"] == registered["jti"]
+    assert login["acc"] == registered["acc"] == [seen.registered.json()["id"]]

@@ -3,9 +3,9 @@ middleware, logging or metrics), on the same Uvicorn setup.
 
 ``python -m benchmarks.lean_app PORT WORKERS`` with ``MONGODB_URI``, ``REFERENCE_JWKS_URL``,
 ``REFERENCE_SIGNING_KEY_FILE``, ``REFERENCE_WORKERS``, ``REFERENCE_LOGIN_DATABASE`` and
-``REFERENCE_PROMOTION_DATABASE`` in the environment. ``/register`` neither normalises the
-email and phone nor reads a presented device token, so it is a little cheaper than the
-service's registration.
+``REFERENCE_PROMOTION_DATABASE`` in the environment. ``/login`` and ``/register`` read a
+presented device token and name its accounts in the new one, as the service does;
+``/register`` does not normalise the email and phone (0.07 ms of the service's CPU).
 """
 
 import asyncio
@@ -38,6 +38,7 @@ AUDIENCE = "urn:bank:api"
 REQUIRED = ["iss", "aud", "exp", "iat", "sub", "jti"]
 TOKEN_SECONDS = 900
 DEVICE_SECONDS = 30 * 24 * 3600
+DEVICE_ACCOUNTS = 5  # the login service's default LOGIN_DEVICE_TOKEN_MAX_ACCOUNTS
 WINDOW_SECONDS = 900
 
 
@@ -146,13 +147,22 @@ Caller = Annotated[str, Depends(caller)]
 password_router = APIRouter()
 
 
-def _attach_device(response: Response, key: bytes, account_id: str, issued: int) -> None:
-    """A device token naming the account, as cookie and header."""
-    claims = {"aud": "device", "jti": uuid.uuid4().hex, "acc": [account_id], "iat": issued}
-    claims["exp"] = issued + DEVICE_SECONDS
-    device = jwt.encode(claims, key, algorithm="HS256")
-    response.set_cookie("device", device, max_age=DEVICE_SECONDS, httponly=True)
-    response.headers["x-device-token"] = device
+def _attach_device(request: Request, response: Response, account_id: str, issued: int) -> None:
+    """A device token naming the account after those the presented one names (verified as
+    the service verifies its own), as cookie and header."""
+    key, device, accounts = request.app.state.device_key, uuid.uuid4().hex, []
+    if presented := request.cookies.get("device"):
+        try:
+            old = jwt.decode(presented, key, algorithms=["HS256"], audience="device",
+                             options={"require": ["aud", "jti", "iat", "exp"]})  # fmt: skip
+            device, accounts = str(old["jti"]), [a for a in old["acc"] if a != account_id]
+        except jwt.PyJWTError:
+            pass
+    claims = {"aud": "device", "jti": device, "iat": issued, "exp": issued + DEVICE_SECONDS}
+    claims["acc"] = [*accounts, account_id][-DEVICE_ACCOUNTS:]
+    token = jwt.encode(claims, key, algorithm="HS256")
+    response.set_cookie("device", token, max_age=DEVICE_SECONDS, httponly=True)
+    response.headers["x-device-token"] = token
 
 
 @password_router.post("/login", response_model=TokenResponse)
@@ -183,7 +193,7 @@ async def login(request: Request, body: LoginBody, response: Response) -> TokenR
         claims, state.signing_key, algorithm=state.algorithm, headers={"kid": state.kid}
     )
     await state.accounts.update_one({"_id": account["_id"]}, {"$max": {"last_login_at": now}})
-    _attach_device(response, state.device_key, account["_id"], issued)
+    _attach_device(request, response, account["_id"], issued)
     return TokenResponse(access_token=token, expires_in=TOKEN_SECONDS)
 
 
@@ -213,7 +223,7 @@ async def register(request: Request, body: RegisterBody, response: Response) -> 
         "created_at": now,
     }
     await state.accounts.insert_one(document)
-    _attach_device(response, state.device_key, document["_id"], int(now.timestamp()))
+    _attach_device(request, response, document["_id"], int(now.timestamp()))
     return Profile.model_validate({**document, "id": document["_id"]})
 
 
