@@ -140,8 +140,10 @@ async def _consumer_drain(stack: Stack, plan: Plan, *, eligible: bool) -> Drain:
     slots = events if eligible else CAMPAIGN_SLOTS
     # The consumer declares and binds its queue (with its own arguments); stopped, it leaves
     # the queue to fill.
-    await start_consumers(stack, [name], campaign, slots)
-    await stack.groups.stop_named(name)
+    try:
+        await start_consumers(stack, [name], campaign, slots)
+    finally:
+        await stack.groups.stop_named(name)
     first_order = 1 if eligible else CAMPAIGN_SLOTS + 1
     account = f"{campaign}-account"
     await publish_backlog(stack.rabbitmq_url, stack.names, account, events, first_order=first_order)

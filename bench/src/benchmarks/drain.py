@@ -53,10 +53,10 @@ async def start_consumers(stack: Stack, names: list[str], campaign: str, slots: 
 async def measure_drain(stack: Stack, consumers: int, events: int) -> DrainRun:
     campaign = f"drain-{consumers}-{stack.run_id}"
     names = [f"consumer-x{consumers}-{index}" for index in range(consumers)]
-    await start_consumers(stack, names, campaign, events)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(stack.mongodb_uri, tz_aware=True)
     vouchers, granted = client[stack.promotion_database]["vouchers"], {"campaign_id": campaign}
     try:
+        await start_consumers(stack, names, campaign, events)
         started = time.perf_counter()
         await publish_backlog(stack.rabbitmq_url, stack.names, f"{campaign}-account", events)
         await wait_handled(

@@ -210,7 +210,11 @@ async def measure_many(
     after = [await read(target) for target in targets]
     database_cpu = None
     if database:
-        database_cpu = window_cost(before[-1], after[-1], database[1], operations, None).cpu_per_op
+        db_before, db_after = before[-1], after[-1]
+        seconds = db_after.at - db_before.at
+        database_cpu = per_operation(
+            db_after.cpu - db_before.cpu, database[1].cpu, seconds, operations
+        )
     return [
         window_cost(before[index], after[index], idle, operations, database_cpu)
         for index, (_, idle) in enumerate(services)

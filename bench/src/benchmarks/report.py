@@ -86,20 +86,21 @@ def splits(r: RunResult) -> str:
     other threads (where Argon2 runs), and the whole against those other threads."""
     parts = []
     for key, label, argon2 in (
-        ("login", "successful non-first login", ""),
+        ("login", "successful non-first login", "verification"),
         ("first_login", "first login", ""),
         ("register", "registration", ""),
         ("login_lean", "the lean login (the same work, no middleware)", "verification"),
         ("register_lean", "the lean registration (the same work, no middleware)", "hash"),
     ):
-        sizes = [s for s in r.sizes if key in (s.floors if argon2 else s.costs)]
-        costs = [(s.floors if argon2 else s.costs)[key] for s in sizes]
+        lean = key.endswith("_lean")
+        sizes = [s for s in r.sizes if key in (s.floors if lean else s.costs)]
+        costs = [(s.floors if lean else s.costs)[key] for s in sizes]
         loops = per_size([ms(c.main_threads_cpu_per_op) for c in costs])
         others = [c.cpu_per_op - c.main_threads_cpu_per_op for c in costs]
         own = per_size([number(ratio(c.cpu_per_op, o)) for c, o in zip(costs, others, strict=True)])
         text = f"{label}: event loops {loops} ms, other threads {per_size([ms(o) for o in others])}"
         text += f" ms (whole ÷ other threads {own})"
-        if argon2:
+        if lean:
             floors = [s.argon2_floor.verify_cpu if argon2 == "verification" else
                       s.argon2_floor.hash_cpu for s in sizes]  # fmt: skip
             against = [number(ratio(c.cpu_per_op, f)) for c, f in zip(costs, floors, strict=True)]

@@ -172,17 +172,20 @@ class Measured:
         return ratio(self.cost.cpu_per_op, self.floor_cpu)
 
 
+def _size_floor(row: OperationRow, size: SizeResult) -> float | None:
+    if row.floor == "verify":
+        return size.argon2_floor.verify_cpu
+    if row.floor == "hash":
+        return size.argon2_floor.hash_cpu
+    floor = size.floors.get(row.floor_key or row.key)
+    return floor.cpu_per_op if floor else None
+
+
 def measurements(row: OperationRow, result: RunResult) -> list[Measured]:
     if row.floor == "bare_loop":
         floor = result.bare_loop.cpu_per_op if result.bare_loop else None
         return [Measured(None, result.consumer_costs.get(row.key), floor)]
-    found = []
-    for size in result.sizes:
-        lean = size.floors.get(row.floor_key or row.key)
-        argon2 = {"verify": size.argon2_floor.verify_cpu, "hash": size.argon2_floor.hash_cpu}
-        floor = argon2.get(row.floor, lean.cpu_per_op if lean else None)
-        found.append(Measured(size.accounts, size.costs.get(row.key), floor))
-    return found
+    return [Measured(s.accounts, s.costs.get(row.key), _size_floor(row, s)) for s in result.sizes]
 
 
 def verdict(ratios: list[float], goal: float | None) -> str:
