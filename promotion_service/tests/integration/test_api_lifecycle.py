@@ -62,9 +62,9 @@ async def test_sigterm_turns_the_api_unready_while_it_still_serves_then_it_exits
         await _ready(base, api)
         api.process.send_signal(signal.SIGTERM)
         async with httpx.AsyncClient(base_url=base, timeout=5) as client:
-            for _ in range(20):  # the signal reaches the supervisor, which flags the workers
+            for _ in range(40):  # the signal reaches the supervisor, which flags the workers
                 ready = await client.get("/readyz", headers={"Connection": "close"})
-                if ready.status_code == 503:
+                if ready.json()["status"] == "stopping":
                     break
                 await asyncio.sleep(0.05)
             assert ready.json() == {"status": "stopping", "checks": {}}
