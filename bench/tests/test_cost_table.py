@@ -2,7 +2,19 @@
 
 import math
 
-from benchmarks.results import ROWS, OperationRow, RunResult, measurements, median_round, verdict
+from benchmarks.results import (
+    ROWS,
+    UNDECIDED,
+    Measured,
+    OperationRow,
+    RunResult,
+    measurements,
+    median_interval,
+    median_round,
+    verdict,
+)
+
+from .conftest import cost
 
 
 def _row(label: str) -> OperationRow:
@@ -55,18 +67,58 @@ def test_consumer_rows_are_measured_once_against_the_bare_loop(run_result: RunRe
     assert math.isclose(only.ratio, 1.2)
 
 
+def _measured(ratio: float, rounds: tuple[float, ...] = ()) -> Measured:
+    return Measured(1_000, cost(ratio), 0.001, rounds)
+
+
 def test_a_goal_is_met_only_when_every_size_meets_it() -> None:
-    assert verdict([1.05, 1.08], 1.10) == "met"
-    assert verdict([1.05, 1.20], 1.10) == "**not met**"
+    assert verdict([_measured(1.05), _measured(1.08)], 1.10) == "met"
+    assert verdict([_measured(1.05), _measured(1.20)], 1.10) == "**not met**"
 
 
 def test_a_missing_ratio_is_not_a_met_goal() -> None:
-    assert verdict([1.0, float("nan")], 1.25) == "n/a"
+    assert verdict([_measured(1.0), Measured(1_000, None, 0.001)], 1.25) == "n/a"
     assert verdict([], 1.25) == "n/a"
 
 
 def test_rows_without_a_goal_are_reported() -> None:
-    assert verdict([3.0], None) == "report"
+    assert verdict([_measured(3.0)], None) == "report"
+
+
+def test_the_median_interval_is_the_order_statistics_that_cover_90_percent() -> None:
+    five = median_interval([1.20, 1.05, 1.14, 1.11, 1.13])
+    assert five is not None and (five.low, five.high) == (1.05, 1.20)
+    assert round(five.coverage, 4) == 0.9375  # 1 - 2/32
+    nine = median_interval([1.0, 1.9, 1.1, 1.2, 1.3, 1.4, 1.5, 0.1, 1.6])
+    assert nine is not None and (nine.low, nine.high) == (1.0, 1.6)  # one dropped at each end
+    assert round(nine.coverage, 4) == round(1 - 2 * 10 / 512, 4)
+    assert median_interval([1.0, 1.1, 1.2, 1.3]) is None  # min-max covers 88%
+    assert median_interval([1.0, float("nan"), 1.1, 1.2, 1.3]) is None
+
+
+def test_paired_rows_are_judged_on_the_interval_of_their_median() -> None:
+    below, spanning, above = (1.0, 1.02, 1.05, 1.08, 1.09), (1.0, 1.05, 1.06, 1.08, 1.2), (
+        1.11, 1.12, 1.13, 1.15, 1.3)  # fmt: skip
+    assert verdict([_measured(1.05, below), _measured(1.06, below)], 1.10) == "met"
+    # A median under the goal whose interval spans it: this run cannot tell.
+    assert verdict([_measured(1.06, spanning), _measured(1.05, below)], 1.10) == UNDECIDED
+    assert verdict([_measured(1.13, above), _measured(1.06, spanning)], 1.10) == "**not met**"
+    # Too few rounds for an interval at any size: the median alone decides.
+    assert verdict([_measured(1.05, (1.0, 1.2)), _measured(1.06, below)], 1.10) == "met"
+
+
+def test_only_paired_rows_carry_their_rounds(run_result: RunResult) -> None:
+    login, context = (
+        _row("successful non-first login"),
+        _row("successful non-first login (context)"),
+    )
+    assert measurements(login, run_result)[0].rounds == tuple(
+        run_result.sizes[0].round_ratios["login"]
+    )
+    assert measurements(context, run_result)[0].rounds == ()
+    run_result.fast_path_ratios = [1.3, 1.2, 1.4]
+    (beyond,) = measurements(_row("consumed event beyond the campaign"), run_result)
+    assert beyond.rounds == (1.3, 1.2, 1.4)
 
 
 def test_a_missing_floor_gives_no_ratio(run_result: RunResult) -> None:

@@ -5,6 +5,7 @@ import os
 import statistics
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from benchmarks.cpu import main_thread_seconds
@@ -14,6 +15,7 @@ from benchmarks.meter import (
     Target,
     cpu_slices,
     measure,
+    measure_side_by_side,
     read,
     wait_until_quiet,
     window_cost,
@@ -117,3 +119,27 @@ def test_the_metrics_scrapes_that_open_and_close_a_window_are_not_charged_to_it(
     charged, commands = asyncio.run(window())
     assert commands == 3.0
     assert charged < 0.1  # two scrapes burnt 0.4 s, outside the window
+
+
+def test_side_by_side_costs_each_service_by_its_own_operations_over_one_window() -> None:
+    own_group = Target("this test", (os.getpgrp(),))
+    idling = (own_group, IdleRates(cpu=0.0))
+
+    def side(operations: int) -> Callable[[], Awaitable[int]]:
+        async def action() -> int:
+            await asyncio.sleep(0.05)  # both run before either has finished
+            _burn(0.15)
+            return operations
+
+        return action
+
+    first, second = asyncio.run(
+        measure_side_by_side([(idling, side(3)), (idling, side(6))], database=idling)
+    )
+    # One window (the same group here), each side's CPU divided by its own operations.
+    assert (first.operations, second.operations) == (3, 6)
+    assert abs(first.seconds - second.seconds) < 0.05
+    assert abs(first.cpu_per_op / second.cpu_per_op - 2.0) < 0.02
+    # The database's CPU over every side's operations.
+    assert first.database_cpu_per_op is not None
+    assert abs(first.database_cpu_per_op / (first.cpu_per_op * 3 / 9) - 1) < 0.02

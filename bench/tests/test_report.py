@@ -206,3 +206,14 @@ def test_the_template_is_filled_entirely(run_result: RunResult) -> None:
     assert "$" not in text
     for heading in ("## 1. Launch burst", "## 6. A failed password check", "## 7. What tracing"):
         assert heading in text
+
+
+def test_each_goal_rows_median_interval_is_given_or_why_not(run_result: RunResult) -> None:
+    run_result.sizes[0].round_ratios["login"] = [1.12, 1.04, 1.20, 1.08, 1.15]
+    text = render(run_result, "benchmarks")
+    assert (
+        "successful non-first login 1.04 to 1.20 (94%) / none (3 rounds); registration none "
+        "(2 rounds) / none (2 rounds)"
+    ) in text
+    # An interval at one size only: the other size's median decides, as before.
+    assert "**not met**" in _summary_line(text, "successful non-first login")

@@ -26,6 +26,8 @@ QUIET_CPU = 0.05  # CPU s/s under which a service counts as settled after its st
 SETTLE_TIMEOUT = 90.0
 type Idling = tuple[Target, IdleRates]  # a target and its idle rates, measured beforehand
 type Action = Callable[[], Awaitable[int]]  # runs the operations, returns how many succeeded
+# Runs the operations of several services, returns how many succeeded: for all alike, or each's.
+type ManyAction = Callable[[], Awaitable[int | list[int]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,25 +202,44 @@ def window_cost(
 
 
 async def measure_many(
-    services: list[Idling], action: Action, database: Idling | None = None
+    services: list[Idling], action: ManyAction, database: Idling | None = None
 ) -> list[Cost]:
-    """Run ``action`` and cost it for each service, over one window; the database's CPU per
-    operation, where known, as context."""
+    """Run ``action`` and cost it for each service, over one window, per operation: one count
+    for all, or one per service. The database's CPU per operation (over every service's
+    operations when counted apart), where known, as context."""
     targets = [target for target, _ in services] + ([database[0]] if database else [])
     before = [await read(target, cpu_last=True) for target in targets]
-    operations = await action()
+    done = await action()
     after = [await read(target) for target in targets]
+    counts = done if isinstance(done, list) else [done] * len(services)
     database_cpu = None
     if database:
         db_before, db_after = before[-1], after[-1]
         seconds = db_after.at - db_before.at
         database_cpu = per_operation(
-            db_after.cpu - db_before.cpu, database[1].cpu, seconds, operations
+            db_after.cpu - db_before.cpu,
+            database[1].cpu,
+            seconds,
+            sum(counts) if isinstance(done, list) else done,
         )
     return [
-        window_cost(before[index], after[index], idle, operations, database_cpu)
+        window_cost(before[index], after[index], idle, counts[index], database_cpu)
         for index, (_, idle) in enumerate(services)
     ]
+
+
+async def measure_side_by_side(
+    sides: list[tuple[Idling, Action]], database: Idling | None = None
+) -> list[Cost]:
+    """Run each service's action at the same time, each costed to its own service over one
+    shared window: the machine's drift (a shared core's speed moves by tens of percent within
+    a minute) moves both sides alike, where it moves two windows taken one after the other
+    apart."""
+
+    async def together() -> list[int]:
+        return list(await asyncio.gather(*(action() for _, action in sides)))
+
+    return await measure_many([idling for idling, _ in sides], together, database)
 
 
 async def measure(

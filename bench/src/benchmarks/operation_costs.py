@@ -12,10 +12,10 @@ from functools import partial
 from typing import Any
 
 from benchmarks import targets
-from benchmarks.drive import Answer, Call, as_load_result, send_each
+from benchmarks.drive import Call, as_load_result, send_each
 from benchmarks.first_logins import FirstLoginRun, measure_first_logins
 from benchmarks.load import LoadResult, LoadSpec, run_load
-from benchmarks.meter import Cost, IdleRates, Target, measure, ratio
+from benchmarks.meter import Cost, IdleRates, Target, measure, measure_side_by_side, ratio
 from benchmarks.plan import PASSWORD, Plan
 from benchmarks.progress import say
 from benchmarks.results import median_round
@@ -139,19 +139,28 @@ class SizeCosts:
         service: Callable[[int], Awaitable[int]],
         lean: Callable[[int], Awaitable[int]],
         rounds: int,
+        *,
+        side_by_side: bool = False,
     ) -> int:
-        """``rounds`` rounds of the service's operations then the lean app's, back to back
-        (each ``action(round)`` returns its successful operations): the median round's costs
-        are kept, and every round's ratio. Returns the median round's index."""
+        """``rounds`` rounds of the service's operations and the lean app's (each
+        ``action(round)`` returns its successful operations): back to back, or
+        ``side_by_side`` (at the same time, over one window). The median round's costs are
+        kept, and every round's ratio. Returns the median round's index."""
         pairs = []
         for number in range(rounds):
-            service_cost = await self.cost(row, target, partial(service, number))
-            pairs.append(
-                (
-                    service_cost,
-                    await self.cost(f"{row}_lean", "lean", partial(lean, number), floor=True),
+            if side_by_side:
+                mine, theirs = await measure_side_by_side(
+                    [
+                        (self.idle[target], partial(service, number)),
+                        (self.idle["lean"], partial(lean, number)),
+                    ],
+                    self.database,
                 )
-            )
+                await asyncio.sleep(SETTLE_SECONDS)
+            else:
+                mine = await self.cost(row, target, partial(service, number))
+                theirs = await self.cost(f"{row}_lean", "lean", partial(lean, number), floor=True)
+            pairs.append((mine, theirs))
         ratios = [ratio(mine.cpu_per_op, theirs.cpu_per_op) for mine, theirs in pairs]
         median = median_round(ratios)
         median = median if median is not None else 0
@@ -161,30 +170,32 @@ class SizeCosts:
         return median
 
     async def logins(self, bodies: list[dict[str, Any]]) -> LoadResult:
-        """Non-first logins, cycling over the accounts, for ``login_seconds`` per side and
-        round; every request started is answered before the window closes (an Argon2
-        verification in flight is too large a share of a short window to leave out). The
-        service's logins of the median round are returned (section 2's throughput)."""
+        """Non-first logins, cycling over the accounts, for ``login_seconds`` per round, the
+        service's and the lean app's side by side; every request started is answered before
+        the window closes (an Argon2 verification in flight is too large a share of a short
+        window to leave out). Then the service's alone, once: section 2's throughput."""
         plan, stack = self.plan, self.stack
         count = max(len(bodies), int(plan.login_seconds * 200))
         calls = [bodies[i % len(bodies)] for i in range(count)]
-        answered: list[list[Answer]] = []
 
-        async def send(base: str, path: str, keep: bool, _round: int) -> int:
+        async def send(base: str, path: str, _round: int) -> int:
             sent = [Call("POST", path, body) for body in calls]
             answers = await send_each(base, sent, plan.login_connections, plan.login_seconds)
-            if keep:
-                answered.append(answers)
             return _count_ok(answers, 200, "login")
 
-        median = await self.paired(
+        await self.paired(
             "login",
             "login",
-            partial(send, stack.login_url, "/v1/auth/login", True),
-            partial(send, stack.lean_url, "/login", False),
+            partial(send, stack.login_url, "/v1/auth/login"),
+            partial(send, stack.lean_url, "/login"),
             plan.password_rounds,
+            side_by_side=True,
         )
-        return as_load_result(answered[median], 200)
+        alone = [Call("POST", "/v1/auth/login", body) for body in calls]
+        connections, seconds = plan.login_connections, plan.login_seconds
+        answers = await send_each(stack.login_url, alone, connections, seconds)
+        _count_ok(answers, 200, "login")
+        return as_load_result(answers, 200)
 
     async def registrations(self, first_index: int) -> int:
         """Registrations of fresh names, each sent once, in paired rounds (the lean app's with
@@ -212,7 +223,12 @@ class SizeCosts:
             return made
 
         await self.paired(
-            "register", "login", partial(send, False), partial(send, True), plan.password_rounds
+            "register",
+            "login",
+            partial(send, False),
+            partial(send, True),
+            plan.password_rounds,
+            side_by_side=True,
         )
         return per_round * plan.password_rounds
 

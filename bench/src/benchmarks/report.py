@@ -69,7 +69,7 @@ def summary_table(r: RunResult) -> str:
             each(lambda i: ms(i.floor_cpu)),
             "**" + each(lambda i: number(i.ratio)) + "**",
             f"≤ {row.goal:.2f}" if row.goal is not None else "report",
-            verdict([item.ratio for item in items], row.goal),
+            verdict(items, row.goal),
             each(lambda i: count(i.cost, lambda c: c.commands_per_op, COUNTER_MISSING)),
             each(lambda i: count(i.cost, lambda c: c.publishes_per_op, NO_COUNTER)),
             each(lambda i: ms(i.cost.database_cpu_per_op) if i.cost else "n/a"),
@@ -106,6 +106,22 @@ def splits(r: RunResult) -> str:
             against = [number(ratio(c.cpu_per_op, f)) for c, f in zip(costs, floors, strict=True)]
             text += f", {per_size(against)} of one Argon2id {argon2}"
         parts.append(text)
+    return "; ".join(parts)
+
+
+def median_intervals(r: RunResult) -> str:
+    """Per row with a goal, its median's interval per size (or why there is none)."""
+    parts = []
+    for row in ROWS:
+        if row.goal is None:
+            continue
+        shown = [
+            f"{found.low:.2f} to {found.high:.2f} ({found.coverage:.0%})"
+            if (found := item.interval)
+            else f"none ({len(item.rounds)} rounds)"
+            for item in measurements(row, r)
+        ]
+        parts.append(f"{row.label} {per_size(shown)}")
     return "; ".join(parts)
 
 
@@ -260,6 +276,7 @@ def run_figures(r: RunResult, plot_folder: str) -> dict[str, object]:
         "database": database, "plots": plot_folder,
         "sizes": " / ".join(f"{s.accounts:,}" for s in r.sizes),
         "password_round_ratios": round_ratios(r), "fast_path_rounds": len(r.fast_path_ratios),
+        "median_intervals": median_intervals(r),
         "fast_path_ratios": ", ".join(f"{v:.2f}" for v in r.fast_path_ratios) or "n/a",
         "database_cpu": f"{database}, not a process of this machine, so not measured"
         if external else "the stand-in's process",

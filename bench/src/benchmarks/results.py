@@ -67,7 +67,7 @@ class SizeResult:
     argon2: Argon2Ceiling
     account_updates: OperationRate  # the database alone, one session: context for logins
     account_reads: OperationRate  # the database alone, by id: context for /v1/accounts/me
-    login: LoadResult  # the service's logins of the median paired round
+    login: LoadResult  # the service's logins alone, after the paired rounds
     bare: LoadResult
     me: LoadResult
     vouchers: LoadResult
@@ -137,8 +137,8 @@ class OperationRow:
     floor_key: str = ""  # the lean app's cost it is divided by (default: ``key``)
 
 
-LEAN_LOGIN = "lean login (the same work, same Uvicorn setup; paired rounds, median)"
-LEAN_REGISTRATION = "lean registration (the same work, same Uvicorn setup; paired rounds, median)"
+LEAN_LOGIN = "lean login (the same work, same Uvicorn setup; side by side, median)"
+LEAN_REGISTRATION = "lean registration (the same work, same Uvicorn setup; side by side, median)"
 LEAN_ME = "lean `/me` (same Uvicorn setup; paired rounds, median)"
 LEAN_VOUCHERS = "lean `/vouchers` (paired rounds, median)"
 VERIFICATION = "one Argon2id verification"
@@ -159,17 +159,54 @@ ROWS = (
 
 @dataclass(frozen=True, slots=True)
 class Measured:
-    """One operation's figures at one account size (``accounts`` None: size-independent)."""
+    """One operation's figures at one account size (``accounts`` None: size-independent),
+    with each paired round's ratio when the row was measured in paired rounds."""
 
     accounts: int | None
     cost: Cost | None
     floor_cpu: float | None
+    rounds: tuple[float, ...] = ()
 
     @property
     def ratio(self) -> float:
         if self.cost is None or self.floor_cpu is None:
             return float("nan")
         return ratio(self.cost.cpu_per_op, self.floor_cpu)
+
+    @property
+    def interval(self) -> "Interval | None":
+        return median_interval(list(self.rounds))
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """Bounds that hold the true median ratio with probability ``coverage``."""
+
+    low: float
+    high: float
+    coverage: float
+
+
+MEDIAN_CONFIDENCE = 0.90
+
+
+def median_interval(ratios: list[float]) -> Interval | None:
+    """A distribution-free interval of the median of the paired rounds' ratios.
+
+    Each round falls above or below the true median with even odds, whatever the machine's
+    noise looks like, so the k-th smallest and k-th largest of n rounds hold it with
+    probability 1 - 2 P(Binomial(n, 1/2) < k). The narrowest such interval covering at least
+    ``MEDIAN_CONFIDENCE`` is returned: with 5 rounds the smallest and largest (94%), with 9
+    the second of each end (96%). None with fewer than 5 rounds (no interval covers 90%).
+    """
+    values = sorted(value for value in ratios if not math.isnan(value))
+    n, found = len(values), None
+    for k in range(1, n // 2 + 1):
+        coverage = 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2**n
+        if coverage < MEDIAN_CONFIDENCE:
+            break
+        found = Interval(values[k - 1], values[n - k], coverage)
+    return found
 
 
 def _size_floor(row: OperationRow, size: SizeResult) -> float | None:
@@ -184,16 +221,40 @@ def _size_floor(row: OperationRow, size: SizeResult) -> float | None:
 def measurements(row: OperationRow, result: RunResult) -> list[Measured]:
     if row.floor == "bare_loop":
         floor = result.bare_loop.cpu_per_op if result.bare_loop else None
-        return [Measured(None, result.consumer_costs.get(row.key), floor)]
-    return [Measured(s.accounts, s.costs.get(row.key), _size_floor(row, s)) for s in result.sizes]
+        rounds = tuple(result.fast_path_ratios) if row.key == "beyond" else ()
+        return [Measured(None, result.consumer_costs.get(row.key), floor, rounds)]
+    return [
+        Measured(
+            s.accounts,
+            s.costs.get(row.key),
+            _size_floor(row, s),
+            tuple(s.round_ratios.get(row.key, ())) if row.floor == "lean" else (),
+        )
+        for s in result.sizes
+    ]
 
 
-def verdict(ratios: list[float], goal: float | None) -> str:
-    """``met`` only when every size meets the goal; ``n/a`` when any ratio is missing."""
+UNDECIDED = "undecided (interval spans the goal)"
+
+
+def verdict(items: list[Measured], goal: float | None) -> str:
+    """Whether every size meets the goal; ``n/a`` when any ratio is missing.
+
+    Rows measured in enough paired rounds are judged on their median's interval: met when
+    it lies at or under the goal at every size, not met when it lies above at any, else
+    undecided (this run cannot tell). Other rows are judged on their ratio."""
     if goal is None:
         return "report"
+    ratios = [item.ratio for item in items]
     if not ratios or any(math.isnan(value) for value in ratios):
         return "n/a"
+    intervals = [item.interval for item in items]
+    if all(intervals):
+        if all(found.high <= goal for found in intervals if found):
+            return "met"
+        if any(found.low > goal for found in intervals if found):
+            return "**not met**"
+        return UNDECIDED
     return "met" if max(ratios) <= goal else "**not met**"
 
 
