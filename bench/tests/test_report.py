@@ -212,7 +212,7 @@ def test_each_goal_rows_median_interval_is_given_or_why_not(run_result: RunResul
     run_result.sizes[0].round_ratios["login"] = [1.12, 1.04, 1.20, 1.08, 1.15]
     text = render(run_result, "benchmarks")
     assert (
-        "successful non-first login 1.04 to 1.20 (94%) / none (3 rounds); registration none "
+        "successful non-first login 1.040 to 1.200 (94%) / none (3 rounds); registration none "
         "(2 rounds) / none (2 rounds)"
     ) in text
     # An interval at one size only: the other size's median decides, as before.

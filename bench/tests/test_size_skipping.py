@@ -14,7 +14,7 @@ def test_one_size_measured_gives_its_rate() -> None:
 def test_a_falling_rate_is_carried_along_its_trend() -> None:
     expected = expected_update_rate([(1_000, 15.8), (10_000, 2.2)], 100_000)
     assert expected == pytest.approx(2.2 * 2.2 / 15.8)
-    assert expected * 15 / 2 < 20  # a 15 s round would meter about 2 a side: the size is skipped
+    assert expected * 20 / 2 < 20  # a 20 s round would meter about 3 a side: the size is skipped
 
 
 def test_a_rate_that_does_not_fall_is_kept_and_never_raised() -> None:

@@ -13,7 +13,7 @@ class Plan:
     account_sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
     first_logins_per_size: int = 40  # fresh accounts logged in, one at a time, for the latency
     first_login_phase_seconds: float = 60.0  # at most this long per size
-    login_seconds: float = 15.0  # per paired round (both sides at once), and the load alone
+    login_seconds: float = 20.0  # per paired round (both sides at once), and the load alone
     login_connections: int = 8
     read_seconds: float = 6.0
     read_connections: int = 32
@@ -26,7 +26,7 @@ class Plan:
     ceiling_concurrency: int = 16
     consumer_counts: tuple[int, ...] = (1, 2, 4)
     backlog_events: int = 400
-    registrations: int = 200  # per side (service, lean app), over the paired rounds
+    registrations: int = 400  # per side (service, lean app), over the paired rounds
     redemptions: int = 200  # per side (service, lean app), at most drive_seconds
     consumer_events: int = 300  # per consumer cost step of eligible events (each a transaction)
     # Per step of events beyond the campaign and of the bare loop: each costs 0.1-0.3 ms of

@@ -116,7 +116,7 @@ def median_intervals(r: RunResult) -> str:
         if row.goal is None:
             continue
         shown = [
-            f"{found.low:.2f} to {found.high:.2f} ({found.coverage:.0%})"
+            f"{found.low:.3f} to {found.high:.3f} ({found.coverage:.0%})"
             if (found := item.interval)
             else f"none ({len(item.rounds)} rounds)"
             for item in measurements(row, r)
