@@ -211,17 +211,12 @@ async def measure_many(
     before = [await read(target, cpu_last=True) for target in targets]
     done = await action()
     after = [await read(target) for target in targets]
-    counts = done if isinstance(done, list) else [done] * len(services)
+    counts, total = (done, sum(done)) if isinstance(done, list) else ([done] * len(services), done)
     database_cpu = None
     if database:
         db_before, db_after = before[-1], after[-1]
         seconds = db_after.at - db_before.at
-        database_cpu = per_operation(
-            db_after.cpu - db_before.cpu,
-            database[1].cpu,
-            seconds,
-            sum(counts) if isinstance(done, list) else done,
-        )
+        database_cpu = per_operation(db_after.cpu - db_before.cpu, database[1].cpu, seconds, total)
     return [
         window_cost(before[index], after[index], idle, counts[index], database_cpu)
         for index, (_, idle) in enumerate(services)

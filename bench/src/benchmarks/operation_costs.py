@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from benchmarks import targets
-from benchmarks.drive import Call, as_load_result, send_each
+from benchmarks.drive import Answer, Call, as_load_result, send_each
 from benchmarks.first_logins import FirstLoginRun, measure_first_logins
 from benchmarks.load import LoadResult, LoadSpec, run_load
 from benchmarks.meter import Cost, IdleRates, Target, measure, measure_side_by_side, ratio
@@ -178,10 +178,12 @@ class SizeCosts:
         count = max(len(bodies), int(plan.login_seconds * 200))
         calls = [bodies[i % len(bodies)] for i in range(count)]
 
-        async def send(base: str, path: str, _round: int) -> int:
+        async def load(base: str, path: str) -> list[Answer]:
             sent = [Call("POST", path, body) for body in calls]
-            answers = await send_each(base, sent, plan.login_connections, plan.login_seconds)
-            return _count_ok(answers, 200, "login")
+            return await send_each(base, sent, plan.login_connections, plan.login_seconds)
+
+        async def send(base: str, path: str, _round: int) -> int:
+            return _count_ok(await load(base, path), 200, "login")
 
         await self.paired(
             "login",
@@ -191,9 +193,7 @@ class SizeCosts:
             plan.password_rounds,
             side_by_side=True,
         )
-        alone = [Call("POST", "/v1/auth/login", body) for body in calls]
-        connections, seconds = plan.login_connections, plan.login_seconds
-        answers = await send_each(stack.login_url, alone, connections, seconds)
+        answers = await load(stack.login_url, "/v1/auth/login")
         _count_ok(answers, 200, "login")
         return as_load_result(answers, 200)
 
