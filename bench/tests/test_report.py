@@ -10,7 +10,8 @@ from benchmarks.drive import percentile
 from benchmarks.mongo_target import ServerDescription, address_of
 from benchmarks.plots import draw_all
 from benchmarks.report import render
-from benchmarks.results import ROWS, Measured, RunResult, measurements
+from benchmarks.results import ROWS, Measured, RunResult, measurements, save
+from benchmarks.results import load as load_result
 
 from .conftest import load
 
@@ -217,3 +218,17 @@ def test_each_goal_rows_median_interval_is_given_or_why_not(run_result: RunResul
     ) in text
     # An interval at one size only: the other size's median decides, as before.
     assert "**not met**" in _summary_line(text, "successful non-first login")
+
+
+def test_a_saved_run_renders_the_same_report_and_keeps_no_session(
+    run_result: RunResult, tmp_path: Path
+) -> None:
+    first = run_result.sizes[0]
+    opened = replace(first.first_logins, tokens=["header.session-of-a-first-login.signature"])
+    run_result.sizes[0] = replace(first, first_logins=opened)
+    path = tmp_path / "benchmarks.json"
+    save(run_result, path)
+    assert "session-of-a-first-login" not in path.read_text()
+    again = load_result(path)
+    assert render(again, "benchmarks") == render(run_result, "benchmarks")
+    assert again.burst is not None and again.burst.statuses == {200: 1000}

@@ -30,7 +30,7 @@ from benchmarks.plots import draw_all
 from benchmarks.processes import ProcessGroups
 from benchmarks.progress import say
 from benchmarks.report import write_report
-from benchmarks.results import RunResult
+from benchmarks.results import RunResult, load, save
 from benchmarks.scenario import Run
 from benchmarks.stack import Stack
 
@@ -72,6 +72,11 @@ async def run(plan: Plan, stack: Stack, output: Path, command: str, raise_thrott
     finally:
         await _clean_up(stack)
     result.duration_seconds = time.monotonic() - started
+    save(result, output.with_suffix(".json"))
+    render(result, output)
+
+
+def render(result: RunResult, output: Path) -> None:
     draw_all(result, output.parent / output.stem)
     write_report(result, output)
     say(f"report written: {output} (plots in {output.parent / output.stem}/)")
@@ -113,12 +118,19 @@ def _counts(text: str) -> tuple[int, ...]:
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="benchmarks", description=__doc__)
     add = parser.add_argument
-    add("--quick", action="store_true", help="small sizes, about 2 minutes")
+    add("--quick", action="store_true", help="small sizes, about 10 minutes")
     add("--output", type=Path, help="report path (default: docs/benchmarks.md)")
     add("--sizes", type=_counts, help="account sizes, comma-separated (default: 1000,10000,100000)")
     add("--consumers", type=_counts, help="consumer process counts (default: 1,2,4)")
     add("--burst-logins", type=int, help="first logins in the burst (1000)")
     add("--keep", action="store_true", help="keep the work folder (logs, data)")
+    add(
+        "--render",
+        type=Path,
+        metavar="RESULT",
+        help="no run: write the report and plots again from a run's saved figures "
+        "(the .json next to its report)",
+    )
     raised = "raise the login throttle's failure budgets for the burst (the report says so)"
     add("--raise-login-throttle", action="store_true", help=raised)
     return parser.parse_args()
@@ -132,6 +144,9 @@ def _plan(args: argparse.Namespace) -> Plan:
 
 def main() -> None:
     args, repo = _arguments(), find_repo_root(Path(__file__).resolve().parent)
+    if args.render is not None:
+        render(load(args.render), (args.output or repo / "docs" / "benchmarks.md").resolve())
+        return
     if args.output is not None:
         output = args.output.resolve()
     elif args.quick:  # a smoke run never overwrites the published report

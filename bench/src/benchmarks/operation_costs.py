@@ -1,8 +1,8 @@
 """Per-operation costs at one account size: each HTTP operation of the services and its floor.
 
 Each load is wrapped in ``measure`` so it yields CPU, MongoDB commands and publishes per
-operation; logins, registrations and the token-protected reads alternate with the lean app's
-in paired rounds. Registrations and redemptions, which cannot repeat, are sent once each
+operation; logins, registrations and the token-protected reads run side by side with the lean
+app's in paired rounds. Registrations and redemptions, which cannot repeat, are sent once each
 (``drive.send_each``).
 """
 
@@ -89,8 +89,9 @@ class SizeCosts:
         return run
 
     async def reads(self, tokens: list[str]) -> dict[str, LoadResult]:
-        """The bare route once, then each token-protected read and the lean app's in paired
-        rounds; the service's loads of the median rounds are returned (section 3)."""
+        """The bare route once, then each token-protected read and the lean app's side by side
+        in paired rounds, then the service's read alone once: its rate is section 3's (with
+        both sides loading the cores, each would get about half of them)."""
         stack, plan = self.stack, self.plan
 
         def spec(base: str, path: str) -> LoadSpec:
@@ -104,15 +105,16 @@ class SizeCosts:
             ("me", "login", stack.login_url, "/v1/accounts/me"),
             ("vouchers", "promotion", stack.promotion_url, "/v1/vouchers"),
         ):
-            loads: list[LoadResult] = []
-            median = await self.paired(
+            await self.paired(
                 row,
                 target,
-                partial(self._loaded, row, spec(base, path), loads),
+                partial(self._loaded, row, spec(base, path), []),
                 partial(self._loaded, f"lean {row}", spec(stack.lean_url, f"/{row}"), []),
                 plan.read_rounds,
             )
-            reads[row] = loads[median]
+            alone: list[LoadResult] = []
+            await self._loaded(f"{row} alone", spec(base, path), alone, 0)
+            reads[row] = alone[0]
         return reads
 
     async def _loaded(
@@ -139,35 +141,27 @@ class SizeCosts:
         service: Callable[[int], Awaitable[int]],
         lean: Callable[[int], Awaitable[int]],
         rounds: int,
-        *,
-        side_by_side: bool = False,
-    ) -> int:
-        """``rounds`` rounds of the service's operations and the lean app's (each
-        ``action(round)`` returns its successful operations): back to back, or
-        ``side_by_side`` (at the same time, over one window). The median round's costs are
-        kept, and every round's ratio. Returns the median round's index."""
+    ) -> None:
+        """``rounds`` rounds of the service's operations and the lean app's side by side (at
+        the same time, over one window; each ``action(round)`` returns its successful
+        operations). The median round's costs are kept, and every round's ratio."""
         pairs = []
         for number in range(rounds):
-            if side_by_side:
-                mine, theirs = await measure_side_by_side(
+            pairs.append(
+                await measure_side_by_side(
                     [
                         (self.idle[target], partial(service, number)),
                         (self.idle["lean"], partial(lean, number)),
                     ],
                     self.database,
                 )
-                await asyncio.sleep(SETTLE_SECONDS)
-            else:
-                mine = await self.cost(row, target, partial(service, number))
-                theirs = await self.cost(f"{row}_lean", "lean", partial(lean, number), floor=True)
-            pairs.append((mine, theirs))
+            )
+            await asyncio.sleep(SETTLE_SECONDS)
         ratios = [ratio(mine.cpu_per_op, theirs.cpu_per_op) for mine, theirs in pairs]
         median = median_round(ratios)
-        median = median if median is not None else 0
-        self.service[row], self.floors[f"{row}_lean"] = pairs[median]
+        self.service[row], self.floors[f"{row}_lean"] = pairs[median or 0]
         self.round_ratios[row] = ratios
         say(f"  {row}: service ÷ lean app by round: {', '.join(f'{v:.2f}' for v in ratios)}")
-        return median
 
     async def logins(self, bodies: list[dict[str, Any]]) -> LoadResult:
         """Non-first logins, cycling over the accounts, for ``login_seconds`` per round, the
@@ -191,7 +185,6 @@ class SizeCosts:
             partial(send, stack.login_url, "/v1/auth/login"),
             partial(send, stack.lean_url, "/login"),
             plan.password_rounds,
-            side_by_side=True,
         )
         answers = await load(stack.login_url, "/v1/auth/login")
         _count_ok(answers, 200, "login")
@@ -228,7 +221,6 @@ class SizeCosts:
             partial(send, False),
             partial(send, True),
             plan.password_rounds,
-            side_by_side=True,
         )
         return per_round * plan.password_rounds
 

@@ -17,8 +17,8 @@ class Plan:
     login_connections: int = 8
     read_seconds: float = 6.0
     read_connections: int = 32
-    # Paired rounds of each read (the service's, then the lean app's): 5 give the median an
-    # interval of 94% (results.median_interval).
+    # Paired rounds of each read (the service's and the lean app's side by side): 5 give the
+    # median an interval of 94% (results.median_interval).
     read_rounds: int = 5
     argon2_seconds: float = 6.0
     argon2_processes: int = 2
@@ -34,7 +34,7 @@ class Plan:
     fast_consumer_events: int = 20_000
     # Paired steps (the consumer's fast path, then the bare loop); the median pair is kept.
     fast_path_rounds: int = 5
-    # Paired rounds of logins and of registrations (the service's, then the lean app's): 9
+    # Paired rounds of logins and of registrations (both sides at once, as the reads): 9
     # give the median an interval of 96% from the second smallest to the second largest.
     password_rounds: int = 9
     burst_logins: int = 1000

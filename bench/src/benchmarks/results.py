@@ -1,9 +1,13 @@
 """What a run found, as plain data, and the summary's rows: each cost against its floor."""
 
+import json
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Literal
+
+from pydantic import TypeAdapter
 
 from benchmarks.burst import BurstResult
 from benchmarks.drain import DrainRun
@@ -125,6 +129,17 @@ class RunResult:
         return drain.per_second / base.per_second if base.per_second else 0.0
 
 
+def save(result: RunResult, path: Path) -> None:
+    """The run's figures as JSON, for ``load`` to render the report again without a run; the
+    sessions the first logins opened are left out."""
+    sizes = [replace(s, first_logins=replace(s.first_logins, tokens=[])) for s in result.sizes]
+    path.write_text(json.dumps(asdict(replace(result, sizes=sizes))) + "\n")
+
+
+def load(path: Path) -> RunResult:
+    return TypeAdapter(RunResult).validate_python(json.loads(path.read_text()))
+
+
 @dataclass(frozen=True, slots=True)
 class OperationRow:
     """One line of the summary: the service's cost ``key`` against a floor."""
@@ -139,8 +154,8 @@ class OperationRow:
 
 LEAN_LOGIN = "lean login (the same work, same Uvicorn setup; side by side, median)"
 LEAN_REGISTRATION = "lean registration (the same work, same Uvicorn setup; side by side, median)"
-LEAN_ME = "lean `/me` (same Uvicorn setup; paired rounds, median)"
-LEAN_VOUCHERS = "lean `/vouchers` (paired rounds, median)"
+LEAN_ME = "lean `/me` (same Uvicorn setup; side by side, median)"
+LEAN_VOUCHERS = "lean `/vouchers` (side by side, median)"
 VERIFICATION = "one Argon2id verification"
 ROWS = (
     OperationRow("login", "successful non-first login", LEAN_LOGIN, 1.10, "lean", "login_lean"),
