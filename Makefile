@@ -117,7 +117,7 @@ apidoc: install ## Regenerate docs/api.md and docs/openapi/*.json from the servi
 	$(UV) run --project . python -m devstack.apidoc
 
 .PHONY: bench
-bench: install rabbitmq ## Run the benchmarks and regenerate docs/benchmarks.md (about 40 min; --quick: BENCH_ARGS=--quick; MONGODB_URI=... to run against a MongoDB server)
+bench: install rabbitmq ## Run the benchmarks and regenerate docs/benchmarks.md (about 40 min; --quick: BENCH_ARGS=--quick; MONGODB_URI=... to run against a MongoDB server; BENCH_ARGS='--render docs/benchmarks.json' rewrites the report from a run's saved figures)
 	@bash scripts/ensure-wrk.sh
 	@echo "== installing the locked dependencies of bench (uv sync)"
 	$(UV) sync --project bench --frozen

@@ -2,9 +2,13 @@
 
 import json
 import re
+import sys
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from benchmarks.__main__ import main
 from benchmarks.burst import BurstResult, logged_problems, longest_gap, status_counts
 from benchmarks.drive import percentile
 from benchmarks.mongo_target import ServerDescription, address_of
@@ -232,3 +236,18 @@ def test_a_saved_run_renders_the_same_report_and_keeps_no_session(
     again = load_result(path)
     assert render(again, "benchmarks") == render(run_result, "benchmarks")
     assert again.burst is not None and again.burst.statuses == {200: 1000}
+
+
+def test_render_writes_the_report_next_to_a_saved_run_and_refuses_run_options(
+    run_result: RunResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saved = tmp_path / "quick" / "benchmarks.json"
+    save(run_result, saved)  # its folder did not exist
+    monkeypatch.setattr(sys, "argv", ["benchmarks", "--render", str(saved), "--quick"])
+    with pytest.raises(SystemExit):
+        main()
+    assert not saved.with_suffix(".md").exists()
+    monkeypatch.setattr(sys, "argv", ["benchmarks", "--render", str(saved)])
+    main()
+    assert saved.with_suffix(".md").read_text() == render(run_result, "benchmarks")
+    assert len(list((tmp_path / "quick" / "benchmarks").glob("*.png"))) == 5

@@ -1,7 +1,8 @@
 """``python -m benchmarks [--quick]``: run the benchmarks and write docs/benchmarks.md.
 
 Starts everything it needs (stand-in, services, consumers, bare app) on free ports and
-stops it all at the end, also on Ctrl-C, SIGTERM or failure.
+stops it all at the end, also on Ctrl-C, SIGTERM or failure. The run's figures are saved
+next to the report (``benchmarks.json``); ``--render`` writes the report again from them.
 """
 
 import argparse
@@ -133,7 +134,11 @@ def _arguments() -> argparse.Namespace:
     )
     raised = "raise the login throttle's failure budgets for the burst (the report says so)"
     add("--raise-login-throttle", action="store_true", help=raised)
-    return parser.parse_args()
+    args = parser.parse_args()
+    run_options = ("quick", "sizes", "consumers", "burst_logins", "keep", "raise_login_throttle")
+    if args.render is not None and any(getattr(args, name) for name in run_options):
+        parser.error("--render makes no run: it takes only --output")
+    return args
 
 
 def _plan(args: argparse.Namespace) -> Plan:
@@ -145,7 +150,7 @@ def _plan(args: argparse.Namespace) -> Plan:
 def main() -> None:
     args, repo = _arguments(), find_repo_root(Path(__file__).resolve().parent)
     if args.render is not None:
-        render(load(args.render), (args.output or repo / "docs" / "benchmarks.md").resolve())
+        render(load(args.render), (args.output or args.render.with_suffix(".md")).resolve())
         return
     if args.output is not None:
         output = args.output.resolve()

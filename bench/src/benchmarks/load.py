@@ -79,7 +79,8 @@ async def run_load(spec: LoadSpec, work_dir: Path, tag: str) -> LoadResult:
     argv = [wrk_path(), "-t1", f"-c{spec.connections}", f"-d{spec.seconds:.0f}s"]
     argv += ["--timeout", "15s", "-s", str(script), spec.base_url, "--", str(data)]
     # The generator is the only child this process reaps during the load, so the change in
-    # the reaped children's usage is the generator's own CPU.
+    # the reaped children's usage is the generator's own CPU. (Two loads run side by side
+    # share the figure; the report shows it only for loads run alone.)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = await asyncio.create_subprocess_exec(*argv, stdout=PIPE, stderr=PIPE)
     out, err = await process.communicate()

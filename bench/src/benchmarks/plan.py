@@ -32,7 +32,8 @@ class Plan:
     # Per step of events beyond the campaign and of the bare loop: each costs 0.1-0.3 ms of
     # CPU, so a step needs thousands to span seconds of the consumer's steady state.
     fast_consumer_events: int = 20_000
-    # Paired steps (the consumer's fast path, then the bare loop); the median pair is kept.
+    # Paired steps (the consumer's fast path and the bare loop side by side); the median pair
+    # is kept.
     fast_path_rounds: int = 5
     # Paired rounds of logins and of registrations (both sides at once, as the reads): 9
     # give the median an interval of 96% from the second smallest to the second largest.

@@ -133,6 +133,7 @@ def save(result: RunResult, path: Path) -> None:
     """The run's figures as JSON, for ``load`` to render the report again without a run; the
     sessions the first logins opened are left out."""
     sizes = [replace(s, first_logins=replace(s.first_logins, tokens=[])) for s in result.sizes]
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(asdict(replace(result, sizes=sizes))) + "\n")
 
 
