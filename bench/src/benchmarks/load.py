@@ -1,5 +1,11 @@
 """Fixed-duration HTTP load from wrk, in a process of its own: GET requests, each with the
-next line of a data file as its bearer token."""
+next line of a data file as its bearer token.
+
+wrk stops a connection when an answer arrives after the load's end, without sending it
+another request, and stops every connection when its timer fires, each with a request in
+flight; a process that got the cores late does the former for all of them. So the script
+counts the requests it started, and those started but not answered are the ones left in
+flight, which the server still serves."""
 
 import asyncio
 import json
@@ -14,24 +20,30 @@ GENERATOR_SATURATED = 0.9  # of one core: the generator, not the server, set the
 MIN_REFERENCE_RATE = 1000.0  # req/s a bare route must reach for its rate to be a reference
 
 _WRK_SCRIPT = """
-local lines, index = {}, 0
+local lines, index, threads = {}, 0, {}
 local path = "%(path)s"
+started = 0  -- a global of each thread's state, read back through thread:get
+function setup(thread) threads[#threads + 1] = thread end
 function init(args)
   for line in io.lines(args[1]) do lines[#lines + 1] = line end
   index = math.random(#lines)
 end
 function request()
+  started = started + 1
   index = index %% #lines + 1
   return wrk.format("GET", path, {["Authorization"] = "Bearer " .. lines[index]}, nil)
 end
 function done(summary, latency, requests)
-  local e = summary.errors
+  -- wrk calls request() once before the load, to check what it returns: not sent.
+  local e, sent = summary.errors, -1
+  for _, thread in ipairs(threads) do sent = sent + thread:get("started") end
+  local lost = e.connect + e.read + e.write + e.timeout
   io.write(string.format(
     '%(prefix)s{"requests": %%d, "seconds": %%.6f, "failed": %%d, '
-    .. '"p50_ms": %%.3f, "p99_ms": %%.3f}\\n',
-    summary.requests, summary.duration / 1e6,
-    e.status + e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+    .. '"p50_ms": %%.3f, "p99_ms": %%.3f, "left_in_flight": %%d}\\n',
+    summary.requests, summary.duration / 1e6, e.status + lost,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    math.max(0, sent - summary.requests - lost)))
 end
 """
 
@@ -44,7 +56,7 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     generator_cpu_seconds: float = 0.0  # the load generator's own CPU over the load
-    left_in_flight: int = 0  # requests in flight when wrk stopped, one a connection: served too
+    left_in_flight: int = 0  # started, not answered when wrk stopped (at most one a connection)
 
     @property
     def generator_busy(self) -> float:
@@ -89,7 +101,7 @@ async def run_load(spec: LoadSpec, work_dir: Path, tag: str) -> LoadResult:
     for line in out.decode().splitlines():
         if line.startswith(RESULT_PREFIX):
             fields = json.loads(line.removeprefix(RESULT_PREFIX))
-            return LoadResult(**fields, generator_cpu_seconds=cpu, left_in_flight=spec.connections)
+            return LoadResult(**fields, generator_cpu_seconds=cpu)
     tail = f"{out.decode()[-500:]} {err.decode()[-500:]}"
     raise RuntimeError(f"load generator gave no result: {tail}")
 

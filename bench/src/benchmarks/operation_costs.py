@@ -121,9 +121,9 @@ class SizeCosts:
         self, tag: str, spec: LoadSpec, results: list[LoadResult], _round: int
     ) -> int:
         """Run a fixed-duration load, keep its result in ``results``, and count its successful
-        requests. When wrk stops, each of its connections has one request in flight, which the
-        service still completes (and pays for): the window stays open until those are done,
-        and they count as operations."""
+        requests. When wrk stops, it may leave a request in flight on each connection (it says
+        how many), which the service still completes (and pays for): the window stays open
+        until those are done, and they count as operations."""
         result = await run_load(spec, self.stack.work, tag)
         results.append(result)
         failed = f", {result.failed} failed" if result.failed else ""
