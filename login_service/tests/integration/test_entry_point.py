@@ -1,9 +1,11 @@
 """``python -m login_service`` with two Uvicorn workers on one database and one metrics view."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,12 +37,18 @@ def served(
         tmp_path,
         port,
         LOGIN_EVENTS_EXCHANGE=events_exchange,
-        LOGIN_LOG_LEVEL="WARNING",
+        LOGIN_LOG_LEVEL="INFO",
+        LOGIN_LOG_FORMAT="json",
     )
-    process = subprocess.Popen([sys.executable, "-m", "login_service"], env=env)
+    log = tmp_path / "login.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "login_service"], env=env, stdout=output, stderr=output
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, process)
+        _every_worker_started(log, workers=2)
         yield base
     finally:
         process.send_signal(signal.SIGTERM)
@@ -49,6 +57,26 @@ def served(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _every_worker_started(log: Path, workers: int, within: float = 60) -> None:
+    """Wait until each worker has logged ``started`` (its database prepared): one ready
+    answer comes from whichever worker the kernel picked, while another may still answer
+    503 ``starting``."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        events = [_event(line) for line in log.read_text().splitlines()]
+        if events.count("started") >= workers:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"not every worker started within {within:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+def _event(line: str) -> object:
+    try:
+        return json.loads(line).get("event")
+    except (ValueError, AttributeError):
+        return None
 
 
 async def test_two_workers_share_one_dev_key_and_one_first_login_order(
